@@ -1,0 +1,76 @@
+import { resolve } from 'node:path';
+import type { Config } from '../lib/config.ts';
+import { Health, serveHealth } from '../lib/health.ts';
+import { createLogger } from '../lib/log.ts';
+import { createRedis, isRedisReady } from '../lib/redis.ts';
+import { PlayPulseError } from '../lib/errors.ts';
+import { onShutdown } from '../lib/shutdown.ts';
+import { BundleStore } from '../offers/designer/store.ts';
+import { startEdge } from '../edge/index.ts';
+import { startProcessors } from '../processors/index.ts';
+import { createDecider } from '../offers/engine/decider.ts';
+import { startOffers } from '../offers/index.ts';
+
+export const ROLES = ['edge', 'processors', 'offers'] as const;
+export type Role = (typeof ROLES)[number];
+
+const log = createLogger('roles');
+
+/** Parses `edge`, `processors,offers`, …; throws CONFIG_INVALID naming the bad value. */
+export function parseRoles(value: string): Role[] {
+  const roles = value.split(',').map((r) => r.trim()).filter((r) => r.length > 0);
+  const bad = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
+  if (roles.length === 0 || bad.length > 0) {
+    throw new PlayPulseError('CONFIG_INVALID', `--role must be one or more of ${ROLES.join(', ')} (comma-separated); got "${value}"`);
+  }
+  return [...new Set(roles)] as Role[];
+}
+
+/**
+ * Runs the given roles in this process. `config` has resolved service addresses. A process
+ * with the edge serves health on EDGE_PORT; any other on HEALTH_PORT. Every part registers
+ * its own shutdown step; they run in reverse order of start.
+ */
+export async function runRoles(roles: readonly Role[], config: Config): Promise<void> {
+  const redisUrl = config.redisUrl;
+  if (!redisUrl) throw new PlayPulseError('CONFIG_INVALID', 'REDIS_URL is not resolved');
+  const health = new Health();
+
+  const redis = createRedis(redisUrl, 'bundles');
+  redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis (bundles) error'));
+  onShutdown('redis (bundles)', () => void redis.disconnect());
+  health.addCheck('redis', () => isRedisReady(redis));
+
+  const bundles = await BundleStore.open(redis, config.keyPrefix, { fallbackDir: resolve(config.rulesDir) });
+  onShutdown('bundle store', () => bundles.close());
+  log.info({ version: bundles.current().version, rules: bundles.current().rules.length }, 'designer bundle loaded');
+
+  if (!roles.includes('edge')) {
+    const { server, port } = await serveHealth(health, config.healthPort);
+    onShutdown('health server', () => new Promise<void>((r) => server.close(() => r())));
+    log.info({ url: `http://127.0.0.1:${port}/readyz` }, 'health and metrics listening');
+  }
+
+  if (roles.includes('offers')) {
+    const offers = await startOffers({ config, health, bundles });
+    onShutdown('offers', () => offers.stop());
+    log.info({ url: `http://127.0.0.1:${offers.adminPort}/` }, 'admin API listening');
+  }
+  if (roles.includes('processors')) {
+    const deciderRedis = createRedis(redisUrl, 'decider');
+    deciderRedis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis (decider) error'));
+    const decider = createDecider({ config, redis: deciderRedis, bundles });
+    onShutdown('decider', async () => {
+      await decider.close();
+      deciderRedis.disconnect();
+    });
+    const processors = await startProcessors({ config, health, bundles, decider });
+    onShutdown('processors', () => processors.stop());
+    log.info({ topic: config.topics.events }, 'processors consuming');
+  }
+  if (roles.includes('edge')) {
+    const edge = await startEdge({ config, health, bundles });
+    onShutdown('edge', () => edge.stop());
+    log.info({ url: `ws://127.0.0.1:${edge.port}/v1/play`, instance: edge.instanceId }, 'edge listening');
+  }
+}

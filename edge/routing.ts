@@ -1,0 +1,78 @@
+/**
+ * Offer routing across edge instances (docs/delivery.md).
+ *
+ * Presence: `{p:<id>}:presence`, HASH edge instance id -> expiry (ms), kept fresh by each
+ * instance's heartbeat while it holds a socket of the player. Delivery channel: one Redis
+ * sharded pub/sub channel per instance, `<prefix>:{edge:<instanceId>}:offers`, carrying
+ * JSON `{ player, offer }`. Pub/sub may lose a message (a subscriber reconnecting); the
+ * offer is still in the player's inbox, and an instance re-reads the inboxes of its
+ * players after its subscriber reconnects.
+ */
+import { playerKeys } from '../lib/keys.ts';
+import type { RedisClient } from '../lib/redis.ts';
+import type { Offer } from '../protocol/offer.ts';
+import { toWireOffer } from '../protocol/server-frames.ts';
+
+export interface OfferMessage {
+  player: string;
+  offer: Offer;
+}
+
+export function offerChannel(keyPrefix: string, instanceId: string): string {
+  return `${keyPrefix}:{edge:${instanceId}}:offers`;
+}
+
+/**
+ * Sends an offer, already in the player's inbox, to every edge instance that holds a
+ * socket of the player now. Returns how many instances it was sent to (0: the player is
+ * offline; the inbox delivers it on connect).
+ */
+export async function publishOffer(redis: RedisClient, keyPrefix: string, playerId: string, offer: Offer): Promise<number> {
+  const presence = await redis.hgetall(playerKeys(keyPrefix, playerId).presence);
+  const now = Date.now();
+  const live = Object.entries(presence)
+    .filter(([, expiresAt]) => Number(expiresAt) > now)
+    .map(([instanceId]) => instanceId);
+  if (live.length === 0) return 0;
+  const message = JSON.stringify({ player: playerId, offer } satisfies OfferMessage);
+  await Promise.all(live.map((instanceId) => redis.spublish(offerChannel(keyPrefix, instanceId), message)));
+  return live.length;
+}
+
+/** Parses a channel message; null for anything that is not `{ player, offer }`. */
+export function parseOfferMessage(text: string): OfferMessage | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!value || typeof value !== 'object') return null;
+  const { player, offer } = value as Record<string, unknown>;
+  const wire = toWireOffer(offer);
+  return typeof player === 'string' && wire ? { player, offer: wire } : null;
+}
+
+/** Orders inbox entries (JSON of Offer plus createdAt) by createdAt, then id; drops unparsable ones. */
+export function orderInbox(bodies: readonly string[]): { offers: Offer[]; invalid: number } {
+  const rows: { offer: Offer; createdAt: number }[] = [];
+  let invalid = 0;
+  for (const body of bodies) {
+    let value: unknown;
+    try {
+      value = JSON.parse(body);
+    } catch {
+      invalid += 1;
+      continue;
+    }
+    const offer = toWireOffer(value);
+    if (!offer) {
+      invalid += 1;
+      continue;
+    }
+    const createdAt = Number((value as Record<string, unknown>).createdAt);
+    rows.push({ offer, createdAt: Number.isFinite(createdAt) ? createdAt : 0 });
+  }
+  rows.sort((a, b) => a.createdAt - b.createdAt || (a.offer.id < b.offer.id ? -1 : a.offer.id > b.offer.id ? 1 : 0));
+  return { offers: rows.map((r) => r.offer), invalid };
+}

@@ -1,0 +1,291 @@
+/**
+ * One WebSocket connection of a player: from `open` to `close`. Owns the connection's rate
+ * limit, its in-flight events (id -> item until Kafka settles it), the ids already acked
+ * (a resent id is acked again without a second produce), the offers already pushed, and
+ * the token-expiry timer. Never touches the socket after `close`.
+ */
+import { performance } from 'node:perf_hooks';
+import { randomUUID } from 'node:crypto';
+import type { WebSocket } from 'uWebSockets.js';
+import type { Config } from '../lib/config.ts';
+import type { WireErrorCode } from '../lib/errors.ts';
+import type { Logger } from '../lib/log.ts';
+import type { BundleSource } from '../offers/designer/types.ts';
+import { parseClientFrame } from '../protocol/client-frames.ts';
+import { CLOSE, CLOSE_REASON } from '../protocol/close-codes.ts';
+import { decodeFrame, encodeFrame } from '../protocol/codec.ts';
+import type { Offer } from '../protocol/offer.ts';
+import { encodeRecord, recordHeaders, RECORD_VERSION, type EventRecord } from '../protocol/record.ts';
+import { ackFrame, errFrame, helloFrame, offerFrame, pongFrame, type ServerFrame } from '../protocol/server-frames.ts';
+import { validateEvent } from '../protocol/validate-event.ts';
+import { BoundedSet } from './bounded-set.ts';
+import { edgeMetrics } from './metrics.ts';
+import type { EventProducer, ProduceItem, ProduceSink } from './producer.ts';
+import { ABUSE_LIMIT, ABUSE_WINDOW_MS, AbuseMeter, TokenBucket } from './token-bucket.ts';
+
+/** uWS per-socket user data: set at upgrade, `session` attached at open. */
+export interface UserData {
+  player: string;
+  expMs: number;
+  session: Session | null;
+}
+
+export interface SessionContext {
+  readonly instanceId: string;
+  readonly limits: Config['edge'];
+  readonly producer: EventProducer;
+  readonly bundles: BundleSource;
+  readonly log: Logger;
+  isDraining(): boolean;
+}
+
+/** Acked ids remembered per connection for cheap de-duplication of resends. */
+const ACKED_IDS_PER_SESSION = 10_000;
+const OFFERS_REMEMBERED_PER_SESSION = 1_000;
+/** Key and headers of a record, counted on top of its value. */
+const RECORD_OVERHEAD_BYTES = 96;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export class Session implements ProduceSink {
+  readonly id = randomUUID();
+  private closed = false;
+  private readonly bucket: TokenBucket;
+  private readonly abuse = new AbuseMeter(ABUSE_LIMIT, ABUSE_WINDOW_MS);
+  private readonly acked = new BoundedSet(ACKED_IDS_PER_SESSION);
+  private readonly delivered = new BoundedSet(OFFERS_REMEMBERED_PER_SESSION);
+  private readonly pending = new Map<string, ProduceItem>();
+  private inflightBytes = 0;
+  private expiryTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly ws: WebSocket<UserData>,
+    readonly player: string,
+    private readonly expMs: number,
+    private readonly ctx: SessionContext,
+  ) {
+    this.bucket = new TokenBucket(ctx.limits.ratePerSec, ctx.limits.rateBurst, Date.now());
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Sends `hello` and arms the token-expiry close. */
+  start(): void {
+    this.send(helloFrame(this.player, this.id, Date.now()));
+    this.armExpiry();
+  }
+
+  /** `bytes` is valid only during this call: everything is decoded (copied) before it returns. */
+  onMessage(bytes: Uint8Array, isBinary: boolean): void {
+    if (this.closed) return;
+    const receivedAt = performance.now();
+    if (bytes.length > this.ctx.limits.maxPayloadBytes) {
+      edgeMetrics.framesIn.inc({ type: 'too_big' });
+      this.end(CLOSE.TOO_BIG, CLOSE_REASON.tooBig);
+      return;
+    }
+    if (!isBinary) {
+      edgeMetrics.framesIn.inc({ type: 'text' });
+      if (this.charge(1)) this.error('bad_frame', 'text frames are refused: send one binary MessagePack map per frame');
+      return;
+    }
+    const decoded = decodeFrame(bytes);
+    const parsed = decoded.ok ? parseClientFrame(decoded.frame) : decoded;
+    if (!parsed.ok) {
+      edgeMetrics.framesIn.inc({ type: 'bad' });
+      if (this.charge(1)) this.error('bad_frame', parsed.message);
+      return;
+    }
+    const frame = parsed.frame;
+    edgeMetrics.framesIn.inc({ type: frame.t });
+    if (frame.t === 'ping') {
+      if (this.charge(1)) this.send(pongFrame(frame.n, frame.hasN));
+      return;
+    }
+    const single = frame.t === 'ev' ? idOf(frame.events[0]) : undefined;
+    if (this.charge(frame.events.length, single)) this.ingest(frame.events, receivedAt);
+  }
+
+  onClose(): void {
+    this.closed = true;
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
+  }
+
+  /** Pushes an offer unless it expired or this socket already has it. */
+  deliverOffer(offer: Offer, source: 'live' | 'inbox'): void {
+    if (this.closed) return;
+    if (offer.expiresAt <= Date.now()) {
+      edgeMetrics.offersSkipped.inc({ reason: 'expired' });
+      return;
+    }
+    if (this.delivered.has(offer.id)) {
+      edgeMetrics.offersSkipped.inc({ reason: 'duplicate' });
+      return;
+    }
+    this.delivered.add(offer.id);
+    if (this.corked(() => this.send(offerFrame(offer)))) edgeMetrics.offersDelivered.inc({ source });
+  }
+
+  /** Closes with a code; the uWS close handler runs at once and calls onClose. */
+  end(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.ws.end(code, reason);
+    } catch (err) {
+      this.ctx.log.debug({ err }, 'end on a closing socket');
+    }
+  }
+
+  produced(items: ProduceItem[]): void {
+    const now = performance.now();
+    const ids: string[] = [];
+    for (const item of items) {
+      this.release(item);
+      this.acked.add(item.id);
+      ids.push(item.id);
+      edgeMetrics.ackLatency.observe((now - item.receivedAt) / 1000);
+    }
+    if (!this.closed) this.corked(() => this.send(ackFrame(ids)));
+  }
+
+  refused(items: ProduceItem[], reason: string, final: boolean): void {
+    const notify: string[] = [];
+    for (const item of items) {
+      if (final) this.release(item);
+      if (!item.notified) {
+        item.notified = true;
+        notify.push(item.id);
+      }
+    }
+    if (this.closed || notify.length === 0) return;
+    this.corked(() => {
+      for (const id of notify) if (!this.error('unavailable', reason, id)) break;
+    });
+  }
+
+  private ingest(rawEvents: readonly unknown[], receivedAt: number): void {
+    const taxonomy = this.ctx.bundles.current().events;
+    const ackNow: string[] = [];
+    const recvAt = Date.now();
+    for (const raw of rawEvents) {
+      if (this.closed) return;
+      const check = validateEvent(raw, taxonomy);
+      if (!check.ok) {
+        this.error('bad_event', check.message, check.id);
+        continue;
+      }
+      const event = check.event;
+      edgeMetrics.eventsIn.inc();
+      if (this.acked.has(event.id)) {
+        edgeMetrics.eventsDuplicate.inc();
+        ackNow.push(event.id);
+        continue;
+      }
+      const inFlight = this.pending.get(event.id);
+      if (inFlight) {
+        edgeMetrics.eventsDuplicate.inc();
+        if (inFlight.notified) this.error('unavailable', 'this event is still on its way to Kafka; retry', event.id);
+        continue;
+      }
+      const refusal = this.admissionProblem();
+      if (refusal) {
+        this.error('unavailable', refusal, event.id);
+        continue;
+      }
+      const record: EventRecord = { v: RECORD_VERSION, player: this.player, id: event.id, type: event.type, recvAt, edge: this.ctx.instanceId, session: this.id };
+      if (event.ts !== undefined) record.ts = event.ts;
+      if (event.data !== undefined) record.data = event.data;
+      const value = encodeRecord(record);
+      const bytes = value.length + this.player.length + RECORD_OVERHEAD_BYTES;
+      if (!this.fits(bytes)) {
+        this.error('unavailable', 'the edge is at its in-flight limit (Kafka is slow); retry', event.id);
+        continue;
+      }
+      const item: ProduceItem = { id: event.id, key: this.player, value, headers: recordHeaders(record), bytes, receivedAt, sink: this, notified: false };
+      this.pending.set(event.id, item);
+      this.inflightBytes += bytes;
+      this.ctx.producer.submit(item);
+    }
+    if (ackNow.length > 0) this.send(ackFrame(ackNow));
+  }
+
+  private admissionProblem(): string | null {
+    if (this.ctx.isDraining()) return 'the edge is draining; reconnect and retry';
+    if (!this.ctx.producer.accepting) return 'Kafka is unavailable; nothing was acked, retry';
+    return null;
+  }
+
+  private fits(bytes: number): boolean {
+    const l = this.ctx.limits;
+    return this.inflightBytes + bytes <= l.inflightBytesPerConn && this.ctx.producer.inflightBytes + bytes <= l.inflightBytesGlobal;
+  }
+
+  private release(item: ProduceItem): void {
+    if (this.pending.get(item.id) === item) {
+      this.pending.delete(item.id);
+      this.inflightBytes -= item.bytes;
+    }
+  }
+
+  /** Takes `cost` rate tokens; on refusal sends rate_limited and closes with 1008 on sustained abuse. */
+  private charge(cost: number, id?: string): boolean {
+    const now = Date.now();
+    if (this.bucket.take(Math.max(1, cost), now)) return true;
+    if (this.abuse.strike(now)) {
+      this.end(CLOSE.POLICY, CLOSE_REASON.abuse);
+      return false;
+    }
+    const what = cost > 1 ? `frame of ${cost} events refused` : 'frame refused';
+    this.error('rate_limited', `${what}: over ${this.ctx.limits.ratePerSec} events/s (burst ${this.ctx.limits.rateBurst}); slow down and resend`, id);
+    return false;
+  }
+
+  private error(code: WireErrorCode, message: string, id?: string): boolean {
+    edgeMetrics.errors.inc({ code });
+    return this.send(errFrame(code, message, id));
+  }
+
+  /** Sends one frame. A frame dropped at the backpressure limit closes the socket (slow reader). */
+  private send(frame: ServerFrame): boolean {
+    if (this.closed) return false;
+    const status = this.ws.send(encodeFrame(frame), true, false);
+    if (status === 2) {
+      edgeMetrics.backpressureDrops.inc();
+      this.end(CLOSE.POLICY, CLOSE_REASON.slowReader);
+      return false;
+    }
+    edgeMetrics.framesOut.inc({ type: frame.t });
+    return true;
+  }
+
+  /** Runs sends outside a uWS callback in one cork (one syscall). */
+  private corked<T>(fn: () => T): T {
+    let out!: T;
+    if (this.closed) return fn();
+    this.ws.cork(() => {
+      out = fn();
+    });
+    return out;
+  }
+
+  private armExpiry(): void {
+    const delay = this.expMs - Date.now();
+    if (delay <= 0) {
+      this.end(CLOSE.POLICY, CLOSE_REASON.tokenExpired);
+      return;
+    }
+    this.expiryTimer = setTimeout(() => {
+      this.expiryTimer = null;
+      if (!this.closed) this.armExpiry();
+    }, Math.min(delay, MAX_TIMER_MS));
+    this.expiryTimer.unref();
+  }
+}
+
+function idOf(raw: unknown): string | undefined {
+  if (raw && typeof raw === 'object' && typeof (raw as Record<string, unknown>).id === 'string') return (raw as Record<string, string>).id;
+  return undefined;
+}

@@ -1,0 +1,169 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { PlayPulseError } from './errors.ts';
+
+/**
+ * The whole configuration, read once from the environment at start, validated, frozen.
+ * CONTRACT.md §1 lists the public variables; the PLAYPULSE_* tuning variables below are
+ * documented in README.md. Units are in the names.
+ */
+export const DEV_AUTH_SECRET = 'playpulse-dev-secret-do-not-use-in-production';
+export const DEV_ADMIN_TOKEN = 'playpulse-dev-admin-token';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().min(0);
+
+const brokerList = z
+  .string()
+  .transform((s) => s.split(',').map((b) => b.trim()).filter((b) => b.length > 0))
+  .pipe(
+    z
+      .array(z.string().regex(/^[A-Za-z0-9._-]+(:\d{1,5})$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, 'expected host:port'))
+      .min(1, 'expected at least one host:port'),
+  );
+
+const redisUrl = z
+  .string()
+  .regex(/^(redis|rediss|redis\+cluster):\/\/\S+$/, 'expected redis://host:port[/db] or redis+cluster://host:port,host:port');
+
+const envSchema = z.object({
+  KAFKA_BROKERS: brokerList.optional(),
+  REDIS_URL: redisUrl.optional(),
+  PLAYPULSE_AUTH_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  PLAYPULSE_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  EDGE_PORT: port.default(9001),
+  ADMIN_PORT: port.default(9002),
+  HEALTH_PORT: port.default(9003),
+  PLAYPULSE_RULES_DIR: z.string().min(1).default('offers/rules'),
+  PLAYPULSE_FULFILMENT_URL: z.url({ protocol: /^https?$/ }).optional(),
+
+  PLAYPULSE_INSTANCE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
+  PLAYPULSE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PLAYPULSE_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/).default('pp'),
+  PLAYPULSE_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{0,100}$/).default(''),
+  PLAYPULSE_PARTITIONS: positiveInt.max(1024).default(6),
+  PLAYPULSE_KAFKA_CONNECT_TIMEOUT_MS: positiveInt.default(10_000),
+
+  PLAYPULSE_MAX_PAYLOAD_BYTES: positiveInt.max(16 * 1024 * 1024).default(64 * 1024),
+  PLAYPULSE_IDLE_TIMEOUT_SEC: nonNegativeInt.max(960).default(120),
+  PLAYPULSE_MAX_BACKPRESSURE_BYTES: positiveInt.default(1024 * 1024),
+  PLAYPULSE_RATE_PER_SEC: positiveInt.default(200),
+  PLAYPULSE_RATE_BURST: positiveInt.default(1000),
+  PLAYPULSE_MAX_CONNS_PER_PLAYER: positiveInt.default(4),
+  PLAYPULSE_INFLIGHT_BYTES_PER_CONN: positiveInt.default(1024 * 1024),
+  PLAYPULSE_INFLIGHT_BYTES_GLOBAL: positiveInt.default(256 * 1024 * 1024),
+  PLAYPULSE_LINGER_MS: nonNegativeInt.max(1000).default(2),
+  PLAYPULSE_DRAIN_TIMEOUT_MS: positiveInt.default(10_000),
+});
+
+export interface Config {
+  /** null: nothing configured, the local stack finds or starts a broker. */
+  readonly kafkaBrokers: readonly string[] | null;
+  /** null: nothing configured, the local stack finds or starts a Redis. */
+  readonly redisUrl: string | null;
+  readonly authSecret: string;
+  readonly authSecretIsDev: boolean;
+  readonly adminToken: string;
+  readonly adminTokenIsDev: boolean;
+  readonly edgePort: number;
+  readonly adminPort: number;
+  readonly healthPort: number;
+  readonly rulesDir: string;
+  readonly fulfilmentUrl: string | null;
+  readonly instanceId: string;
+  readonly logLevel: string;
+  readonly keyPrefix: string;
+  readonly topics: {
+    readonly events: string;
+    readonly deadLetter: string;
+    readonly partitions: number;
+  };
+  readonly kafkaConnectTimeoutMs: number;
+  readonly edge: {
+    readonly maxPayloadBytes: number;
+    readonly idleTimeoutSec: number;
+    readonly maxBackpressureBytes: number;
+    readonly ratePerSec: number;
+    readonly rateBurst: number;
+    readonly maxConnsPerPlayer: number;
+    readonly inflightBytesPerConn: number;
+    readonly inflightBytesGlobal: number;
+    readonly lingerMs: number;
+    readonly drainTimeoutMs: number;
+  };
+}
+
+/** Reads and validates the environment; throws CONFIG_INVALID naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') present[key] = value;
+  }
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? '?');
+      return `${name}=${JSON.stringify(present[name] ?? '')}: ${issue.message}`;
+    });
+    throw new PlayPulseError('CONFIG_INVALID', `invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  if (e.PLAYPULSE_INFLIGHT_BYTES_PER_CONN > e.PLAYPULSE_INFLIGHT_BYTES_GLOBAL) {
+    throw new PlayPulseError(
+      'CONFIG_INVALID',
+      'invalid configuration:\n  PLAYPULSE_INFLIGHT_BYTES_PER_CONN must not exceed PLAYPULSE_INFLIGHT_BYTES_GLOBAL',
+    );
+  }
+  const topicPrefix = e.PLAYPULSE_TOPIC_PREFIX;
+  const config: Config = {
+    kafkaBrokers: e.KAFKA_BROKERS ?? null,
+    redisUrl: e.REDIS_URL ?? null,
+    authSecret: e.PLAYPULSE_AUTH_SECRET ?? DEV_AUTH_SECRET,
+    authSecretIsDev: e.PLAYPULSE_AUTH_SECRET === undefined,
+    adminToken: e.PLAYPULSE_ADMIN_TOKEN ?? DEV_ADMIN_TOKEN,
+    adminTokenIsDev: e.PLAYPULSE_ADMIN_TOKEN === undefined,
+    edgePort: e.EDGE_PORT,
+    adminPort: e.ADMIN_PORT,
+    healthPort: e.HEALTH_PORT,
+    rulesDir: e.PLAYPULSE_RULES_DIR,
+    fulfilmentUrl: e.PLAYPULSE_FULFILMENT_URL ?? null,
+    instanceId: e.PLAYPULSE_INSTANCE_ID ?? `${hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 40)}-${randomBytes(3).toString('hex')}`,
+    logLevel: e.PLAYPULSE_LOG_LEVEL,
+    keyPrefix: e.PLAYPULSE_KEY_PREFIX,
+    topics: {
+      events: `${topicPrefix}player-events`,
+      deadLetter: `${topicPrefix}player-events.dlq`,
+      partitions: e.PLAYPULSE_PARTITIONS,
+    },
+    kafkaConnectTimeoutMs: e.PLAYPULSE_KAFKA_CONNECT_TIMEOUT_MS,
+    edge: {
+      maxPayloadBytes: e.PLAYPULSE_MAX_PAYLOAD_BYTES,
+      idleTimeoutSec: e.PLAYPULSE_IDLE_TIMEOUT_SEC,
+      maxBackpressureBytes: e.PLAYPULSE_MAX_BACKPRESSURE_BYTES,
+      ratePerSec: e.PLAYPULSE_RATE_PER_SEC,
+      rateBurst: e.PLAYPULSE_RATE_BURST,
+      maxConnsPerPlayer: e.PLAYPULSE_MAX_CONNS_PER_PLAYER,
+      inflightBytesPerConn: e.PLAYPULSE_INFLIGHT_BYTES_PER_CONN,
+      inflightBytesGlobal: e.PLAYPULSE_INFLIGHT_BYTES_GLOBAL,
+      lingerMs: e.PLAYPULSE_LINGER_MS,
+      drainTimeoutMs: e.PLAYPULSE_DRAIN_TIMEOUT_MS,
+    },
+  };
+  return deepFreeze(config);
+}
+
+/** The same config with addresses filled in once the local stack is resolved. */
+export function withServices(config: Config, services: { kafkaBrokers: readonly string[]; redisUrl: string }): Config {
+  return deepFreeze({ ...config, kafkaBrokers: [...services.kafkaBrokers], redisUrl: services.redisUrl });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

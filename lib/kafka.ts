@@ -1,0 +1,219 @@
+import { Kafka, Partitioners, logLevel, type Admin, type KafkaConfig, type Producer, type ProducerConfig, type ProducerRecord, type RecordMetadata, type ITopicConfig, type LogEntry } from 'kafkajs';
+import { createLogger } from './log.ts';
+import { counter } from './metrics.ts';
+import { PlayPulseError } from './errors.ts';
+
+const log = createLogger('kafka');
+
+const producerReplacements = counter('playpulse_kafka_producer_replacements_total', 'Idempotent producers replaced after a failed send (see DurableProducer)');
+
+/**
+ * kafkajs log lines go through our logger; its own info chatter is demoted to debug, and
+ * its warning about bounded idempotent retries (a deliberate choice, see
+ * createDurableProducer) is not repeated for every producer.
+ */
+function kafkaLogCreator() {
+  return ({ level, log: entry }: LogEntry) => {
+    const { message, ...rest } = entry;
+    if (level === logLevel.ERROR) log.error(rest, message);
+    else if (level === logLevel.WARN && !message.startsWith('Limiting retries for the idempotent producer')) log.warn(rest, message);
+    else log.debug(rest, message);
+  };
+}
+
+/** The one Kafka client factory. */
+export function createKafka(brokers: readonly string[], clientId: string, overrides: Partial<KafkaConfig> = {}): Kafka {
+  return new Kafka({
+    clientId,
+    brokers: [...brokers],
+    connectionTimeout: 3_000,
+    requestTimeout: 30_000,
+    retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5_000 },
+    logLevel: logLevel.WARN,
+    logCreator: kafkaLogCreator,
+    ...overrides,
+  });
+}
+
+/**
+ * Durable producer: acks from all in-sync replicas (set per send as acks: -1) and the
+ * idempotent producer, so a retried batch is never written twice. Keys are partitioned with
+ * the Java client's murmur2 partitioner, so other Kafka clients route a player alike.
+ * Retries are bounded on purpose: the edge must answer `unavailable` in bounded time
+ * rather than hold events forever; a resent event is de-duplicated by its id downstream.
+ * A failed send replaces the kafkajs producer (see DurableProducer).
+ */
+export function createDurableProducer(kafka: Kafka, overrides: Partial<ProducerConfig> = {}): DurableProducer {
+  return new DurableProducer(() =>
+    kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 5,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: false,
+      retry: { initialRetryTime: 100, retries: 5, maxRetryTime: 2_000 },
+      ...overrides,
+    }),
+  );
+}
+
+/**
+ * An idempotent producer that is replaced by a fresh one after a send fails.
+ *
+ * kafkajs rolls a partition's sequence number back whenever a produce request fails, even
+ * when the broker wrote the batch before the failure reached the client (a broker that
+ * stalls past the request timeout, or stops mid-request). The next batch then reuses that
+ * sequence: with a different number of records the broker refuses it, and every batch
+ * after it, as OUT_OF_ORDER_SEQUENCE_NUMBER — the producer never works again; with the same
+ * number of records the broker takes it for a retry of the written batch and acknowledges
+ * it without writing it — an acked batch is lost. A fresh producer gets a new producer id
+ * whose sequences start at zero, so neither can happen. Whatever the failed send carried
+ * is the caller's to retry (the edge refuses it to the client, which resends; processors
+ * retry their dead letters), and a copy the broker did write is de-duplicated downstream.
+ *
+ * The replaced producer is disconnected once its last send settles; the new one connects
+ * on its first send.
+ */
+export class DurableProducer {
+  private current: Producer;
+  private connecting: Promise<void> | null = null;
+  private readonly inFlight = new Map<Producer, number>();
+  private readonly retired = new Set<Producer>();
+  private wanted = false;
+  private replacedCount = 0;
+
+  constructor(private readonly make: () => Producer) {
+    this.current = make();
+  }
+
+  /** How many times a failed send replaced the producer. */
+  get replacements(): number {
+    return this.replacedCount;
+  }
+
+  async connect(): Promise<void> {
+    this.wanted = true;
+    await this.connected(this.current);
+  }
+
+  async disconnect(): Promise<void> {
+    this.wanted = false;
+    const all = [this.current, ...this.retired];
+    this.retired.clear();
+    this.connecting = null;
+    await Promise.allSettled(all.map((p) => p.disconnect()));
+  }
+
+  async send(record: ProducerRecord): Promise<RecordMetadata[]> {
+    const producer = this.current;
+    this.inFlight.set(producer, (this.inFlight.get(producer) ?? 0) + 1);
+    try {
+      await this.connected(producer);
+      return await producer.send(record);
+    } catch (err) {
+      if (this.current === producer) this.replace(err);
+      throw err;
+    } finally {
+      const left = (this.inFlight.get(producer) ?? 1) - 1;
+      if (left > 0) this.inFlight.set(producer, left);
+      else {
+        this.inFlight.delete(producer);
+        if (this.retired.delete(producer)) void producer.disconnect().catch(() => undefined);
+      }
+    }
+  }
+
+  private connected(producer: Producer): Promise<void> {
+    if (producer !== this.current) return Promise.resolve();
+    this.connecting ??= producer.connect().catch((err: unknown) => {
+      if (this.current === producer) this.connecting = null;
+      throw err;
+    });
+    return this.connecting;
+  }
+
+  private replace(err: unknown): void {
+    const old = this.current;
+    this.current = this.make();
+    this.connecting = null;
+    this.replacedCount += 1;
+    producerReplacements.inc();
+    if ((this.inFlight.get(old) ?? 0) > 1) this.retired.add(old);
+    else setImmediate(() => void old.disconnect().catch(() => undefined));
+    log.warn({ err: errorText(err), replacements: this.replacedCount }, 'a send failed: replaced the idempotent producer so its sequence numbers start afresh');
+    if (this.wanted) void this.connected(this.current).catch(() => undefined);
+  }
+}
+
+/**
+ * Fails fast with STACK_UNAVAILABLE (naming the address) when no broker answers within
+ * `timeoutMs`, instead of kafkajs' long retry loop.
+ */
+export async function assertKafkaReachable(brokers: readonly string[], timeoutMs: number): Promise<void> {
+  const kafka = createKafka(brokers, 'playpulse-probe', {
+    connectionTimeout: Math.min(timeoutMs, 3_000),
+    retry: { retries: 0 },
+    logLevel: logLevel.NOTHING,
+  });
+  const admin = kafka.admin();
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      await admin.connect();
+      await admin.describeCluster();
+      await admin.disconnect();
+      return;
+    } catch (err) {
+      lastError = err;
+      await admin.disconnect().catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  throw new PlayPulseError(
+    'STACK_UNAVAILABLE',
+    `Kafka is unreachable at ${brokers.join(',')} (no answer within ${timeoutMs} ms: ${errorText(lastError)})`,
+  );
+}
+
+/** Creates the topics that are missing; existing topics are left as they are. */
+export async function ensureTopics(kafka: Kafka, topics: ITopicConfig[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t.topic));
+    if (missing.length > 0) {
+      await admin.createTopics({ topics: missing, waitForLeaders: false });
+      await waitForTopicLeaders(admin, missing.map((t) => t.topic));
+      log.info({ topics: missing.map((t) => t.topic) }, 'created topics');
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Waits until every partition of `topics` has a leader. kafkajs' own `waitForLeaders` gives
+ * up when a KRaft broker answers UNKNOWN_TOPIC_OR_PARTITION for a moment right after
+ * CreateTopics (its metadata lags the controller); this waits through that.
+ */
+async function waitForTopicLeaders(admin: Admin, topics: string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics });
+      if (meta.topics.length === topics.length && meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+    } catch (err) {
+      const type = (err as { type?: string }).type;
+      if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw err;
+    }
+    if (Date.now() > deadline) {
+      throw new PlayPulseError('STACK_UNAVAILABLE', `the topics ${topics.join(', ')} have no leader ${timeoutMs} ms after they were created`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,65 @@
+/**
+ * Redis key names. Every key of one player carries the hash tag `{p:<id>}` so a player's
+ * keys live in one Cluster slot and one Lua script may touch them all. Global keys carry
+ * their own tags. `prefix` (PLAYPULSE_KEY_PREFIX) lets tests, replays and backtests use a
+ * namespace of their own.
+ */
+export function playerTag(prefix: string, playerId: string): string {
+  return `${prefix}:{p:${playerId}}`;
+}
+
+export const playerKeys = (prefix: string, playerId: string) => {
+  const tag = playerTag(prefix, playerId);
+  return {
+    /** HASH: built-ins and property values, as the rules see them. */
+    state: `${tag}:state`,
+    /** HASH: per-partition watermark `<partition>` -> last applied offset. */
+    watermark: `${tag}:wm`,
+    /** ZSET: recently applied event ids, score = apply time; bounded. */
+    seen: `${tag}:seen`,
+    /** HASH: window buckets of windowed properties. */
+    windows: `${tag}:win`,
+    /** ZSET: pending offers, score = expiresAt (ms), member = offer id. */
+    inbox: `${tag}:inbox`,
+    /** HASH: offer id -> JSON of `Offer` (protocol/offer.ts) plus `createdAt` (ms); inbox order is createdAt. */
+    offers: `${tag}:offers`,
+    /** LIST: latest decisions (explanations), newest first, bounded. */
+    decisions: `${tag}:decisions`,
+    /** HASH: per-rule limits (cooldown until, lifetime count). */
+    limits: `${tag}:limits`,
+    /** HASH: edge instance id -> presence expiry (ms). */
+    presence: `${tag}:presence`,
+    /** ZSET: triggering event ids already decided by the offers engine, score = recvAt; bounded. */
+    decided: `${tag}:decided`,
+    /** HASH: offer id -> JSON lifecycle record of a live offer (responses, revenue); bounded by `ledgerIdx`. */
+    ledger: `${tag}:ledger`,
+    /** ZSET: offer ids of `ledger`, score = createdAt (ms); the oldest are dropped past the bound. */
+    ledgerIdx: `${tag}:ledgerIdx`,
+    /**
+     * HASH: rule id -> `<group>|<until ms>`: the open attribution windows of live rules the player
+     * triggered (lift); `<rule id>|<currency>` -> what the player spent in that rule's window.
+     */
+    attribution: `${tag}:attr`,
+    /** ZSET: spend event ids already attributed, score = recvAt; bounded. */
+    attributed: `${tag}:attributed`,
+  };
+};
+
+/**
+ * Offer keys outside any player's slot. Each rule's budget windows share the tag
+ * `{b:<ruleId>}`, each rule's stats the tag `{s:<ruleId>}`.
+ */
+export const offerKeys = (prefix: string) => ({
+  /** SET: offer ids holding a claim on the rule's budget in the window starting at `windowStart` (ms). */
+  budget: (ruleId: string, windowStart: number) => `${prefix}:{b:${ruleId}}:budget:${windowStart}`,
+  /**
+   * HASH: `<variant>|<counter>` -> count (revenue per currency: `<variant>|revenue|<currency>`;
+   * attributed spend: `<group>|spend|<currency>`, and its sum over windows of each window's spend
+   * squared: `<group>|spendsq|<currency>`; the global holdout's group is `(holdout)`).
+   */
+  stats: (ruleId: string) => `${prefix}:{s:${ruleId}}:stats`,
+  /** SET: rule ids that have stats, including rules no longer published. */
+  statsRules: `${prefix}:{stats}:rules`,
+  /** BullMQ `prefix` option: queue keys live under it. */
+  bullPrefix: `${prefix}:bull`,
+});

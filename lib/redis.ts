@@ -1,0 +1,67 @@
+import { Redis, Cluster, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { PlayPulseError } from './errors.ts';
+
+/** A single Redis or a Redis Cluster; every key of one player shares a hash tag, so both work. */
+export type RedisClient = Redis | Cluster;
+
+/**
+ * The one Redis client factory. `redis://host:port[/db]` gives a single node;
+ * `redis+cluster://host:port,host:port` a cluster client seeded with those nodes.
+ * `purpose` names the connection in CLIENT LIST. `clusterOptions` apply to a cluster client
+ * only (e.g. `shardedSubscribers: true` for a client that SSUBSCRIBEs).
+ */
+export function createRedis(
+  url: string,
+  purpose: string,
+  options: Partial<RedisOptions> = {},
+  clusterOptions: Partial<ClusterOptions> = {},
+): RedisClient {
+  const base: RedisOptions = {
+    connectionName: `playpulse:${purpose}`,
+    maxRetriesPerRequest: null,
+    enableReadyCheck: true,
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
+    ...options,
+  };
+  if (url.startsWith('redis+cluster://')) {
+    const nodes = url
+      .slice('redis+cluster://'.length)
+      .split(',')
+      .map((hp) => {
+        const [host, port] = hp.split(':');
+        return { host: host ?? '127.0.0.1', port: Number(port ?? 6379) };
+      });
+    return new Cluster(nodes, {
+      redisOptions: base,
+      enableReadyCheck: true,
+      scaleReads: 'master',
+      enableAutoPipelining: base.enableAutoPipelining ?? false,
+      ...clusterOptions,
+    });
+  }
+  return new Redis(url, base);
+}
+
+/** Fails with STACK_UNAVAILABLE naming the address when Redis does not answer PING in time. */
+export async function assertRedisReachable(url: string, timeoutMs: number): Promise<void> {
+  const client = createRedis(
+    url,
+    'probe',
+    { lazyConnect: true, retryStrategy: () => null, connectTimeout: timeoutMs },
+    { lazyConnect: true, clusterRetryStrategy: () => null },
+  );
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (err) {
+    throw new PlayPulseError('STACK_UNAVAILABLE', `Redis is unreachable at ${url} (${err instanceof Error ? err.message : String(err)})`);
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** True when the client is connected and usable right now (for /readyz). */
+export function isRedisReady(client: RedisClient): boolean {
+  return client.status === 'ready';
+}

@@ -1,0 +1,68 @@
+/**
+ * The bench's other comparisons, each run as its own process after the traffic phases: the
+ * processor comparison with the naive peer (processors/bench.ts) and the rule-evaluation
+ * cost (offers/engine/bench.ts).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import type { ProcessorComparison, RuleCostFigures } from './results.ts';
+
+const RULE_BENCH = 'offers/engine/bench.ts';
+const PROCESSOR_BENCH = 'processors/bench.ts';
+
+/** Runs a script to completion (bounded by `timeoutMs`) and returns its stdout lines. */
+function runScript(script: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; lines: string[] }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, lines: out.split('\n').filter((l) => l.trim().length > 0 && !l.startsWith('{"level"')) });
+    });
+  });
+}
+
+export async function runRuleCost(opts: { env: NodeJS.ProcessEnv; logDir: string }): Promise<RuleCostFigures | null> {
+  if (!existsSync(RULE_BENCH)) return null;
+  const t0 = Date.now();
+  const r = await runScript(RULE_BENCH, [], opts.env, 90_000);
+  const json = [...r.lines].reverse().find((l) => l.startsWith('{'));
+  let figures: unknown = null;
+  try {
+    figures = json ? JSON.parse(json) : null;
+  } catch {
+    figures = null;
+  }
+  return {
+    source: `${RULE_BENCH} (exit ${r.code ?? 'killed'}, ${Math.round((Date.now() - t0) / 1000)} s)`,
+    lines: r.lines.filter((l) => !l.startsWith('{')).slice(0, 20),
+    figures,
+  };
+}
+
+/**
+ * Processor throughput on the same events, ours against the naive peer: processors/bench.ts
+ * (written with the processors) produces a fixed set of events to a fresh topic of the run's
+ * Kafka, drains it with our processors (player state only) and then with processors/naive.ts,
+ * each counting applied events, and checks both reached the same state.
+ */
+export async function runProcessorComparison(opts: { env: NodeJS.ProcessEnv; quick: boolean }): Promise<ProcessorComparison | null> {
+  if (!existsSync(PROCESSOR_BENCH)) return null;
+  const t0 = Date.now();
+  const args = opts.quick ? ['--events', '10000'] : [];
+  const r = await runScript(PROCESSOR_BENCH, args, opts.env, opts.quick ? 60_000 : 240_000);
+  const json = [...r.lines].reverse().find((l) => l.startsWith('{"machine"'));
+  if (!json) return { source: `${PROCESSOR_BENCH} ${args.join(' ')} (exit ${r.code ?? 'killed'}, no result line)`, events: 0, ours: 0, naive: 0, ratio: null, stateCheck: r.lines.slice(-3).join(' / ') };
+  const parsed = JSON.parse(json) as { options: { events: number }; ours: { eventsPerSec: number }; naive: { eventsPerSec: number }; stateCheck: string };
+  return {
+    source: `${PROCESSOR_BENCH} ${args.join(' ')} (${Math.round((Date.now() - t0) / 1000)} s)`.replace('  ', ' '),
+    events: parsed.options.events,
+    ours: parsed.ours.eventsPerSec,
+    naive: parsed.naive.eventsPerSec,
+    ratio: parsed.naive.eventsPerSec > 0 ? Math.round((100 * parsed.ours.eventsPerSec) / parsed.naive.eventsPerSec) / 100 : null,
+    stateCheck: parsed.stateCheck,
+  };
+}

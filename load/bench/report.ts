@@ -1,0 +1,207 @@
+/**
+ * Turns a run's figures into the Markdown table printed and written beside the JSON, the
+ * our/peer ratios, the targets of the load issue with what was measured, and the charts.
+ */
+import type { IngestFigures } from './phases.ts';
+import type { BenchResults, Target } from './results.ts';
+import { lineChart, PERCENTILE_TICKS, percentileX, type Series } from './svg.ts';
+
+const n = (v: number) => Math.round(v).toLocaleString('en-US');
+const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+const kb = (bytes: number | null) => (bytes === null ? 'n/a' : `${(bytes / 1024).toFixed(2)} KB`);
+const ratio = (v: number | null | undefined) => (v === null || v === undefined || !Number.isFinite(v) ? 'n/a' : `${v.toFixed(2)}×`);
+
+function byTarget<T extends { target: string }>(list: readonly T[], name: string): T | undefined {
+  return list.find((x) => x.target === name);
+}
+
+export function computeRatios(r: Pick<BenchResults, 'ingest' | 'idle' | 'processorComparison'>): Record<string, number | null> {
+  const div = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? a / b : null);
+  const sat = (name: string) => byTarget(r.ingest.saturation, name);
+  const fix = (name: string) => byTarget(r.ingest.fixed, name);
+  const idle = (name: string) => byTarget(r.idle, name);
+  return {
+    'ingest events/s at saturation (ours / ws peer)': div(sat('ours')?.ackedPerSec, sat('ws peer')?.ackedPerSec),
+    'ack p99 at fixed rate (ws peer / ours)': div(fix('ws peer')?.ack.p99Ms, fix('ours')?.ack.p99Ms),
+    'ack p99 at saturation (ws peer / ours)': div(sat('ws peer')?.ack.p99Ms, sat('ours')?.ack.p99Ms),
+    'RSS per idle connection (ws peer / ours)': div(idle('ws peer')?.rssPerConnBytes, idle('ours')?.rssPerConnBytes),
+    'processor events/s on the same events (ours / naive)': div(r.processorComparison?.ours, r.processorComparison?.naive),
+  };
+}
+
+export function computeTargets(r: Pick<BenchResults, 'ingest' | 'idle' | 'offers'>, ratios: Record<string, number | null>): Target[] {
+  const out: Target[] = [];
+  const sat = byTarget(r.ingest.saturation, 'ours');
+  const fix = byTarget(r.ingest.fixed, 'ours');
+  const idle = byTarget(r.idle, 'ours');
+  out.push({
+    name: 'ingest events/s acked (whole stack)',
+    target: '≥ 50,000',
+    measured: sat ? n(sat.ackedPerSec) : 'not run',
+    met: sat ? sat.ackedPerSec >= 50_000 : null,
+  });
+  out.push({
+    name: `ack p99 at ${fix ? n(Number(fix.offeredPerSec)) : '10k'} events/s offered`,
+    target: '≤ 10 ms at 10,000/s',
+    measured: fix ? `${ms(fix.ack.p99Ms)} ms` : 'not run',
+    met: fix && fix.offeredPerSec === 10_000 ? fix.ack.p99Ms <= 10 : null,
+  });
+  const off = r.offers.find((o) => o.backgroundPerSec === 10_000) ?? r.offers[0];
+  out.push({
+    name: `event→offer p99 at ${off ? n(off.backgroundPerSec) : '10k'} events/s`,
+    target: '≤ 20 ms at 10,000/s',
+    measured: off ? `${ms(off.eventToOffer.p99Ms)} ms (${n(off.offers)}/${n(off.sequences)} offers)` : 'not run',
+    met: off && off.backgroundPerSec === 10_000 && off.offers > 0 ? off.eventToOffer.p99Ms <= 20 : null,
+  });
+  out.push({
+    name: 'idle connections on one edge process',
+    target: '100,000',
+    measured: idle ? `${n(idle.held)} held (asked ${n(idle.asked)})` : 'not run',
+    met: idle ? idle.held >= 100_000 : null,
+  });
+  out.push({
+    name: 'RSS per idle connection',
+    target: '≤ 4 KB',
+    measured: idle ? kb(idle.rssPerConnBytes) : 'not run',
+    met: idle && idle.held > 0 ? idle.rssPerConnBytes <= 4096 : null,
+  });
+  for (const [name, v] of Object.entries(ratios)) {
+    out.push({ name: `ratio: ${name}`, target: '≥ 2×', measured: ratio(v), met: v === null ? null : v >= 2 });
+  }
+  return out;
+}
+
+function ingestRow(label: string, f: IngestFigures): string {
+  const errs = Object.entries(f.errors)
+    .map(([k, v]) => `${k}:${v}`)
+    .join(' ');
+  const cpu = Object.entries(f.cpuPct)
+    .map(([k, v]) => `${k} ${v}%`)
+    .join(', ');
+  return `| ${label} | ${f.target} | ${f.offeredPerSec === 'saturation' ? 'saturation' : n(f.offeredPerSec)} | ${n(f.ackedPerSec)} | ${ms(f.ack.p50Ms)} | ${ms(f.ack.p99Ms)} | ${ms(f.ack.p999Ms)} | ${n(f.unacked)} | ${errs || '0'} | ${cpu} |`;
+}
+
+export function markdown(r: BenchResults): string {
+  const m = r.machine;
+  const lines: string[] = [];
+  lines.push(`### Bench ${r.runId} (${r.mode}), ${r.startedAt}`);
+  lines.push('');
+  lines.push(
+    `Machine: ${m.cores} cores ${m.cpuModel}, ${m.memoryGiB} GiB RAM, Linux ${m.kernel}, Node ${m.node}, Kafka ${m.kafka}, Redis ${m.redis}, open files ${m.openFilesLimit.soft}/${m.openFilesLimit.hard}, load average at start ${m.loadAvgAtStart.join(' ')}. Everything (Kafka, Redis, the system under test, peers, load generators) on this one machine, loopback only.`,
+  );
+  lines.push('');
+  lines.push('**Ingest** (events acked by the edge, durably in Kafka; latency from the intended send to the ack)');
+  lines.push('');
+  lines.push('| run | target | offered/s | acked/s | p50 ms | p99 ms | p99.9 ms | unacked | errors | CPU (% of one core) |');
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---|---|');
+  for (const f of r.ingest.fixed) lines.push(ingestRow('fixed rate', f));
+  for (const f of r.ingest.saturation) lines.push(ingestRow('saturation', f));
+  lines.push('');
+  if (r.offers.length > 0) {
+    lines.push('**Event → offer** (fresh players play the comeback sequence at a fixed rate beside background ingest at a fixed rate; from the triggering event\'s send to the offer\'s arrival)');
+    lines.push('');
+    lines.push('| target | background events/s | sequences/s | sequences | offers | p50 ms | p99 ms | p99.9 ms | max ms | background acked/s | background ack p99 ms |');
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const o of r.offers) {
+      lines.push(
+        `| ${o.target} | ${n(o.backgroundPerSec)} | ${o.sequencesPerSec} | ${n(o.sequences)} | ${n(o.offers)} | ${ms(o.eventToOffer.p50Ms)} | ${ms(o.eventToOffer.p99Ms)} | ${ms(o.eventToOffer.p999Ms)} | ${ms(o.eventToOffer.maxMs)} | ${n(o.background.ackedPerSec)} | ${ms(o.background.ack.p99Ms)} |`,
+      );
+    }
+    lines.push('');
+  }
+  if (r.idle.length > 0) {
+    lines.push('**Idle connections** (one edge process; memory deltas read from /proc and the process heap metric)');
+    lines.push('');
+    lines.push('| target | asked | held | failed | connect ms | RSS before → held | RSS per conn | heap per conn |');
+    lines.push('|---|---:|---:|---:|---:|---|---:|---:|');
+    for (const i of r.idle) {
+      lines.push(
+        `| ${i.target} | ${n(i.asked)} | ${n(i.held)} | ${n(i.failed)} | ${n(i.connectMs)} | ${(i.rssBeforeBytes / 2 ** 20).toFixed(0)} → ${(i.rssHeldBytes / 2 ** 20).toFixed(0)} MiB | ${kb(i.rssPerConnBytes)} | ${kb(i.heapPerConnBytes)} |`,
+      );
+    }
+    lines.push('');
+  }
+  if (r.processors.length > 0) {
+    lines.push('**Processors during the run** (our processors role, offers decided; consumption and lag read from committed offsets in Kafka over the traffic phases)');
+    lines.push('');
+    lines.push('| processor | group | events/s (mean) | events/s (best 3 s) | max lag | final lag | window s |');
+    lines.push('|---|---|---:|---:|---:|---:|---:|');
+    for (const p of r.processors) {
+      lines.push(`| ${p.name} | ${p.group} | ${n(p.eventsPerSec)} | ${n(p.peakEventsPerSec)} | ${n(p.maxLag)} | ${n(p.finalLag)} | ${p.windowSec} |`);
+    }
+    lines.push('');
+  }
+  if (r.processorComparison) {
+    const c = r.processorComparison;
+    lines.push(`**Processors on the same events** (${c.source}: ${n(c.events)} events drained from a fresh topic, player state only, applied events counted; state check: ${c.stateCheck})`);
+    lines.push('');
+    lines.push('| processor | events/s |');
+    lines.push('|---|---:|');
+    lines.push(`| ours | ${n(c.ours)} |`);
+    lines.push(`| naive (processors/naive.ts) | ${n(c.naive)} |`);
+    lines.push('');
+  }
+  if (r.rules) {
+    lines.push(`**Rule evaluation cost** (${r.rules.source})`);
+    lines.push('');
+    lines.push('```');
+    lines.push(...r.rules.lines);
+    lines.push('```');
+    lines.push('');
+  }
+  lines.push('**Ratios** (ours / peer; for latency and memory, peer / ours, so higher is better for us)');
+  lines.push('');
+  lines.push('| ratio | value |');
+  lines.push('|---|---:|');
+  for (const [k, v] of Object.entries(r.ratios)) lines.push(`| ${k} | ${ratio(v)} |`);
+  lines.push('');
+  lines.push('**Targets** (recorded, never asserted)');
+  lines.push('');
+  lines.push('| target | wanted | measured | met |');
+  lines.push('|---|---|---|---|');
+  for (const t of r.targets) lines.push(`| ${t.name} | ${t.target} | ${t.measured} | ${t.met === null ? '–' : t.met ? 'yes' : 'no'} |`);
+  for (const [proc, spots] of Object.entries(r.profiles)) {
+    lines.push('');
+    lines.push(`**Hot spots, ${proc}** (--cpu-prof, main thread, share of busy samples, start-up included)`);
+    lines.push('');
+    lines.push('| self | function | where |');
+    lines.push('|---:|---|---|');
+    for (const h of spots.slice(0, 10)) lines.push(`| ${h.selfPct}% | ${h.fn} | ${h.where} |`);
+  }
+  if (r.notes.length > 0) {
+    lines.push('');
+    for (const note of r.notes) lines.push(`- ${note}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The charts of a run, by file name. */
+export function charts(r: BenchResults): Record<string, string> {
+  const dist = (name: string, d: { ms: number; share: number }[]): Series => ({
+    name,
+    points: d.map((p) => [percentileX(p.share), Math.max(0.01, p.ms)] as const),
+  });
+  const latency: Series[] = [];
+  for (const f of r.ingest.fixed) latency.push(dist(`ack, ${f.target}, ${n(Number(f.offeredPerSec))}/s`, f.distribution));
+  for (const f of r.ingest.saturation) latency.push(dist(`ack, ${f.target}, saturation`, f.distribution));
+  for (const o of r.offers) latency.push(dist(`event→offer, ${o.target}, ${n(o.backgroundPerSec)}/s`, o.distribution));
+  const throughput: Series[] = r.ingest.saturation.map((f) => ({
+    name: `acked/s, ${f.target}, saturation`,
+    points: f.timeline.map((v, i) => [i, v] as const),
+  }));
+  for (const f of r.ingest.fixed) throughput.push({ name: `acked/s, ${f.target}, ${n(Number(f.offeredPerSec))}/s`, points: f.timeline.map((v, i) => [i, v] as const) });
+  const lag: Series[] = r.processors.map((p) => ({ name: `lag, ${p.name}`, points: p.lagTimeline }));
+  return {
+    'latency.svg': lineChart({
+      title: 'Latency distribution',
+      xLabel: 'percentile',
+      yLabel: 'latency (ms, log)',
+      xLog: true,
+      yLog: true,
+      xTicks: PERCENTILE_TICKS,
+      series: latency,
+    }),
+    'throughput.svg': lineChart({ title: 'Events acked per second over time', xLabel: 'seconds since traffic start', yLabel: 'events/s', series: throughput }),
+    'lag.svg': lineChart({ title: 'Consumer lag over the run', xLabel: 'seconds since bench start', yLabel: 'events behind', series: lag }),
+  };
+}

@@ -1,0 +1,63 @@
+/** The JSON written per bench run (load/results/<runId>.json); load/results/baseline.json has the same shape. */
+import type { BenchPlan } from '../scenarios/index.ts';
+import type { Machine } from './machine.ts';
+import type { IdleFigures, IngestFigures, OffersFigures } from './phases.ts';
+import type { HotSpot } from './profile.ts';
+
+export interface ProcessorFigures {
+  readonly name: string;
+  readonly group: string;
+  /** Events consumed per second: mean over the measured window, and the best 3 s. */
+  readonly eventsPerSec: number;
+  readonly peakEventsPerSec: number;
+  readonly maxLag: number;
+  readonly finalLag: number;
+  readonly windowSec: number;
+  /** Lag over time, [seconds since start, lag]. */
+  readonly lagTimeline: [number, number][];
+}
+
+export interface ProcessorComparison {
+  readonly source: string;
+  readonly events: number;
+  /** Events applied per second on the same events. */
+  readonly ours: number;
+  readonly naive: number;
+  readonly ratio: number | null;
+  readonly stateCheck: string;
+}
+
+export interface RuleCostFigures {
+  readonly source: string;
+  readonly lines: string[];
+  /** The bench's own JSON line, as it printed it. */
+  readonly figures: unknown;
+}
+
+export interface Target {
+  readonly name: string;
+  readonly target: string;
+  readonly measured: string;
+  readonly met: boolean | null;
+}
+
+export interface BenchResults {
+  readonly version: 1;
+  readonly runId: string;
+  readonly mode: 'quick' | 'full';
+  readonly startedAt: string;
+  readonly durationSec: number;
+  readonly machine: Machine;
+  readonly plan: BenchPlan;
+  readonly ingest: { fixed: IngestFigures[]; saturation: IngestFigures[] };
+  readonly offers: OffersFigures[];
+  readonly idle: IdleFigures[];
+  /** Our processors role during the traffic phases (offers decided), from committed offsets. */
+  readonly processors: ProcessorFigures[];
+  readonly processorComparison: ProcessorComparison | null;
+  readonly rules: RuleCostFigures | null;
+  readonly ratios: Record<string, number | null>;
+  readonly targets: Target[];
+  readonly profiles: Record<string, HotSpot[]>;
+  readonly notes: string[];
+}

@@ -1,0 +1,242 @@
+/**
+ * One bench run: starts the system under test and the peers, runs the phases in a fixed
+ * order, stops everything it started, and writes the results. Each phase is bounded in time
+ * (the generators' timeouts) and in count (the plan).
+ */
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadavg } from 'node:os';
+import type { Config } from '../../lib/config.ts';
+import type { BenchPlan } from '../scenarios/index.ts';
+import { startLagSampler, type LagSampler } from './lag.ts';
+import type { Machine } from './machine.ts';
+import { idlePhase, ingestPhase, offersPhase, type IdleFigures, type IngestFigures, type OffersFigures, type PhaseContext, type Target } from './phases.ts';
+import { freePort } from './ports.ts';
+import { processorFigures } from './processors.ts';
+import { startNode, waitReady, type Proc } from './procs.ts';
+import { hotSpots, type HotSpot } from './profile.ts';
+import { charts, computeRatios, computeTargets, markdown } from './report.ts';
+import type { BenchResults, ProcessorComparison, ProcessorFigures, RuleCostFigures } from './results.ts';
+import { writeBenchRules } from './rules.ts';
+import { runProcessorComparison, runRuleCost } from './peers.ts';
+
+export const PHASES = ['ingest', 'offers', 'idle', 'processors', 'rules'] as const;
+export type Phase = (typeof PHASES)[number];
+
+export interface RunOptions {
+  readonly runId: string;
+  readonly mode: 'quick' | 'full';
+  readonly plan: BenchPlan;
+  readonly phases: ReadonlySet<Phase>;
+  readonly profile: boolean;
+  readonly config: Config;
+  readonly env: NodeJS.ProcessEnv;
+  readonly machine: Machine;
+  readonly runDir: string;
+  readonly outDir: string;
+  readonly startedAt: Date;
+  /** Also write load/results/baseline.json and the charts under load/charts/ (a deliberate refresh). */
+  readonly baseline: boolean;
+}
+
+/** Committed copies of the baseline run's table and charts, shown in load/README.md. */
+const CHARTS_DIR = 'load/charts';
+const BENCH_SECRET = 'playpulse-bench-secret-0123456789';
+const READY_TIMEOUT_MS = 60_000;
+
+export async function runBench(o: RunOptions): Promise<{ markdown: string; files: string[] }> {
+  const t0 = Date.now();
+  const progress = (what: string) => process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(1)} s] ${what}\n`);
+  const quick = o.mode === 'quick';
+  const logDir = join(o.runDir, 'logs');
+  const profDir = join(o.runDir, 'profiles');
+  const rulesDir = writeBenchRules('offers/rules', join(o.runDir, 'rules'));
+  const [edgePort, peerPort, procHealth, offersHealth, adminPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const base: NodeJS.ProcessEnv = {
+    ...o.env,
+    KAFKA_BROKERS: (o.config.kafkaBrokers ?? []).join(','),
+    REDIS_URL: o.config.redisUrl ?? '',
+    PLAYPULSE_AUTH_SECRET: BENCH_SECRET,
+    PLAYPULSE_ADMIN_TOKEN: `${BENCH_SECRET}-admin`,
+    PLAYPULSE_RULES_DIR: rulesDir,
+    PLAYPULSE_LOG_LEVEL: 'warn',
+    PLAYPULSE_LOG_PRETTY: '0',
+    PLAYPULSE_RATE_PER_SEC: '1000000',
+    PLAYPULSE_RATE_BURST: '1000000',
+    KAFKAJS_NO_PARTITIONER_WARNING: '1',
+    ADMIN_PORT: String(adminPort),
+  };
+  const nodeFlags = o.profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+  if (o.profile) mkdirSync(profDir, { recursive: true });
+  const procs: Proc[] = [];
+  const notes: string[] = [];
+  let lag: LagSampler | null = null;
+  const ctx: PhaseContext = { runId: o.runId, secret: BENCH_SECRET, generators: 2 };
+
+  const fixed: IngestFigures[] = [];
+  const saturation: IngestFigures[] = [];
+  const offers: OffersFigures[] = [];
+  const idle: IdleFigures[] = [];
+  const processors: ProcessorFigures[] = [];
+  let rules: RuleCostFigures | null = null;
+  let processorComparison: ProcessorComparison | null = null;
+  let profiles: Record<string, HotSpot[]> = {};
+  let trafficFrom = 0;
+  let trafficTo = 0;
+
+  try {
+    const start = (name: string, args: string[], env: NodeJS.ProcessEnv, script = 'bin/start.ts') => {
+      const p = startNode({ name, script, args, env: { ...base, ...env }, logDir, nodeFlags: script === 'bin/start.ts' ? nodeFlags : [] });
+      procs.push(p);
+      return p;
+    };
+    const procP = start('processors', ['--role', 'processors'], { HEALTH_PORT: String(procHealth) });
+    const offersP = start('offers', ['--role', 'offers'], { HEALTH_PORT: String(offersHealth) });
+    const edgeP = start('edge', ['--role', 'edge'], { EDGE_PORT: String(edgePort) });
+    const peerP = start('ws-peer', [], { EDGE_PORT: String(peerPort) }, 'load/peers/ws-edge.ts');
+    await Promise.all([
+      waitReady(procP, `http://127.0.0.1:${procHealth}/readyz`, READY_TIMEOUT_MS),
+      waitReady(offersP, `http://127.0.0.1:${offersHealth}/readyz`, READY_TIMEOUT_MS),
+      waitReady(edgeP, `http://127.0.0.1:${edgePort}/readyz`, READY_TIMEOUT_MS),
+      waitReady(peerP, `http://127.0.0.1:${peerPort}/readyz`, READY_TIMEOUT_MS),
+    ]);
+    progress('system under test and ws peer ready');
+    lag = await startLagSampler(o.config.kafkaBrokers ?? [], o.config.topics.events, 500);
+    const ours: Target = {
+      name: 'ours',
+      url: `ws://127.0.0.1:${edgePort}`,
+      edgePid: edgeP.pid,
+      metricsUrl: `http://127.0.0.1:${edgePort}/metrics`,
+      pids: { edge: edgeP.pid, processors: procP.pid, offers: offersP.pid },
+    };
+    const peer: Target = {
+      name: 'ws peer',
+      url: `ws://127.0.0.1:${peerPort}`,
+      edgePid: peerP.pid,
+      metricsUrl: `http://127.0.0.1:${peerPort}/metrics`,
+      pids: { edge: peerP.pid, processors: procP.pid, offers: offersP.pid },
+    };
+    const warmupMs = quick ? 1_000 : 3_000;
+    const settle = () => waitForLag(lag, quick ? 2_000 : 30_000);
+
+    if (o.phases.has('idle')) {
+      for (const target of [ours, peer]) {
+        idle.push(await idlePhase(target, o.plan.idle, ctx, quick ? 500 : 3_000));
+        progress(`idle connections, ${target.name}`);
+      }
+      if (o.plan.idle.connections >= 19_000) {
+        notes.push(`The open-file limit here is ${o.machine.openFilesLimit.soft} (hard ${o.machine.openFilesLimit.hard}) and cannot be raised without CAP_SYS_RESOURCE, so one process holds at most about that many sockets; the 100,000-connection target is projected from the per-connection memory, not held.`);
+      }
+    }
+    trafficFrom = Date.now() - t0;
+    if (o.phases.has('offers')) {
+      for (const plan of [o.plan.offersLight, o.plan.offers]) {
+        if (!plan) continue;
+        offers.push(await offersPhase(ours, plan, ctx, warmupMs));
+        progress(`event to offer beside ${plan.background.ratePerSec} events/s, ours`);
+        await settle();
+      }
+    }
+    if (o.phases.has('ingest')) {
+      for (const target of [ours, peer]) {
+        fixed.push(await ingestPhase(target, o.plan.ingestFixed, ctx, `fx${target === ours ? 'o' : 'p'}`, warmupMs));
+        progress(`ingest at a fixed rate, ${target.name}`);
+        await settle();
+      }
+      for (const target of [ours, peer]) {
+        saturation.push(await ingestPhase(target, o.plan.ingestSaturation, ctx, `st${target === ours ? 'o' : 'p'}`, warmupMs));
+        progress(`ingest at saturation, ${target.name}`);
+        await settle();
+      }
+    }
+    trafficTo = Date.now() - t0;
+    await lag.stop();
+    const samples = lag.samples;
+    lag = null;
+    const groups = [...new Set(samples.flatMap((s) => Object.keys(s.groups)))];
+    for (const g of groups) {
+      const f = processorFigures('ours', g, samples, trafficFrom, Math.max(trafficTo, trafficFrom + 1));
+      if (f) processors.push(f);
+    }
+    if (o.phases.has('processors')) {
+      processorComparison = await runProcessorComparison({ env: base, quick });
+      progress('processors, ours and naive on the same events');
+    }
+    if (o.phases.has('rules')) {
+      rules = await runRuleCost({ env: base, logDir });
+      progress('rule evaluation cost');
+    }
+  } finally {
+    await lag?.stop().catch(() => undefined);
+    await Promise.all(procs.map((p) => p.stop()));
+  }
+  if (o.profile && existsSync(profDir)) profiles = summarizeProfiles(profDir, procs);
+
+  const load = loadavg();
+  if (Math.max(o.machine.loadAvgAtStart[0] ?? 0, load[0] ?? 0) > o.machine.cores) {
+    notes.push(
+      `Load average ${o.machine.loadAvgAtStart.join(' ')} at start and ${load.map((v) => v.toFixed(2)).join(' ')} at the end on ${o.machine.cores} cores: other work shared the CPUs, so these figures understate the system.`,
+    );
+  }
+  const ratios = computeRatios({ ingest: { fixed, saturation }, idle, processorComparison });
+  const results: BenchResults = {
+    version: 1,
+    runId: o.runId,
+    mode: o.mode,
+    startedAt: o.startedAt.toISOString(),
+    durationSec: Math.round((Date.now() - t0) / 1000),
+    machine: o.machine,
+    plan: o.plan,
+    ingest: { fixed, saturation },
+    offers,
+    idle,
+    processors,
+    processorComparison,
+    rules,
+    ratios,
+    targets: computeTargets({ ingest: { fixed, saturation }, idle, offers }, ratios),
+    profiles,
+    notes,
+  };
+  return writeResults(results, o.outDir, o.runDir, o.baseline);
+}
+
+async function waitForLag(lag: LagSampler | null, maxMs: number): Promise<void> {
+  const until = Date.now() + maxMs;
+  while (lag && Date.now() < until) {
+    const last = lag.samples[lag.samples.length - 1];
+    if (last && Object.values(last.groups).every((g) => g.lag === 0)) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+function summarizeProfiles(dir: string, procs: readonly Proc[]): Record<string, HotSpot[]> {
+  const out: Record<string, HotSpot[]> = {};
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) {
+    const m = /^CPU\.\d+\.\d+\.(\d+)\.(\d+)\./.exec(file);
+    if (!m || m[2] !== '0') continue;
+    const pid = Number(m[1]);
+    const name = procs.find((p) => p.pid === pid)?.name ?? file;
+    out[name] = hotSpots(join(dir, file));
+  }
+  return out;
+}
+
+function writeResults(results: BenchResults, outDir: string, runDir: string, baseline: boolean): { markdown: string; files: string[] } {
+  const md = markdown(results);
+  const files: string[] = [];
+  const write = (path: string, text: string) => {
+    writeFileSync(path, text);
+    files.push(path);
+  };
+  write(join(outDir, `${results.runId}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  write(join(outDir, `${results.runId}.md`), md);
+  for (const [name, svg] of Object.entries(charts(results))) write(join(runDir, name), svg);
+  if (baseline) {
+    write(join(outDir, 'baseline.json'), `${JSON.stringify(results, null, 2)}\n`);
+    mkdirSync(CHARTS_DIR, { recursive: true });
+    write(join(CHARTS_DIR, 'baseline.md'), md);
+    for (const [name, svg] of Object.entries(charts(results))) write(join(CHARTS_DIR, name), svg);
+  }
+  return { markdown: md, files };
+}

@@ -1,0 +1,158 @@
+import { OUTCOMES } from '../engine/explain.ts';
+import type { Route } from './routes.ts';
+import { STAT_COUNTERS } from './stats.ts';
+import { BACKTEST_SCHEMAS } from '../backtest/routes.ts';
+
+/** The path of the OpenAPI document itself (served like any other route, behind the token). */
+export const OPENAPI_PATH = '/v1/openapi.json';
+
+const obj = (properties: Record<string, unknown>, required: string[] = Object.keys(properties)) => ({ type: 'object', properties, required });
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const int = { type: 'integer' };
+const str = { type: 'string' };
+const ms = { type: 'integer', description: 'ms since the Unix epoch' };
+const nullable = (schema: Record<string, unknown>) => ({ anyOf: [schema, { type: 'null' }] });
+
+const SCHEMAS: Record<string, unknown> = {
+  Error: obj({ error: obj({ code: str, message: str, details: { type: 'object' } }) }),
+  Diagnostic: obj(
+    { severity: { enum: ['error', 'warning'] }, code: str, file: str, line: int, column: int, message: str, hint: str },
+    ['severity', 'code', 'file', 'line', 'column', 'message'],
+  ),
+  Files: obj(
+    {
+      files: { type: 'object', additionalProperties: str, description: 'file name -> YAML text (events.yaml, properties.yaml, policy.yaml, one file per rule)' },
+      message: { type: 'string', description: 'optional note recorded with a published version' },
+    },
+    ['files'],
+  ),
+  Validation: obj({ ok: { type: 'boolean' }, diagnostics: { type: 'array', items: ref('Diagnostic') } }),
+  Published: obj({
+    version: int,
+    hash: str,
+    files: { type: 'object', additionalProperties: str },
+    rules: {
+      type: 'array',
+      items: obj({ id: str, file: str, enabled: { type: 'boolean' }, mode: { enum: ['live', 'shadow'] }, priority: int, trigger: { type: 'object' } }),
+    },
+  }),
+  History: obj({ versions: { type: 'array', items: { type: 'object' } } }),
+  PublishResult: obj({ version: int, hash: str, warnings: { type: 'array', items: ref('Diagnostic') } }),
+  RollbackResult: obj({ version: int, restored: { ...int, description: 'the version whose files are live again' } }),
+  Diff: obj(
+    { from: int, to: int, changed: { type: 'boolean' }, files: { type: 'array', items: obj({ name: str, status: { enum: ['added', 'removed', 'changed'] }, diff: str }) }, summary: { type: 'object' }, text: str },
+    ['changed', 'files', 'summary', 'text'],
+  ),
+  Offer: obj(
+    {
+      id: str,
+      ruleId: str,
+      sku: str,
+      title: str,
+      price: obj({ amount: int, currency: str }),
+      discountPct: { type: 'number' },
+      variant: str,
+      expiresAt: ms,
+      data: { type: 'object' },
+      createdAt: ms,
+    },
+    ['id', 'ruleId', 'sku', 'price', 'expiresAt'],
+  ),
+  Player: obj({
+    id: str,
+    bundleVersion: int,
+    at: ms,
+    player: { type: 'object', description: 'built-ins (id, first_seen, last_seen, events_total, offers_today, last_purchase_at) and every property, by name' },
+    inbox: { type: 'array', items: ref('Offer') },
+  }),
+  RuleDecision: obj(
+    {
+      ruleId: str,
+      mode: { enum: ['live', 'shadow'] },
+      priority: int,
+      variant: nullable(str),
+      outcome: { enum: [...OUTCOMES] },
+      reason: str,
+      until: ms,
+      offerId: str,
+      values: { type: 'object', description: 'each path the condition read -> the value it saw' },
+      error: str,
+    },
+    ['ruleId', 'mode', 'priority', 'variant', 'outcome', 'reason', 'values'],
+  ),
+  Decision: obj(
+    {
+      eventId: str,
+      eventType: str,
+      at: ms,
+      bundleVersion: int,
+      offerId: nullable(str),
+      followUpOf: str,
+      rules: { type: 'array', items: ref('RuleDecision') },
+      offer: obj({ status: { enum: ['pending', 'shown', 'accepted', 'declined', 'purchased', 'expired', 'unknown'] }, responses: { type: 'object', additionalProperties: ms }, revenue: int }, ['status', 'responses']),
+    },
+    ['eventId', 'eventType', 'at', 'bundleVersion', 'offerId', 'rules'],
+  ),
+  Decisions: obj({ id: str, decisions: { type: 'array', items: ref('Decision') } }),
+  StatRow: obj({
+    ruleId: str,
+    variant: { ...str, description: 'the variant (`default` without an experiment), or `(holdout)`: the global holdout, which carries only `exposed` and `spend` (its triggers count in their variant, blocked as `holdout`)' },
+    mode: nullable({ enum: ['live', 'shadow'] }),
+    published: { type: 'boolean' },
+    ...Object.fromEntries(STAT_COUNTERS.map((c) => [c, c === 'exposed' ? { ...int, description: 'attribution windows opened: players whose trigger started counting their spend towards this rule' } : int])),
+    revenue: { ...int, description: 'minor units, in `currency`' },
+    currency: nullable(str),
+    revenueByCurrency: { type: 'object', additionalProperties: int },
+    spend: { ...int, description: 'what exposed players spent in their attribution windows (policy `revenue`), minor units in `spendCurrency`' },
+    spendCurrency: nullable(str),
+    spendByCurrency: { type: 'object', additionalProperties: int },
+    spendPerExposed: nullable({ type: 'number' }),
+    spendSq: { ...int, description: 'sum over attribution windows of the square of each window’s spend, minor units² in `spendCurrency` (for a variance)' },
+    spendSqByCurrency: { type: 'object', additionalProperties: int },
+    lift: { ...nullable({ type: 'number' }), description: 'spendPerExposed over the `(holdout)` row of the rule, minus 1 (0.12 = +12%); null without a baseline' },
+    liftLow: { ...nullable({ type: 'number' }), description: 'lower end of the 95% confidence interval of `lift` (delta method); null while either group has fewer than two windows' },
+    liftHigh: { ...nullable({ type: 'number' }), description: 'upper end of the 95% confidence interval of `lift`' },
+  }),
+  Stats: obj({ rules: { type: 'array', items: ref('StatRow') } }),
+  OpenApi: { type: 'object', description: 'this document' },
+  ...BACKTEST_SCHEMAS,
+};
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'bad request',
+  401: 'missing or wrong admin token',
+  404: 'not found',
+  409: 'conflict',
+  413: 'body too large',
+  422: 'the bundle does not validate; details.diagnostics lists why',
+};
+
+/** The OpenAPI 3.1 document of `routes` (every route needs the bearer token). */
+export function openApiDocument(routes: readonly Route[], version: string): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of routes) {
+    const pathParams = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: str }));
+    const query = (r.query ?? []).map((q) => ({ name: q.name, in: 'query', required: false, description: q.description, schema: q.schema }));
+    const responses: Record<string, unknown> = {
+      200: { description: 'OK', content: { 'application/json': { schema: ref(r.response) } } },
+    };
+    for (const status of [401, ...r.errors]) {
+      responses[status] = { description: STATUS_TEXT[status] ?? 'error', content: { 'application/json': { schema: ref('Error') } } };
+    }
+    const op: Record<string, unknown> = { operationId: r.operationId, summary: r.summary, responses };
+    if (pathParams.length + query.length > 0) op.parameters = [...pathParams, ...query];
+    if (r.requestBody) op.requestBody = { required: true, content: { 'application/json': { schema: ref(r.requestBody) } } };
+    paths[r.path] = { ...(paths[r.path] ?? {}), [r.method.toLowerCase()]: op };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'PlayPulse admin API',
+      version,
+      description: 'Designer and operator API (CONTRACT.md §5). Every route needs `Authorization: Bearer $PLAYPULSE_ADMIN_TOKEN`. Errors are `{ error: { code, message, details } }`.',
+    },
+    security: [{ bearer: [] }],
+    paths,
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } }, schemas: SCHEMAS },
+  };
+}

@@ -1,0 +1,211 @@
+import { PlayPulseError } from '../../lib/errors.ts';
+import type { Config } from '../../lib/config.ts';
+import type { RedisClient } from '../../lib/redis.ts';
+import type { BundleStore } from '../../offers/designer/store.ts';
+import type { ReadState } from '../jobs/follow-up.ts';
+import { checkPlayerId, playerDecisions, playerSnapshot } from './players.ts';
+import { diffAgainstPublished, diffVersions, publishedView, publishFiles, rollbackRules, validateFiles } from './rules.ts';
+import { ruleStats } from './stats.ts';
+import { filesOf } from './http.ts';
+import { BACKTEST_ROUTES } from '../backtest/routes.ts';
+import type { Backtests } from '../backtest/service.ts';
+
+export interface AdminDeps {
+  readonly config: Config;
+  readonly redis: RedisClient;
+  readonly bundles: BundleStore;
+  readonly readState: ReadState;
+  /** Backtest jobs (offers/backtest); absent in a process that runs none. */
+  readonly backtests?: Backtests;
+}
+
+export interface RouteContext {
+  readonly deps: AdminDeps;
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: URLSearchParams;
+  /** The JSON object body (read lazily, size-limited). */
+  body(): Promise<Record<string, unknown>>;
+}
+
+export interface QueryParam {
+  readonly name: string;
+  readonly description: string;
+  readonly schema: Record<string, unknown>;
+}
+
+/**
+ * One admin route: what the router dispatches and what the OpenAPI document describes.
+ * `response` and `requestBody` name schemas of openapi.ts; `errors` the statuses the route
+ * may answer besides 200 and 401.
+ */
+export interface Route {
+  readonly method: 'GET' | 'POST' | 'PUT';
+  /** OpenAPI path template, e.g. `/v1/players/{id}`. */
+  readonly path: string;
+  readonly operationId: string;
+  readonly summary: string;
+  readonly requestBody?: string;
+  readonly response: string;
+  readonly query?: readonly QueryParam[];
+  readonly errors: readonly number[];
+  handle(ctx: RouteContext): Promise<unknown>;
+}
+
+const intParam = (q: URLSearchParams, name: string, dflt: number, min: number, max: number): number => {
+  const raw = q.get(name);
+  if (raw === null) return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new PlayPulseError('ADMIN_BAD_REQUEST', `query parameter ${name} must be an integer from ${min} to ${max}`, { [name]: raw });
+  return n;
+};
+
+const optionalMessage = (body: Record<string, unknown>): string | undefined => (typeof body.message === 'string' ? body.message.slice(0, 500) : undefined);
+
+/** The admin API: the only place routes are listed. */
+export const ROUTES: readonly Route[] = [
+  {
+    method: 'GET',
+    path: '/v1/rules',
+    operationId: 'getRules',
+    summary: 'The published bundle: version, hash, files and a summary of its rules',
+    response: 'Published',
+    errors: [],
+    handle: async ({ deps }) => publishedView(deps.bundles.current()),
+  },
+  {
+    method: 'GET',
+    path: '/v1/rules/history',
+    operationId: 'getRuleHistory',
+    summary: 'Published versions, newest first',
+    response: 'History',
+    query: [{ name: 'limit', description: 'at most this many (1-200, default 50)', schema: { type: 'integer', minimum: 1, maximum: 200 } }],
+    errors: [400],
+    handle: async ({ deps, query }) => ({ versions: await deps.bundles.history(intParam(query, 'limit', 50, 1, 200)) }),
+  },
+  {
+    method: 'POST',
+    path: '/v1/rules/validate',
+    operationId: 'validateRules',
+    summary: 'Validate a bundle of designer files; errors and warnings with file, line, column and hint',
+    requestBody: 'Files',
+    response: 'Validation',
+    errors: [400, 413],
+    handle: async ({ body }) => validateFiles(filesOf(await body())),
+  },
+  {
+    method: 'PUT',
+    path: '/v1/rules',
+    operationId: 'publishRules',
+    summary: 'Publish a bundle as a new version (validated first; a bad bundle changes nothing and is refused with 422 and its diagnostics)',
+    requestBody: 'Files',
+    response: 'PublishResult',
+    errors: [400, 413, 422],
+    handle: async ({ deps, body }) => {
+      const b = await body();
+      return publishFiles(deps.bundles, filesOf(b), optionalMessage(b));
+    },
+  },
+  {
+    method: 'POST',
+    path: '/v1/rules/rollback',
+    operationId: 'rollbackRules',
+    summary: 'Back to the version before the current one (recorded as a new version)',
+    response: 'RollbackResult',
+    errors: [409, 422],
+    handle: async ({ deps }) => rollbackRules(deps.bundles),
+  },
+  {
+    method: 'GET',
+    path: '/v1/rules/diff',
+    operationId: 'diffVersions',
+    summary: 'What changed between two published versions (default: the previous one and the current one)',
+    response: 'Diff',
+    query: [
+      { name: 'from', description: 'older version (default: current - 1)', schema: { type: 'integer', minimum: 1 } },
+      { name: 'to', description: 'newer version (default: current)', schema: { type: 'integer', minimum: 1 } },
+    ],
+    errors: [400, 404],
+    handle: async ({ deps, query }) => {
+      const current = deps.bundles.current().version;
+      const to = intParam(query, 'to', current, 1, Number.MAX_SAFE_INTEGER);
+      const from = intParam(query, 'from', Math.max(1, to - 1), 1, Number.MAX_SAFE_INTEGER);
+      return diffVersions(deps.bundles, from, to);
+    },
+  },
+  {
+    method: 'POST',
+    path: '/v1/rules/diff',
+    operationId: 'diffFiles',
+    summary: 'What publishing these files would change against the published version',
+    requestBody: 'Files',
+    response: 'Diff',
+    errors: [400, 413],
+    handle: async ({ deps, body }) => diffAgainstPublished(deps.bundles, filesOf(await body())),
+  },
+  {
+    method: 'GET',
+    path: '/v1/players/{id}',
+    operationId: 'getPlayer',
+    summary: "The player's built-in fields and properties as the rules see them now, and their pending offers",
+    response: 'Player',
+    errors: [400],
+    handle: async ({ deps, params }) =>
+      playerSnapshot(deps.redis, deps.config.keyPrefix, deps.bundles.current(), deps.readState, checkPlayerId(params.id ?? ''), Date.now()),
+  },
+  {
+    method: 'GET',
+    path: '/v1/players/{id}/decisions',
+    operationId: 'getPlayerDecisions',
+    summary: 'The latest decisions for the player, newest first: each rule considered per triggering event, its outcome, why, and the values its condition read',
+    response: 'Decisions',
+    query: [{ name: 'limit', description: 'at most this many decisions (1-50, default 50)', schema: { type: 'integer', minimum: 1, maximum: 50 } }],
+    errors: [400],
+    handle: async ({ deps, params, query }) =>
+      playerDecisions(deps.redis, deps.config.keyPrefix, checkPlayerId(params.id ?? ''), intParam(query, 'limit', 50, 1, 50)),
+  },
+  {
+    method: 'GET',
+    path: '/v1/stats/rules',
+    operationId: 'getRuleStats',
+    summary: 'Per rule and variant: triggered, offered, shadow_offered, delivered, shown, accepted, declined, purchased, expired, granted, revenue',
+    response: 'Stats',
+    errors: [],
+    handle: async ({ deps }) => ({ rules: await ruleStats(deps.redis, deps.config.keyPrefix, deps.bundles.current()) }),
+  },
+  ...BACKTEST_ROUTES,
+];
+
+/** A compiled route table: method + path template → route and its parameters. */
+export function matchRoute(routes: readonly Route[], method: string, path: string): { route: Route; params: Record<string, string> } | 'method' | null {
+  let pathMatched = false;
+  for (const route of routes) {
+    const params = matchPath(route.path, path);
+    if (!params) continue;
+    pathMatched = true;
+    if (route.method === method) return { route, params };
+  }
+  return pathMatched ? 'method' : null;
+}
+
+function matchPath(template: string, path: string): Record<string, string> | null {
+  const t = template.split('/');
+  const p = path.split('/');
+  if (t.length !== p.length) return null;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < t.length; i += 1) {
+    const seg = t[i] ?? '';
+    const got = p[i] ?? '';
+    const m = /^\{(\w+)\}$/.exec(seg);
+    if (m?.[1]) {
+      if (got.length === 0) return null;
+      try {
+        params[m[1]] = decodeURIComponent(got);
+      } catch {
+        return null;
+      }
+    } else if (seg !== got) {
+      return null;
+    }
+  }
+  return params;
+}

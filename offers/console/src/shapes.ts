@@ -1,0 +1,162 @@
+/**
+ * What the console reads from the admin API (CONTRACT.md §5, docs/offers.md), reduced to
+ * the fields it shows. Normalizers accept the documented shapes and ignore the rest.
+ */
+export interface Diagnostic {
+  severity: 'error' | 'warning';
+  code: string;
+  file: string;
+  line: number;
+  column: number;
+  message: string;
+  hint?: string;
+}
+
+export interface PublishedRule {
+  id: string;
+  file: string;
+  enabled: boolean;
+  mode: 'live' | 'shadow';
+  priority: number;
+  trigger?: { event: string; when: string | null; followUpOnly?: boolean };
+}
+
+export interface Published {
+  version: number;
+  files: Record<string, string>;
+  rules: PublishedRule[];
+}
+
+export interface StatRow {
+  ruleId: string;
+  variant: string;
+  mode?: string;
+  triggered: number;
+  offered: number;
+  shadow_offered: number;
+  delivered: number;
+  shown: number;
+  accepted: number;
+  purchased: number;
+  revenue: number;
+  currency?: string;
+  /** Attribution windows opened (players whose spend counts towards the rule), and their spend. */
+  exposed: number;
+  spend: number;
+  spendCurrency?: string;
+  spendPerExposed: number | null;
+  /** Against the rule's `(holdout)` row, computed by the API; null without a baseline. */
+  lift: number | null;
+  /** Its 95 % interval; null while either group is too small. */
+  liftLow: number | null;
+  liftHigh: number | null;
+}
+
+export interface RuleDecision {
+  ruleId: string;
+  mode: 'live' | 'shadow';
+  variant: string | null;
+  outcome: string;
+  reason: string;
+  offerId?: string;
+  values: Record<string, unknown>;
+  error?: string;
+}
+
+export interface DecisionRecord {
+  eventId: string;
+  eventType: string;
+  at: number;
+  bundleVersion: number;
+  offerId: string | null;
+  rules: RuleDecision[];
+  followUpOf?: string;
+  /** Lifecycle of the live offer made for the event: pending, shown, accepted, declined, purchased, expired. */
+  offer?: { status: string; responses: Record<string, number>; revenue?: number };
+}
+
+const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+const numOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+export function toPublished(body: unknown): Published {
+  const b = (body ?? {}) as { version?: unknown; files?: unknown; rules?: unknown };
+  const files: Record<string, string> = {};
+  if (b.files && typeof b.files === 'object') {
+    for (const [k, v] of Object.entries(b.files as Record<string, unknown>)) if (typeof v === 'string') files[k] = v;
+  }
+  return { version: num(b.version), files, rules: Array.isArray(b.rules) ? (b.rules as PublishedRule[]) : [] };
+}
+
+export function toDiagnostics(body: unknown): Diagnostic[] {
+  const b = (body ?? {}) as { diagnostics?: unknown; errors?: unknown; error?: { details?: { diagnostics?: unknown } } };
+  const list = b.diagnostics ?? b.errors ?? b.error?.details?.diagnostics;
+  return Array.isArray(list) ? (list as Diagnostic[]).filter((d) => d && typeof d.message === 'string') : [];
+}
+
+export function toStatRows(body: unknown): StatRow[] {
+  const b = (body ?? {}) as { rules?: unknown; rows?: unknown };
+  const list = Array.isArray(body) ? body : Array.isArray(b.rows) ? b.rows : Array.isArray(b.rules) ? b.rules : [];
+  return (list as Record<string, unknown>[]).map((r) => ({
+    ruleId: String(r.ruleId ?? r.rule ?? ''),
+    variant: String(r.variant ?? '-'),
+    mode: typeof r.mode === 'string' ? r.mode : undefined,
+    triggered: num(r.triggered),
+    offered: num(r.offered),
+    shadow_offered: num(r.shadow_offered),
+    delivered: num(r.delivered),
+    shown: num(r.shown),
+    accepted: num(r.accepted),
+    purchased: num(r.purchased),
+    revenue: num(r.revenue),
+    currency: typeof r.currency === 'string' ? r.currency : undefined,
+    exposed: num(r.exposed),
+    spend: num(r.spend),
+    spendCurrency: typeof r.spendCurrency === 'string' ? r.spendCurrency : undefined,
+    spendPerExposed: numOrNull(r.spendPerExposed),
+    lift: numOrNull(r.lift),
+    liftLow: numOrNull(r.liftLow),
+    liftHigh: numOrNull(r.liftHigh),
+  }));
+}
+
+export function toDecisions(body: unknown): DecisionRecord[] {
+  const b = (body ?? {}) as { decisions?: unknown };
+  const list = Array.isArray(body) ? body : Array.isArray(b.decisions) ? b.decisions : [];
+  return list as DecisionRecord[];
+}
+
+/** One rule × variant of a backtest report (offers/backtest/report.ts). */
+export interface BacktestRow {
+  ruleId: string;
+  variant: string;
+  mode: 'live' | 'shadow';
+  triggers: number;
+  offers: number;
+  shadowOffers: number;
+  uniquePlayers: number;
+  blocked: Record<string, number>;
+  price: { amount: number; currency: string };
+  purchaseRate: number | null;
+  projectedRevenue: number | null;
+}
+
+export interface BacktestSide {
+  version: number;
+  hash: string;
+  rows: BacktestRow[];
+}
+
+export interface BacktestReport {
+  window: { from: number; to: number; events: number };
+  draft: BacktestSide;
+  published: BacktestSide | null;
+  elapsedMs: number;
+}
+
+export interface BacktestJob {
+  id: string;
+  state: string;
+  progress: { phase: string; done: number; total: number; percent: number } | null;
+  report: BacktestReport | null;
+  error: string | null;
+}

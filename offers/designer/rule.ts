@@ -1,0 +1,121 @@
+import type { ConditionCache} from './cel.ts';
+import { compileCondition } from './cel.ts';
+import { conditionDiagnostics } from './condition-diagnostics.ts';
+import { ISO_4217 } from './currencies.ts';
+import { diagnostic } from './diagnostics.ts';
+import { formatDuration, parseDuration } from './duration.ts';
+import type { RuleFile } from './schemas.ts';
+import { didYouMean } from './suggest.ts';
+import type { Condition, Diagnostic, EventSpec, Rule, RuleOffer, ValueType, Variant } from './types.ts';
+import type { PathSegment, YamlFile } from './yaml-doc.ts';
+
+export interface RuleScope {
+  readonly events: ReadonlyMap<string, EventSpec>;
+  /** `player` fields and types: built-ins and every property. */
+  readonly player: ReadonlyMap<string, ValueType>;
+  readonly cache: ConditionCache;
+}
+
+type OfferInput = RuleFile['offer'];
+type VariantOfferInput = NonNullable<NonNullable<RuleFile['experiment']>['variants'][number]['offer']>;
+
+/** Compiles one schema-valid rule file; checks that need other rules live in checks.ts. */
+export function compileRule(yaml: YamlFile, file: RuleFile, scope: RuleScope): { rule: Rule | null; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const err = (path: PathSegment[], code: Parameters<typeof diagnostic>[1], message: string, hint?: string) =>
+    diagnostics.push(diagnostic('error', code, yaml.file, yaml.at(path), message, hint));
+  const warn = (path: PathSegment[], code: Parameters<typeof diagnostic>[1], message: string, hint?: string) =>
+    diagnostics.push(diagnostic('warning', code, yaml.file, yaml.at(path), message, hint));
+
+  const event = scope.events.get(file.trigger.event);
+  let when: Condition | null = null;
+  if (!event) {
+    err(['trigger', 'event'], 'RULE_REFERENCE', `trigger event \`${file.trigger.event}\` is not declared in events.yaml`, didYouMean(file.trigger.event, scope.events.keys()) ?? 'declare it in events.yaml');
+  } else if (file.trigger.when !== undefined) {
+    const compiled = compileCondition(file.trigger.when, { event, player: scope.player }, scope.cache);
+    if (compiled.ok) when = compiled.condition;
+    else diagnostics.push(...conditionDiagnostics(yaml, ['trigger', 'when'], compiled.problems));
+  }
+
+  checkCurrency(file.offer.price.currency, ['offer', 'price', 'currency'], err);
+  const offer = toOffer(file.offer);
+
+  const cooldownMs = file.limits?.cooldown !== undefined ? parseDuration(file.limits.cooldown) : null;
+  if (offer.ttlMs <= 0) err(['offer', 'ttl'], 'RULE_SCHEMA', '`offer.ttl` must be longer than 0', 'e.g. 15m');
+  if (cooldownMs !== null && offer.ttlMs > cooldownMs) {
+    warn(
+      ['offer', 'ttl'],
+      'RULE_CONFLICT',
+      `offer ttl ${file.offer.ttl} is longer than the cooldown ${file.limits?.cooldown}: a player may hold two live offers of this rule`,
+      `make the ttl at most ${formatDuration(cooldownMs)} or the cooldown longer`,
+    );
+  }
+
+  let variants: Variant[] | null = null;
+  if (file.experiment) {
+    variants = [];
+    const seen = new Set<string>();
+    file.experiment.variants.forEach((v, i) => {
+      if (seen.has(v.name)) err(['experiment', 'variants', i, 'name'], 'RULE_CONFLICT', `variant name \`${v.name}\` is used twice`, 'variant names must be unique in a rule');
+      seen.add(v.name);
+      if (v.offer?.price) checkCurrency(v.offer.price.currency, ['experiment', 'variants', i, 'offer', 'price', 'currency'], err);
+      variants?.push({ name: v.name, weight: v.weight, holdout: v.holdout ?? false, offer: v.offer ? toOverride(v.offer) : {} });
+    });
+    const total = file.experiment.variants.reduce((s, v) => s + v.weight, 0);
+    if (!(total > 0)) err(['experiment', 'variants'], 'RULE_SCHEMA', 'experiment weights add up to 0; at least one variant needs a weight above 0', 'e.g. `{ name: a, weight: 90 }`');
+    else if (file.experiment.variants.every((v) => v.holdout || v.weight === 0)) {
+      warn(['experiment', 'variants'], 'RULE_CONFLICT', 'every weighted variant is a holdout: this rule never makes an offer');
+    }
+  }
+
+  const followUp = file.followUp
+    ? { afterMs: parseDuration(file.followUp.after) ?? 0, unless: file.followUp.unless ?? 'offer.purchased', rule: file.followUp.rule }
+    : null;
+  if (followUp && followUp.afterMs <= 0) err(['followUp', 'after'], 'RULE_SCHEMA', '`followUp.after` must be longer than 0', 'e.g. 10m');
+
+  if (diagnostics.some((d) => d.severity === 'error')) return { rule: null, diagnostics };
+  const rule: Rule = {
+    id: file.id,
+    file: yaml.file,
+    description: file.description ?? '',
+    enabled: file.enabled ?? true,
+    mode: file.mode ?? 'live',
+    priority: file.priority ?? 0,
+    trigger: { event: file.trigger.event, when },
+    offer,
+    limits: {
+      cooldownMs,
+      maxPerPlayer: file.limits?.maxPerPlayer ?? null,
+      budget: file.limits?.budget ? { count: file.limits.budget.count, per: file.limits.budget.per } : null,
+    },
+    experiment: variants ? { variants } : null,
+    followUp,
+    followUpOnly: file.trigger.followUpOnly ?? false,
+  };
+  return { rule, diagnostics };
+}
+
+function checkCurrency(code: string, path: PathSegment[], err: (p: PathSegment[], c: 'RULE_REFERENCE', m: string, h?: string) => void): void {
+  if (!ISO_4217.has(code)) err(path, 'RULE_REFERENCE', `unknown currency \`${code}\``, didYouMean(code, ISO_4217) ?? 'use an ISO 4217 code such as USD, EUR or GBP');
+}
+
+function toOffer(o: OfferInput): RuleOffer {
+  return {
+    sku: o.sku,
+    title: o.title ?? null,
+    price: { amount: o.price.amount, currency: o.price.currency },
+    discountPct: o.discountPct ?? null,
+    ttlMs: parseDuration(o.ttl) ?? 0,
+    data: o.data ?? null,
+  };
+}
+
+function toOverride(o: VariantOfferInput): Partial<RuleOffer> {
+  const out: { -readonly [K in keyof RuleOffer]?: RuleOffer[K] } = {};
+  if (o.sku !== undefined) out.sku = o.sku;
+  if (o.title !== undefined) out.title = o.title;
+  if (o.price !== undefined) out.price = { amount: o.price.amount, currency: o.price.currency };
+  if (o.discountPct !== undefined) out.discountPct = o.discountPct;
+  if (o.data !== undefined) out.data = o.data;
+  return out;
+}

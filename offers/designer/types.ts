@@ -1,0 +1,153 @@
+/**
+ * The compiled designer bundle (CONTRACT.md §4): what every role reads. Produced only by
+ * the designer compiler (offers/designer/compile.ts) from the files of a rules folder or a
+ * published version; immutable once built. Roles swap whole bundles, never parts.
+ */
+
+/** CEL-facing type of an event field or a player property. */
+export type ValueType = 'string' | 'int' | 'double' | 'bool' | 'map' | 'list' | 'timestamp';
+
+export interface FieldSpec {
+  readonly name: string;
+  readonly type: ValueType;
+  readonly enum: readonly string[] | null;
+  readonly required: boolean;
+}
+
+export interface EventSpec {
+  readonly type: string;
+  /** offer.shown / offer.accepted / offer.declined / offer.purchased. */
+  readonly builtin: boolean;
+  readonly fields: ReadonlyMap<string, FieldSpec>;
+}
+
+/** What a condition sees. Numbers are plain JS numbers; the compiler adapts them for CEL. */
+export interface ConditionInput {
+  readonly event: { readonly type: string; readonly id: string; readonly ts: number; readonly data: Readonly<Record<string, unknown>> };
+  readonly player: Readonly<Record<string, unknown>>;
+}
+
+export interface Condition {
+  readonly source: string;
+  /** Dotted paths the expression reads, e.g. "player.loss_streak", "event.data.result". */
+  readonly reads: readonly string[];
+  /** Never throws: a runtime CEL error (missing optional field, overflow) evaluates to false and is reported in `error`. */
+  evaluate(input: ConditionInput): { value: boolean; error?: string };
+}
+
+export type PropertyKind = 'count' | 'sum' | 'min' | 'max' | 'last' | 'streak';
+
+export interface PropertySpec {
+  readonly name: string;
+  readonly kind: PropertyKind;
+  readonly event: string;
+  readonly when: Condition | null;
+  /** Path into the event record for sum/min/max/last, e.g. ["data", "coins"]. */
+  readonly field: readonly string[] | null;
+  /** Sliding window for count/sum. */
+  readonly windowMs: number | null;
+  /** The type `player.<name>` has in conditions. */
+  readonly valueType: ValueType;
+}
+
+export interface Policy {
+  readonly maxOffersPerDay: number | null;
+  readonly quietAfterPurchaseMs: number | null;
+  readonly quietAfterDeclineMs: number | null;
+  readonly holdoutPercent: number;
+  /** What players spend, for lift against the holdout (docs/offers.md, "Lift"); null: not declared. */
+  readonly revenue: RevenueSpec | null;
+}
+
+export interface RevenueSpec {
+  /** The declared event type that reports a purchase outside the offers. */
+  readonly event: string;
+  /** Its data field with the amount (int, minor units). */
+  readonly amountField: string;
+  /** Every amount in one currency, or the data field (string) carrying its ISO 4217 code. */
+  readonly currency: { readonly code: string } | { readonly field: string };
+  /** Spend counts towards a rule for this long after the player last triggered it. */
+  readonly windowMs: number;
+}
+
+export interface Variant {
+  readonly name: string;
+  readonly weight: number;
+  readonly holdout: boolean;
+  /** Offer fields this arm overrides (price, discountPct, title, sku, data). */
+  readonly offer: Partial<RuleOffer>;
+}
+
+export interface RuleOffer {
+  readonly sku: string;
+  readonly title: string | null;
+  readonly price: { readonly amount: number; readonly currency: string };
+  readonly discountPct: number | null;
+  readonly ttlMs: number;
+  readonly data: Readonly<Record<string, unknown>> | null;
+}
+
+export interface FollowUp {
+  readonly afterMs: number;
+  /** Response that cancels the follow-up, e.g. "offer.purchased". */
+  readonly unless: string;
+  readonly rule: string;
+}
+
+export interface Rule {
+  readonly id: string;
+  readonly file: string;
+  readonly description: string;
+  readonly enabled: boolean;
+  readonly mode: 'live' | 'shadow';
+  readonly priority: number;
+  readonly trigger: { readonly event: string; readonly when: Condition | null };
+  readonly offer: RuleOffer;
+  readonly limits: {
+    readonly cooldownMs: number | null;
+    readonly maxPerPlayer: number | null;
+    readonly budget: { readonly count: number; readonly per: 'day' | 'hour' } | null;
+  };
+  readonly experiment: { readonly variants: readonly Variant[] } | null;
+  readonly followUp: FollowUp | null;
+  /**
+   * `trigger.followUpOnly: true`: never triggered by an event directly (left out of
+   * `rulesByEvent`); evaluated only when another rule's `followUp` names it.
+   */
+  readonly followUpOnly?: boolean;
+}
+
+export interface Bundle {
+  /** Published version number; 0 for a bundle compiled from a folder and not published. */
+  readonly version: number;
+  /** sha256 of the canonical file set: equal bundles have equal hashes. */
+  readonly hash: string;
+  /** File name -> YAML text, as published. */
+  readonly files: Readonly<Record<string, string>>;
+  readonly events: ReadonlyMap<string, EventSpec>;
+  readonly properties: readonly PropertySpec[];
+  readonly policy: Policy;
+  readonly rules: readonly Rule[];
+  /** Enabled rules by trigger event type, highest priority first. */
+  readonly rulesByEvent: ReadonlyMap<string, readonly Rule[]>;
+  /** Properties by event type, in declaration order. */
+  readonly propertiesByEvent: ReadonlyMap<string, readonly PropertySpec[]>;
+}
+
+/** One finding of validation: file, 1-based line and column, message, optional hint. */
+export interface Diagnostic {
+  readonly severity: 'error' | 'warning';
+  readonly code: string;
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly message: string;
+  readonly hint?: string;
+}
+
+/** Where roles get the current bundle; swaps atomically on publish/rollback. */
+export interface BundleSource {
+  current(): Bundle;
+  /** Called after each swap with the new bundle. Returns an unsubscribe function. */
+  onChange(listener: (bundle: Bundle) => void): () => void;
+}

@@ -1,0 +1,84 @@
+/**
+ * Spend attribution, the measure behind lift against the global holdout (docs/offers.md,
+ * "Lift"). When a live rule's condition holds for a player, the player enters the rule's
+ * attribution window (policy `revenue.window`) in one group: the variant they are assigned
+ * to, or `(holdout)` when they are in the global holdout. Whatever the player spends while
+ * the window is open — the declared revenue event, and offer purchases — counts towards
+ * that rule and group. Both groups are measured the same way, whether or not an offer was
+ * made (intention to treat), so spend per exposed player compares like with like.
+ *
+ * Counters: `<group>|exposed` (a window opened), `<group>|spend|<currency>` and
+ * `<group>|spendsq|<currency>`, the sum over windows of the square of each window's spend
+ * (spend-2.lua keeps each open window's spend and returns how much its square grew), from
+ * which the stats derive a confidence interval for lift. Each spend event counts once
+ * (spend-2.lua keeps its id); a window opens once per decided event. The
+ * `(holdout)` group has only these two: its players' triggers stay in their variant's
+ * `triggered`, blocked as `holdout`, as the backtest reports them.
+ */
+import type { EventRecord } from '../../protocol/record.ts';
+import type { Policy, RevenueSpec } from '../designer/types.ts';
+import type { EngineContext } from './decide.ts';
+import type { Considered } from './evaluate.ts';
+import { offerMetrics } from './metrics.ts';
+import { variantLabel } from './offer.ts';
+import { incrStats, runExpose, runSpend, type Money } from './redis-ops.ts';
+
+/** The stats group of players in the global holdout. */
+export const HOLDOUT_GROUP = '(holdout)';
+
+const CURRENCY = /^[A-Z]{3}$/;
+
+/** The stats group of a rule considered for a player: its variant, or the holdout. */
+export function groupOf(c: Considered): string {
+  return c.pre === 'holdout' ? HOLDOUT_GROUP : variantLabel(c.variant?.name);
+}
+
+/** The live rules whose condition held, with the group each player-window belongs to. */
+export function exposures(considered: readonly Considered[]): { ruleId: string; group: string }[] {
+  return considered.filter((c) => c.matched && c.rule.mode === 'live').map((c) => ({ ruleId: c.rule.id, group: groupOf(c) }));
+}
+
+/**
+ * The spend a revenue event reports, or null when its amount is missing or not a
+ * non-negative safe integer, or its currency is not an ISO 4217-shaped code.
+ */
+export function spendOf(record: Pick<EventRecord, 'data'>, revenue: RevenueSpec): Money | null {
+  const amount = record.data?.[revenue.amountField];
+  const currency = 'code' in revenue.currency ? revenue.currency.code : record.data?.[revenue.currency.field];
+  if (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount < 0) return null;
+  if (typeof currency !== 'string' || !CURRENCY.test(currency)) return null;
+  return { amount, currency };
+}
+
+/** Opens (or extends) the player's windows for the rules an event triggered; counts each opened one as exposed. */
+export async function openWindows(ctx: EngineContext, policy: Policy, playerId: string, at: number, considered: readonly Considered[]): Promise<void> {
+  if (!policy.revenue) return;
+  const groups = exposures(considered);
+  if (groups.length === 0) return;
+  const opened = new Set(await runExpose(ctx.redis, ctx.keyPrefix, playerId, at, policy.revenue.windowMs, groups));
+  await Promise.all(groups.filter((g) => opened.has(g.ruleId)).map((g) => incrStats(ctx.redis, ctx.keyPrefix, g.ruleId, g.group, { exposed: 1 })));
+}
+
+/** Counts one spend event towards every rule window open at its time, once per event id. */
+export async function attributeSpend(ctx: EngineContext, playerId: string, eventId: string, at: number, money: Money): Promise<void> {
+  const windows = await runSpend(ctx.redis, ctx.keyPrefix, playerId, eventId, at, money);
+  if (windows === null) {
+    offerMetrics.spend.inc({ result: 'duplicate' });
+    return;
+  }
+  offerMetrics.spend.inc({ result: windows.length > 0 ? 'attributed' : 'outside_windows' });
+  await Promise.all(windows.map((w) => incrStats(ctx.redis, ctx.keyPrefix, w.ruleId, w.group, {}, undefined, { ...money, squareDelta: w.squareDelta })));
+}
+
+/** The declared revenue event of a record, attributed; other records are left alone. */
+export async function attributeRevenueEvent(ctx: EngineContext, policy: Policy, record: EventRecord): Promise<void> {
+  const revenue = policy.revenue;
+  if (!revenue || record.type !== revenue.event) return;
+  const money = spendOf(record, revenue);
+  if (!money) {
+    offerMetrics.spend.inc({ result: 'unusable' });
+    ctx.log.debug({ player: record.player, event: record.id }, 'revenue event without a usable amount or currency; not attributed');
+    return;
+  }
+  await attributeSpend(ctx, record.player, record.id, record.recvAt, money);
+}

@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+import type { ConditionInput } from '../../offers/designer/types.ts';
+import { considerRules, limitVerdicts, liveCandidates } from './evaluate.ts';
+import { jsCondition, makeRule, OPEN_POLICY } from './fixtures.ts';
+import { inHoldout } from './hashing.ts';
+import { dayIndex, type PlayerCounters } from './limits.ts';
+import { shapeDecision } from './shape.ts';
+import { conditionInput, playerView } from './input.ts';
+
+const T = Date.UTC(2026, 10, 25, 12);
+const lossStreak = jsCondition('event.data.result == "loss" && player.loss_streak >= 3', ['event.data.result', 'player.loss_streak'], (i) => i.event.data.result === 'loss' && Number(i.player.loss_streak) >= 3);
+
+const input = (streak: number): ConditionInput => ({
+  event: { type: 'match.end', id: 'ev-1', ts: T, data: { result: 'loss' } },
+  player: { id: 'p1', loss_streak: streak },
+});
+
+const noCounters: PlayerCounters = { rules: new Map(), offersToday: 0, offersDay: null, lastPurchaseAt: null, lastDeclineAt: null };
+
+/** A player id outside (or inside) the 5 % holdout, found deterministically. */
+function playerWith(holdout: boolean): string {
+  for (let i = 0; ; i += 1) if (inHoldout(`p${i}`, 5) === holdout) return `p${i}`;
+}
+
+describe('considerRules', () => {
+  it('marks a false condition and records the values it read', () => {
+    const [c] = considerRules([makeRule({ id: 'r', when: lossStreak })], input(2), 'p1', OPEN_POLICY);
+    expect(c?.pre).toBe('condition_false');
+    expect(c?.matched).toBe(false);
+    expect(c?.values).toEqual({ 'event.data.result': 'loss', 'player.loss_streak': 2 });
+  });
+
+  it('lets a true condition through to the limit checks', () => {
+    const [c] = considerRules([makeRule({ id: 'r', when: lossStreak })], input(3), 'p1', OPEN_POLICY);
+    expect(c?.pre).toBeNull();
+    expect(c?.matched).toBe(true);
+  });
+
+  it('treats a condition error as false and keeps the error', () => {
+    const broken = jsCondition('boom', [], () => {
+      throw new Error('no such key: level');
+    });
+    const [c] = considerRules([makeRule({ id: 'r', when: broken })], input(3), 'p1', OPEN_POLICY);
+    expect(c?.pre).toBe('condition_false');
+    expect(c?.error).toBe('no such key: level');
+  });
+
+  it('stops the control arm before the holdout, and the holdout before limits', () => {
+    const control = makeRule({ id: 'exp', variants: [{ name: 'control', weight: 1, holdout: true, offer: {} }] });
+    const plain = makeRule({ id: 'plain' });
+    const held = playerWith(true);
+    const policy = { ...OPEN_POLICY, holdoutPercent: 5 };
+    const [a, b] = considerRules([control, plain], input(3), held, policy);
+    expect(a?.pre).toBe('control_arm');
+    expect(a?.variant?.name).toBe('control');
+    expect(b?.pre).toBe('holdout');
+    const [c] = considerRules([plain], input(3), playerWith(false), policy);
+    expect(c?.pre).toBeNull();
+  });
+});
+
+describe('limit verdicts and the winner', () => {
+  const policy = { ...OPEN_POLICY, maxOffersPerDay: 1 };
+
+  it('takes the highest priority live rule; shadow rules never win', () => {
+    const rules = [makeRule({ id: 'shadow', mode: 'shadow', priority: 300 }), makeRule({ id: 'high', priority: 200 }), makeRule({ id: 'low', priority: 100 })];
+    const considered = considerRules(rules, input(3), 'p1', OPEN_POLICY);
+    const verdicts = limitVerdicts(considered, noCounters, new Map(), OPEN_POLICY, T);
+    expect(liveCandidates(considered, verdicts).map((c) => c.rule.id)).toEqual(['high', 'low']);
+  });
+
+  it('orders the reasons: cooldown, cap, budget, fatigue', () => {
+    const rules = [
+      makeRule({ id: 'cool', cooldownMs: 1000 }),
+      makeRule({ id: 'capped', maxPerPlayer: 1 }),
+      makeRule({ id: 'budget', budget: { count: 5, per: 'hour' } }),
+      makeRule({ id: 'tired' }),
+    ];
+    const counters: PlayerCounters = {
+      ...noCounters,
+      rules: new Map([
+        ['cool', { cooldownUntil: T + 10, lifetime: 5 }],
+        ['capped', { cooldownUntil: null, lifetime: 1 }],
+      ]),
+      offersToday: 1,
+      offersDay: dayIndex(T),
+    };
+    const considered = considerRules(rules, input(3), 'p1', policy);
+    const v = limitVerdicts(considered, counters, new Map([['budget', 5]]), policy, T);
+    expect([...v.values()].map((x) => x?.outcome)).toEqual(['cooldown', 'cap_reached', 'budget_exhausted', 'fatigue_daily_cap']);
+    expect(liveCandidates(considered, v)).toEqual([]);
+  });
+});
+
+describe('shapeDecision', () => {
+  it('explains every rule considered for the event', () => {
+    const rules = [
+      makeRule({ id: 'shadow', mode: 'shadow', priority: 300 }),
+      makeRule({ id: 'high', priority: 200, cooldownMs: 60_000 }),
+      makeRule({ id: 'mid', priority: 150 }),
+      makeRule({ id: 'low', priority: 100 }),
+      makeRule({ id: 'never', priority: 50, when: lossStreak }),
+    ];
+    const considered = considerRules(rules, input(1), 'p1', OPEN_POLICY);
+    const counters = { ...noCounters, rules: new Map([['high', { cooldownUntil: T + 60_000, lifetime: 1 }]]) };
+    const verdicts = limitVerdicts(considered, counters, new Map(), OPEN_POLICY, T);
+    const record = shapeDecision({
+      eventId: 'ev-1',
+      eventType: 'match.end',
+      at: T,
+      bundleVersion: 7,
+      considered,
+      verdicts,
+      winner: 'mid',
+      offerIds: new Map([['shadow', 'oshadow'], ['mid', 'omid'], ['low', 'olow'], ['high', 'ohigh']]),
+    });
+    expect(record.offerId).toBe('omid');
+    expect(record.rules.map((r) => [r.ruleId, r.outcome, r.reason])).toEqual([
+      ['shadow', 'shadow', 'shadow: would have offered; not delivered, no limits consumed'],
+      ['high', 'cooldown', `cooldown until ${new Date(T + 60_000).toISOString()}`],
+      ['mid', 'offered', 'offered'],
+      ['low', 'lost_to_priority', 'lost to higher priority (mid)'],
+      ['never', 'condition_false', 'condition false'],
+    ]);
+    expect(record.rules[1]?.until).toBe(T + 60_000);
+    expect(record.rules[0]?.offerId).toBe('oshadow');
+    expect(record.rules[4]?.values).toEqual({ 'event.data.result': 'loss', 'player.loss_streak': 1 });
+    expect(JSON.parse(JSON.stringify(record))).toEqual(record);
+  });
+});
+
+describe('condition input', () => {
+  it('flattens built-ins and properties into `player`, built-ins winning a name clash', () => {
+    const state = { id: 'p1', first_seen: 1, last_seen: 2, events_total: 3, offers_today: 0, last_purchase_at: null, props: { loss_streak: 4, id: 'spoofed' } };
+    expect(playerView(state)).toEqual({ loss_streak: 4, id: 'p1', first_seen: 1, last_seen: 2, events_total: 3, offers_today: 0, last_purchase_at: null });
+    const ci = conditionInput({ v: 1, player: 'p1', id: 'e', type: 'match.end', recvAt: 99, edge: 'x', session: 's' }, state);
+    expect(ci.event).toEqual({ type: 'match.end', id: 'e', ts: 99, data: {} });
+  });
+});

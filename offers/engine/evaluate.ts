@@ -1,0 +1,71 @@
+import type { ConditionInput, Policy, Rule, Variant } from '../../offers/designer/types.ts';
+import { assignVariant, inHoldout } from './hashing.ts';
+import { readValues } from './input.ts';
+import { budgetVerdict, fatigueVerdict, ruleLimitVerdict, type LimitVerdict, type PlayerCounters } from './limits.ts';
+
+/**
+ * The pure half of a decision. Step 1 (`considerRules`) needs only the event and the fresh
+ * player state: condition, experiment arm, global holdout. Step 2 (`limitVerdicts`) adds
+ * the per-player counters and budget use read from Redis: cooldown, lifetime cap, budget,
+ * fatigue — in that order. The engine then reserves budget for the best candidate and
+ * runs the player script, which re-checks step 2 atomically.
+ */
+export type PreOutcome = 'condition_false' | 'control_arm' | 'holdout';
+
+export interface Considered {
+  readonly rule: Rule;
+  readonly variant: Variant | null;
+  readonly values: Readonly<Record<string, unknown>>;
+  readonly error?: string;
+  /** True when the condition held (the rule "triggered"). */
+  readonly matched: boolean;
+  /** Why the rule stops before limits; null when it goes on to the limit checks. */
+  readonly pre: PreOutcome | null;
+}
+
+/** Evaluates every candidate rule for one event, in the given (priority) order. */
+export function considerRules(rules: readonly Rule[], input: ConditionInput, playerId: string, policy: Policy): Considered[] {
+  const holdout = inHoldout(playerId, policy.holdoutPercent);
+  return rules.map((rule) => {
+    const cond = rule.trigger.when;
+    const result = cond === null ? { value: true } : cond.evaluate(input);
+    const variant = assignVariant(playerId, rule);
+    const matched = result.value;
+    const pre: PreOutcome | null = !matched ? 'condition_false' : variant?.holdout ? 'control_arm' : holdout ? 'holdout' : null;
+    const c: { -readonly [K in keyof Considered]: Considered[K] } = { rule, variant, values: cond === null ? {} : readValues(input, cond.reads), matched, pre };
+    if (result.error !== undefined) c.error = result.error;
+    return c;
+  });
+}
+
+/** Rules that reach the limit checks. */
+export function limitCandidates(considered: readonly Considered[]): Considered[] {
+  return considered.filter((c) => c.pre === null);
+}
+
+/**
+ * The limit verdict of each rule that reached the limit checks (by rule id): null when it
+ * may offer. `budgetUsed` is the count read for the rule's current window (absent: 0).
+ */
+export function limitVerdicts(
+  considered: readonly Considered[],
+  counters: PlayerCounters,
+  budgetUsed: ReadonlyMap<string, number>,
+  policy: Policy,
+  now: number,
+): Map<string, LimitVerdict | null> {
+  const out = new Map<string, LimitVerdict | null>();
+  for (const c of limitCandidates(considered)) {
+    const verdict =
+      ruleLimitVerdict(c.rule, counters, now) ??
+      budgetVerdict(c.rule, budgetUsed.get(c.rule.id) ?? 0) ??
+      fatigueVerdict(policy, counters, now);
+    out.set(c.rule.id, verdict);
+  }
+  return out;
+}
+
+/** Live rules that may offer, best first: the engine tries them in this order. */
+export function liveCandidates(considered: readonly Considered[], verdicts: ReadonlyMap<string, LimitVerdict | null>): Considered[] {
+  return considered.filter((c) => c.pre === null && c.rule.mode === 'live' && verdicts.get(c.rule.id) === null);
+}

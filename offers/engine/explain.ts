@@ -1,0 +1,88 @@
+import type { LimitVerdict } from './limits.ts';
+
+/**
+ * Explanations: for every triggering event, each rule considered, its outcome and why, with
+ * the values its condition read. Stored newest first in the player's `decisions` list
+ * (bounded) and served by `GET /v1/players/{id}/decisions`. The shape is public (docs/offers.md).
+ */
+export const OUTCOMES = [
+  'offered',
+  'shadow',
+  'condition_false',
+  'control_arm',
+  'holdout',
+  'cooldown',
+  'cap_reached',
+  'budget_exhausted',
+  'fatigue_daily_cap',
+  'fatigue_after_purchase',
+  'fatigue_after_decline',
+  'lost_to_priority',
+] as const;
+
+export type Outcome = (typeof OUTCOMES)[number];
+
+export interface RuleDecision {
+  readonly ruleId: string;
+  readonly mode: 'live' | 'shadow';
+  readonly priority: number;
+  readonly variant: string | null;
+  readonly outcome: Outcome;
+  /** One human line, e.g. "cooldown until 2026-11-26T17:00:00.000Z". */
+  readonly reason: string;
+  /** End of a cooldown or quiet period (ms), when the outcome has one. */
+  readonly until?: number;
+  /** Offer id made (live) or that would have been made (shadow). */
+  readonly offerId?: string;
+  /** Each path of `Condition.reads` with the value the condition saw (null when absent). */
+  readonly values: Readonly<Record<string, unknown>>;
+  /** A runtime error of the condition (it then counts as false). */
+  readonly error?: string;
+}
+
+export interface DecisionRecord {
+  readonly eventId: string;
+  readonly eventType: string;
+  /** The event's recvAt: the time every check used. */
+  readonly at: number;
+  readonly bundleVersion: number;
+  /** The live offer made for this event, if any (at most one). */
+  readonly offerId: string | null;
+  readonly rules: readonly RuleDecision[];
+  /** Set for decisions made by a follow-up job: the offer the follow-up comes after. */
+  readonly followUpOf?: string;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The reason line for a limit verdict. */
+export function verdictReason(v: LimitVerdict): string {
+  switch (v.outcome) {
+    case 'cooldown':
+      return `cooldown until ${iso(v.until)}`;
+    case 'cap_reached':
+      return `cap reached: ${v.count} of ${v.max} offers per player`;
+    case 'budget_exhausted':
+      return `budget exhausted: ${v.count} of ${v.max} per ${v.per}`;
+    case 'fatigue_daily_cap':
+      return `fatigue: daily cap, ${v.count} of ${v.max} offers today`;
+    case 'fatigue_after_purchase':
+      return `fatigue: quiet after purchase until ${iso(v.until)}`;
+    case 'fatigue_after_decline':
+      return `fatigue: quiet after decline until ${iso(v.until)}`;
+  }
+}
+
+export const FIXED_REASONS = {
+  offered: 'offered',
+  shadow: 'shadow: would have offered; not delivered, no limits consumed',
+  condition_false: 'condition false',
+  control_arm: 'control arm of the experiment: no offer',
+  holdout: 'player is in the global holdout',
+  lost_to_priority: 'lost to higher priority',
+} as const;
+
+/** The `until` of a verdict, when it has one. */
+export function verdictUntil(v: LimitVerdict): number | undefined {
+  return 'until' in v ? v.until : undefined;
+}

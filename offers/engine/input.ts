@@ -1,0 +1,53 @@
+import type { ConditionInput } from '../../offers/designer/types.ts';
+import type { EventRecord } from '../../protocol/record.ts';
+import type { PlayerState } from './types.ts';
+
+/** `player` as conditions see it: the built-ins, then every designer property by name. */
+export function playerView(state: PlayerState): Record<string, unknown> {
+  return {
+    ...state.props,
+    id: state.id,
+    first_seen: state.first_seen,
+    last_seen: state.last_seen,
+    events_total: state.events_total,
+    offers_today: state.offers_today,
+    last_purchase_at: state.last_purchase_at,
+  };
+}
+
+/** The CEL input of one event; `ts` is the client time when sent, else the receive time. */
+export function conditionInput(record: EventRecord, state: PlayerState): ConditionInput {
+  return {
+    event: { type: record.type, id: record.id, ts: record.ts ?? record.recvAt, data: record.data ?? {} },
+    player: playerView(state),
+  };
+}
+
+const splitPaths = new Map<string, readonly string[]>();
+
+function segments(path: string): readonly string[] {
+  let parts = splitPaths.get(path);
+  if (!parts) {
+    if (splitPaths.size > 10_000) splitPaths.clear();
+    parts = path.split('.');
+    splitPaths.set(path, parts);
+  }
+  return parts;
+}
+
+/** Resolves a dotted path ("player.loss_streak", "event.data.result") in the input; null when absent. */
+export function valueAt(input: ConditionInput, path: string): unknown {
+  let cur: unknown = input;
+  for (const part of segments(path)) {
+    if (cur === null || typeof cur !== 'object') return null;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur === undefined ? null : cur;
+}
+
+/** The values a condition read, by path. */
+export function readValues(input: ConditionInput, reads: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const path of reads) out[path] = valueAt(input, path);
+  return out;
+}

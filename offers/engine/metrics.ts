@@ -1,0 +1,13 @@
+import { counter, histogram, LATENCY_BUCKETS_S } from '../../lib/metrics.ts';
+
+/** The offers engine's metrics, `playpulse_offers_*`. */
+export const offerMetrics = {
+  decisions: counter('playpulse_offers_decisions_total', 'Rules considered for triggering events, by outcome', ['outcome', 'mode']),
+  delivered: counter('playpulse_offers_delivered_total', 'Live offers made and routed to the player'),
+  duplicates: counter('playpulse_offers_duplicate_decisions_total', 'Triggering events found already decided (redelivery or replay)'),
+  retries: counter('playpulse_offers_decision_retries_total', 'Decisions re-read because the player script refused a stale verdict'),
+  latency: histogram('playpulse_offers_decision_seconds', 'Time to decide one triggering event, Redis included', LATENCY_BUCKETS_S),
+  responses: counter('playpulse_offers_responses_total', 'Offer responses recorded, by kind and result', ['kind', 'result']),
+  spend: counter('playpulse_offers_spend_events_total', 'Spend events (revenue event, offer purchase) seen for lift, by result: attributed, outside_windows, duplicate, unusable', ['result']),
+  jobs: counter('playpulse_offers_jobs_total', 'Lifecycle jobs run, by queue and result', ['queue', 'result']),
+};

@@ -1,0 +1,27 @@
+import { fileURLToPath } from 'node:url';
+import { loadScripts } from '../../lib/lua.ts';
+import type { RedisClient } from '../../lib/redis.ts';
+
+const LUA_DIR = fileURLToPath(new URL('./lua/', import.meta.url));
+
+type Arg = string | number;
+
+/** The engine's Lua commands (offers/engine/lua/), as defined on a client by `withEngineScripts`. */
+export interface EngineCommands {
+  decide(...args: Arg[]): Promise<[string, ...string[]] | [string, number]>;
+  respond(...args: Arg[]): Promise<string[]>;
+  reserveBudget(key: string, offerId: string, count: number, expireAt: number): Promise<[number, number]>;
+  expose(key: string, now: number, windowMs: number, ...ruleGroupPairs: string[]): Promise<string[]>;
+  spend(attribution: string, attributed: string, eventId: string, now: number, kept: number, currency: string, amount: number): Promise<string[]>;
+}
+
+const loaded = new WeakSet<object>();
+
+/** Defines the engine scripts on `redis` once; they are called by SHA from then on. */
+export function withEngineScripts(redis: RedisClient): RedisClient & EngineCommands {
+  if (!loaded.has(redis)) {
+    loadScripts(redis, LUA_DIR);
+    loaded.add(redis);
+  }
+  return redis as RedisClient & EngineCommands;
+}

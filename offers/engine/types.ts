@@ -1,0 +1,31 @@
+import type { EventRecord } from '../../protocol/record.ts';
+
+/** A player's state as the rules see it: built-ins plus designer properties. */
+export interface PlayerState {
+  readonly id: string;
+  readonly first_seen: number;
+  readonly last_seen: number;
+  readonly events_total: number;
+  readonly offers_today: number;
+  readonly last_purchase_at: number | null;
+  /** Designer properties by name (windowed ones already summed over their window). */
+  readonly props: Readonly<Record<string, number | string | boolean | null>>;
+}
+
+/** One event as a processor applied it, handed to the offers engine with the fresh state. */
+export interface AppliedEvent {
+  readonly record: EventRecord;
+  readonly partition: number;
+  readonly offset: string;
+  readonly state: PlayerState;
+  /** True when the apply script found the event already applied (redelivery or a resent id). */
+  readonly duplicate: boolean;
+}
+
+/**
+ * The offers engine as processors call it, once per applied batch, before they commit the
+ * batch's offsets. Must be idempotent: a redelivered batch is handed over again.
+ */
+export interface Decider {
+  decideBatch(events: readonly AppliedEvent[]): Promise<void>;
+}

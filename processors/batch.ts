@@ -1,0 +1,166 @@
+import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
+import type { DurableProducer } from '../lib/kafka.ts';
+import type { BundleSource } from '../offers/designer/types.ts';
+import type { AppliedEvent, Decider } from '../offers/engine/types.ts';
+import type { Logger } from '../lib/log.ts';
+import { applyItems, type ApplyItem, type ApplyOptions, type ApplyOutcome } from './apply.ts';
+import { decodeMessage, sendDeadLetters, type DeadLetter } from './dlq.ts';
+import { processorMetrics as m } from './metrics.ts';
+import { planFor, type ApplyPlan } from './plan.ts';
+import { untilDone, type BatchControl, type RetryHooks } from './retry.ts';
+import type { ScriptClient } from './scripts.ts';
+
+/**
+ * One Kafka batch (one partition), in chunks of at most `chunkSize` messages. Per chunk:
+ * decode; apply every event in one pipelined round trip; dead-letter the poison ones; hand
+ * the applied events to the decider; only then resolve the chunk's last offset, heartbeat
+ * and commit if due. A failing step (Redis or Kafka away, decider failing) is retried with
+ * backoff while heartbeating, so nothing is skipped and nothing is committed early. The
+ * designer bundle is read once per batch: a newly published one applies from the next batch.
+ */
+export interface BatchDeps {
+  readonly redis: ScriptClient;
+  readonly bundles: BundleSource;
+  readonly decider: Decider;
+  readonly producer: Pick<DurableProducer, 'send'>;
+  readonly deadLetterTopic: string;
+  readonly apply: ApplyOptions;
+  readonly chunkSize: number;
+  readonly log: Logger;
+  /** Told when a step starts failing and when it recovers (readiness). */
+  readonly health: { failing(step: string, err: unknown): void; recovered(step: string): void };
+}
+
+/**
+ * Large enough to take a whole fetched batch of a partition (kafkajs hands at most
+ * `maxBytesPerPartition` at once): the more events of one player a chunk holds, the fewer
+ * script calls it needs.
+ */
+export const DEFAULT_CHUNK_SIZE = 10_000;
+
+export function createBatchHandler(deps: BatchDeps): (payload: EachBatchPayload) => Promise<void> {
+  let lastPlan: ApplyPlan | null = null;
+  const throttle = new LogThrottle(10_000);
+
+  const hooks = (step: string): RetryHooks => ({
+    onFailure: (err, attempt) => {
+      if (step === 'apply') m.redisRetries.inc();
+      deps.health.failing(step, err);
+      if (attempt === 0 || attempt % 10 === 0) deps.log.warn({ err: errText(err), attempt, step }, 'batch step failed; retrying');
+    },
+    onRecovered: () => {
+      deps.health.recovered(step);
+      deps.log.info({ step }, 'batch step recovered');
+    },
+  });
+
+  return async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+    const control: BatchControl = { heartbeat, isRunning, isStale };
+    const plan = planFor(deps.bundles.current());
+    if (plan !== lastPlan) {
+      if (lastPlan) {
+        m.bundleSwaps.inc();
+        deps.log.info({ bundle: plan.bundleHash.slice(0, 12), properties: plan.properties.length }, 'properties reloaded');
+      }
+      lastPlan = plan;
+    }
+    const { topic, partition, messages } = batch;
+    const setLag = (nextOffset: number) => m.lag.set({ topic, partition: String(partition) }, Math.max(0, Number(batch.highWatermark) - nextOffset));
+    if (messages.length > 0) setLag(Number(batch.firstOffset()));
+    for (let start = 0; start < messages.length; start += deps.chunkSize) {
+      if (!isRunning() || isStale()) return;
+      const chunk = messages.slice(start, start + deps.chunkSize);
+      const items: ApplyItem[] = [];
+      const letters: DeadLetter[] = [];
+      const byOffset = new Map<string, KafkaMessage>();
+      for (const message of chunk) {
+        const d = decodeMessage(message);
+        if (d.ok) {
+          items.push({ record: d.record, partition, offset: message.offset });
+          byOffset.set(message.offset, message);
+        } else {
+          letters.push({ topic, partition, message, reason: d.reason, error: d.error });
+        }
+      }
+
+      const t0 = performance.now();
+      const applied = await untilDone(control, hooks('apply'), () => applyItems(deps.redis, plan, items, deps.apply));
+      if (!applied.done) return;
+      const outcome = applied.value;
+      m.applyLatency.observe((performance.now() - t0) / 1000);
+      for (const f of outcome.failed) {
+        letters.push({ topic, partition, message: byOffset.get(f.item.offset) as KafkaMessage, reason: 'apply_failed', error: f.error.message });
+      }
+      report(deps, outcome, partition, throttle);
+
+      if (letters.length > 0) {
+        const sent = await untilDone(control, hooks('dead-letter'), () => sendDeadLetters(deps.producer, deps.deadLetterTopic, letters));
+        if (!sent.done) return;
+        for (const l of letters) {
+          m.deadLettered.inc({ reason: l.reason });
+          deps.log.warn({ topic, partition, offset: l.message.offset, reason: l.reason, err: l.error }, 'event dead-lettered');
+        }
+      }
+
+      if (outcome.applied.length > 0) {
+        const t1 = performance.now();
+        const decided = await untilDone(control, hooks('decide'), () => deps.decider.decideBatch(outcome.applied as readonly AppliedEvent[]));
+        if (!decided.done) return;
+        m.decideLatency.observe((performance.now() - t1) / 1000);
+      }
+
+      resolveOffset((chunk[chunk.length - 1] as KafkaMessage).offset);
+      setLag(Number((chunk[chunk.length - 1] as KafkaMessage).offset) + 1);
+      m.batchSize.observe(chunk.length);
+      await heartbeat();
+      await commitOffsetsIfNecessary();
+    }
+  };
+}
+
+function report(deps: BatchDeps, outcome: ApplyOutcome, partition: number, throttle: LogThrottle): void {
+  const fresh = outcome.applied.length - outcome.duplicatesByOffset - outcome.duplicatesById;
+  if (fresh > 0) m.eventsApplied.inc({ partition: String(partition) }, fresh);
+  if (outcome.duplicatesByOffset > 0) m.duplicates.inc({ reason: 'offset' }, outcome.duplicatesByOffset);
+  if (outcome.duplicatesById > 0) m.duplicates.inc({ reason: 'event_id' }, outcome.duplicatesById);
+  for (const { item, errors } of outcome.fieldErrors) {
+    for (const e of errors) {
+      m.fieldTypeErrors.inc({ property: e.property });
+      throttle.run(`field:${e.property}`, (suppressed) =>
+        deps.log.warn(
+          { code: 'PROC_FIELD_TYPE', property: e.property, field: e.path, expected: e.expected, got: e.got, player: item.record.player, event: item.record.id, suppressed },
+          'event field has the wrong type; property not updated',
+        ),
+      );
+    }
+  }
+  for (const { item, errors } of outcome.conditionErrors) {
+    for (const e of errors) {
+      m.conditionErrors.inc({ property: e.property });
+      throttle.run(`when:${e.property}`, (suppressed) =>
+        deps.log.warn({ property: e.property, err: e.error, player: item.record.player, event: item.record.id, suppressed }, 'property condition failed at run time; treated as false'),
+      );
+    }
+  }
+}
+
+/** At most one log line per key per interval, counting what it held back. */
+class LogThrottle {
+  private readonly last = new Map<string, { at: number; suppressed: number }>();
+  constructor(private readonly intervalMs: number) {}
+
+  run(key: string, log: (suppressed: number) => void): void {
+    const now = Date.now();
+    const entry = this.last.get(key);
+    if (entry && now - entry.at < this.intervalMs) {
+      entry.suppressed += 1;
+      return;
+    }
+    log(entry?.suppressed ?? 0);
+    this.last.set(key, { at: now, suppressed: 0 });
+  }
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

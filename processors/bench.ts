@@ -1,0 +1,285 @@
+/**
+ * Processor throughput benchmark: `node --import tsx processors/bench.ts [--events 200000]
+ * [--players 20000] [--partitions 6] [--quick] [--skip-naive]`.
+ *
+ * Finds or starts Kafka and Redis (infra/stack.ts), produces the events to a fresh topic
+ * (5 properties declared: a count, a streak, a windowed count, a windowed sum, a last), then
+ * drains that topic twice in this process, each time in a fresh consumer group and key
+ * prefix: once with the real processors (startProcessors), once with the naive peer
+ * (processors/naive.ts, the comparison baseline). Rates are events applied per second from
+ * the first applied event to the last (group join excluded). Checks that both reached the
+ * expected counts, prints a table and one JSON line, and removes its topic and keys.
+ */
+import { randomBytes } from 'node:crypto';
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import type { Kafka } from 'kafkajs';
+import { loadConfig, withServices, type Config } from '../lib/config.ts';
+import { Health } from '../lib/health.ts';
+import { createDurableProducer, createKafka, ensureTopics } from '../lib/kafka.ts';
+import { createRedis, type RedisClient } from '../lib/redis.ts';
+import { resolveStack } from '../infra/stack.ts';
+import { compileBundle } from '../offers/designer/compile.ts';
+import { staticBundleSource } from '../offers/designer/store.ts';
+import type { Bundle } from '../offers/designer/types.ts';
+import type { AppliedEvent } from '../offers/engine/types.ts';
+import { encodeRecord, recordHeaders, type EventRecord } from '../protocol/record.ts';
+import { startProcessors } from './index.ts';
+import { startNaive } from './naive.ts';
+import { readPlayerState } from './state.ts';
+
+export const BENCH_FILES: Record<string, string> = {
+  'events.yaml': `
+events:
+  match.end:     { data: { result: { enum: [win, loss, draw], required: true }, duration_s: int, mode: string } }
+  shop.purchase: { data: { sku: { type: string, required: true }, coins: int } }
+  level.up:      { data: { level: { type: int, required: true } } }
+`,
+  'properties.yaml': `
+properties:
+  matches_played: { count: { event: match.end } }
+  loss_streak:    { streak: { event: match.end, when: 'event.data.result == "loss"' } }
+  losses_10m:     { count: { event: match.end, when: 'event.data.result == "loss"', window: 10m } }
+  coins_spent_7d: { sum: { event: shop.purchase, field: data.coins, window: 7d } }
+  level:          { last: { event: level.up, field: data.level } }
+`,
+};
+
+export interface BenchOptions {
+  readonly events: number;
+  readonly players: number;
+  readonly partitions: number;
+  /** Measure ours only (for profiling). */
+  readonly skipNaive?: boolean;
+}
+
+export interface BenchRun {
+  readonly name: string;
+  readonly events: number;
+  readonly seconds: number;
+  readonly eventsPerSec: number;
+}
+
+export interface BenchResult {
+  readonly machine: { cpus: number; cpu: string; node: string };
+  readonly options: BenchOptions;
+  readonly produceSeconds: number;
+  readonly ours: BenchRun;
+  readonly naive: BenchRun;
+  readonly ratio: number;
+  readonly stateCheck: string;
+}
+
+/** Deterministic events: players in turn, 70% match.end, 20% shop.purchase, 10% level.up, 1 ms apart. */
+export function benchEvents(n: number, players: number, base = Date.now() - 3_600_000): EventRecord[] {
+  const out: EventRecord[] = new Array(n);
+  const results = ['win', 'loss', 'loss', 'draw'];
+  let seed = 12345;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);
+  for (let i = 0; i < n; i++) {
+    const player = `bench-${i % players}`;
+    const r = rnd();
+    const common = { v: 1, player, id: `ev-${i}`, recvAt: base + i, edge: 'bench-edge', session: `s-${i % players}` };
+    if (r < 0.7) out[i] = { ...common, type: 'match.end', data: { result: results[Math.floor(rnd() * 4)] as string, duration_s: 300, mode: 'ranked' } };
+    else if (r < 0.9) out[i] = { ...common, type: 'shop.purchase', data: { sku: 'gems.100', coins: 1 + Math.floor(rnd() * 100) } };
+    else out[i] = { ...common, type: 'level.up', data: { level: i % 50 } };
+  }
+  return out;
+}
+
+async function produce(kafka: Kafka, topic: string, events: readonly EventRecord[]): Promise<number> {
+  const producer = createDurableProducer(kafka);
+  await producer.connect();
+  const t0 = Date.now();
+  const batch = 10_000;
+  const inFlight: Promise<unknown>[] = [];
+  for (let i = 0; i < events.length; i += batch) {
+    inFlight.push(
+      producer.send({
+        topic,
+        acks: -1,
+        messages: events.slice(i, i + batch).map((r) => ({ key: r.player, value: encodeRecord(r), headers: recordHeaders(r) })),
+      }),
+    );
+    if (inFlight.length >= 4) await inFlight.shift();
+  }
+  await Promise.all(inFlight);
+  await producer.disconnect();
+  return (Date.now() - t0) / 1000;
+}
+
+/** Counts applied events and resolves when `expected` were applied (duplicates excluded). */
+function meter(name: string, expected: number) {
+  let n = 0;
+  let first = 0;
+  let firstCount = 0;
+  let last = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  const add = (k: number) => {
+    const now = performance.now();
+    if (n === 0) {
+      first = now;
+      firstCount = k;
+    }
+    n += k;
+    last = now;
+    if (n >= expected) done();
+  };
+  const result = (): BenchRun => {
+    const seconds = (last - first) / 1000;
+    const measured = n - firstCount;
+    return { name, events: n, seconds: Math.round(seconds * 1000) / 1000, eventsPerSec: Math.round(measured / Math.max(seconds, 0.001)) };
+  };
+  return { add, finished, result };
+}
+
+async function runOurs(config: Config, bundle: Bundle, expected: number): Promise<BenchRun> {
+  const m = meter('playpulse', expected);
+  const processors = await startProcessors({
+    config,
+    health: new Health(),
+    bundles: staticBundleSource(bundle),
+    decider: {
+      decideBatch: async (events: readonly AppliedEvent[]) => {
+        let fresh = 0;
+        for (const e of events) if (!e.duplicate) fresh += 1;
+        m.add(fresh);
+      },
+    },
+    groupId: `${config.keyPrefix}-ours`,
+  });
+  await m.finished;
+  await processors.stop();
+  return m.result();
+}
+
+async function runNaive(kafka: Kafka, redisUrl: string, config: Config, bundle: Bundle, expected: number): Promise<BenchRun> {
+  const m = meter('naive', expected);
+  const redis = createRedis(redisUrl, 'bench-naive');
+  const naive = await startNaive({ kafka, redis, topic: config.topics.events, groupId: `${config.keyPrefix}-naive`, keyPrefix: config.keyPrefix, bundle, onEvent: () => m.add(1) });
+  await m.finished;
+  await naive.stop();
+  redis.disconnect();
+  return m.result();
+}
+
+async function checkState(redis: RedisClient, config: Config, bundle: Bundle, events: readonly EventRecord[], players: number): Promise<string> {
+  const want = new Map<string, { total: number; matches: number }>();
+  for (const e of events) {
+    const w = want.get(e.player) ?? { total: 0, matches: 0 };
+    w.total += 1;
+    if (e.type === 'match.end') w.matches += 1;
+    want.set(e.player, w);
+  }
+  const sample = Array.from({ length: Math.min(200, players) }, (_, i) => `bench-${Math.floor((i * players) / Math.min(200, players))}`);
+  const now = events[events.length - 1]?.recvAt ?? Date.now();
+  for (const p of sample) {
+    const w = want.get(p);
+    const ours = await readPlayerState(redis, config.keyPrefix, p, bundle, now);
+    const naive = await redis.hmget(`${config.keyPrefix}:naive:${p}`, 'events_total', 'matches_played');
+    if (!w || ours.events_total !== w.total || ours.props.matches_played !== w.matches || Number(naive[0]) !== w.total || Number(naive[1]) !== w.matches) {
+      return `MISMATCH for ${p}: expected ${JSON.stringify(w)}, ours ${ours.events_total}/${String(ours.props.matches_played)}, naive ${naive.join('/')}`;
+    }
+  }
+  return `ok (${sample.length} players: events_total and matches_played equal the expected counts in both)`;
+}
+
+async function cleanup(redis: RedisClient, kafka: Kafka, config: Config): Promise<void> {
+  const { Cluster } = await import('ioredis');
+  const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${config.keyPrefix}:*`, 'COUNT', 5000);
+      cursor = next;
+      if (keys.length > 0) await node.unlink(...keys);
+    } while (cursor !== '0');
+  }
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: [config.topics.events, config.topics.deadLetter] }).catch(() => undefined);
+  await admin.deleteGroups([`${config.keyPrefix}-ours`, `${config.keyPrefix}-naive`]).catch(() => undefined);
+  await admin.disconnect();
+}
+
+/** Runs the whole benchmark against the stack `base` resolves to. */
+export async function runProcessorBench(opts: BenchOptions, log: (line: string) => void = () => undefined): Promise<BenchResult> {
+  const id = randomBytes(4).toString('hex');
+  const env = { ...process.env, PLAYPULSE_TOPIC_PREFIX: `bench-${id}.`, PLAYPULSE_KEY_PREFIX: `bench-${id}`, PLAYPULSE_PARTITIONS: String(opts.partitions) };
+  const base = loadConfig(env);
+  const stack = await resolveStack(base);
+  const config = withServices(base, stack);
+  const compiled = compileBundle(BENCH_FILES);
+  if (!compiled.ok) throw new Error(`bench bundle does not compile: ${JSON.stringify(compiled.diagnostics)}`);
+  const bundle = compiled.bundle;
+  const kafka = createKafka(stack.kafkaBrokers, 'playpulse-bench');
+  const redis = createRedis(stack.redisUrl, 'bench');
+  try {
+    await ensureTopics(kafka, [
+      { topic: config.topics.events, numPartitions: opts.partitions },
+      { topic: config.topics.deadLetter, numPartitions: opts.partitions },
+    ]);
+    const events = benchEvents(opts.events, opts.players);
+    log(`producing ${opts.events} events for ${opts.players} players to ${config.topics.events} (${opts.partitions} partitions)`);
+    const produceSeconds = await produce(kafka, config.topics.events, events);
+    log(`produced in ${produceSeconds.toFixed(1)} s; draining with PlayPulse processors`);
+    const ours = await runOurs(config, bundle, opts.events);
+    log(`playpulse: ${ours.eventsPerSec} events/s${opts.skipNaive ? '' : '; draining with the naive peer'}`);
+    const naive = opts.skipNaive ? { name: 'naive', events: 0, seconds: 0, eventsPerSec: 0 } : await runNaive(kafka, stack.redisUrl, config, bundle, opts.events);
+    if (!opts.skipNaive) log(`naive: ${naive.eventsPerSec} events/s`);
+    const stateCheck = opts.skipNaive ? 'skipped' : await checkState(redis, config, bundle, events, opts.players);
+    return {
+      machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version },
+      options: opts,
+      produceSeconds,
+      ours,
+      naive,
+      ratio: Math.round((ours.eventsPerSec / Math.max(naive.eventsPerSec, 1)) * 10) / 10,
+      stateCheck,
+    };
+  } finally {
+    await cleanup(redis, kafka, config).catch(() => undefined);
+    redis.disconnect();
+    await stack.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      events: { type: 'string' },
+      players: { type: 'string' },
+      partitions: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      'skip-naive': { type: 'boolean', default: false },
+    },
+  });
+  const events = Number(values.events ?? (values.quick ? 20_000 : 200_000));
+  const players = Number(values.players ?? Math.max(1, Math.floor(events / 10)));
+  const partitions = Number(values.partitions ?? 6);
+  const r = await runProcessorBench({ events, players, partitions, skipNaive: values['skip-naive'] }, (l) => process.stderr.write(`bench: ${l}\n`));
+  const row = (x: BenchRun) => `| ${x.name.padEnd(9)} | ${String(x.eventsPerSec).padStart(12)} | ${x.seconds.toFixed(2).padStart(9)} |`;
+  process.stdout.write(
+    [
+      `processors: ${r.options.events} events, ${r.options.players} players, ${r.options.partitions} partitions, 5 properties; ${r.machine.cpus} × ${r.machine.cpu}, Node ${r.machine.node}`,
+      '| processor | events/s     | seconds   |',
+      '|-----------|--------------|-----------|',
+      row(r.ours),
+      row(r.naive),
+      `ratio: ${r.ratio}×   state check: ${r.stateCheck}`,
+      JSON.stringify(r),
+      '',
+    ].join('\n'),
+  );
+}
+
+if (process.argv[1]?.endsWith('processors/bench.ts')) {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

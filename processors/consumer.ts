@@ -1,0 +1,112 @@
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Logger } from '../lib/log.ts';
+import { processorMetrics as m } from './metrics.ts';
+import { backoffMs, sleep } from './retry.ts';
+
+/**
+ * Keeps one kafkajs consumer of the events topic alive. kafkajs restarts itself after a
+ * retriable crash; after any other crash this supervisor builds a fresh consumer, with
+ * backoff, and gives up (calls `onFatal`, which exits the process by default) only after
+ * `maxRestarts` consecutive failures — so a process is either consuming, recovering (and
+ * not ready), or gone; never alive and idle.
+ */
+export interface SupervisorOptions {
+  readonly kafka: Kafka;
+  readonly topic: string;
+  readonly groupId: string;
+  readonly concurrency: number;
+  readonly sessionTimeoutMs: number;
+  readonly eachBatch: (payload: EachBatchPayload) => Promise<void>;
+  readonly log: Logger;
+  readonly maxRestarts: number;
+  readonly onFatal: (err: Error) => void;
+}
+
+export class ConsumerSupervisor {
+  private consumer: Consumer | null = null;
+  private joined = false;
+  private stopping = false;
+  private restarting: Promise<void> | null = null;
+  private failures = 0;
+
+  constructor(private readonly opts: SupervisorOptions) {}
+
+  /** True while the consumer is a member of the group with partitions to consume. */
+  get ready(): boolean {
+    return this.joined && !this.stopping;
+  }
+
+  async start(): Promise<void> {
+    const o = this.opts;
+    const consumer = o.kafka.consumer({
+      groupId: o.groupId,
+      sessionTimeout: o.sessionTimeoutMs,
+      rebalanceTimeout: 60_000,
+      heartbeatInterval: 3_000,
+      maxWaitTimeInMs: 250,
+      maxBytesPerPartition: 2 * 1024 * 1024,
+      maxBytes: 16 * 1024 * 1024,
+      allowAutoTopicCreation: false,
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      if (this.consumer !== consumer) return;
+      this.joined = true;
+      this.failures = 0;
+      o.log.info({ groupId: payload.groupId, assignment: payload.memberAssignment }, 'joined consumer group');
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (this.consumer !== consumer) return;
+      this.joined = false;
+      o.log.error({ err: payload.error.message, restart: payload.restart }, 'consumer crashed');
+      if (!payload.restart && !this.stopping) void this.restart(payload.error);
+    });
+    consumer.on(consumer.events.STOP, () => {
+      if (this.consumer === consumer) this.joined = false;
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic: o.topic, fromBeginning: true });
+    await consumer.run({ eachBatchAutoResolve: false, partitionsConsumedConcurrently: o.concurrency, eachBatch: o.eachBatch });
+  }
+
+  /** Replaces the consumer after a crash kafkajs does not recover from itself. */
+  restart(cause: Error): Promise<void> {
+    this.restarting ??= (async () => {
+      let last = cause;
+      while (!this.stopping) {
+        if (this.failures >= this.opts.maxRestarts) {
+          this.opts.log.fatal({ err: last.message, failures: this.failures }, 'consumer cannot be restarted; giving up');
+          this.opts.onFatal(last);
+          return;
+        }
+        await sleep(backoffMs(this.failures + 3));
+        this.failures += 1;
+        m.consumerRestarts.inc();
+        const old = this.consumer;
+        this.consumer = null;
+        await old?.disconnect().catch(() => undefined);
+        if (this.stopping) return;
+        try {
+          await this.start();
+          this.opts.log.info({ attempt: this.failures }, 'consumer restarted');
+          return;
+        } catch (err) {
+          last = err instanceof Error ? err : new Error(String(err));
+          this.opts.log.error({ err: last.message, attempt: this.failures }, 'consumer restart failed');
+        }
+      }
+    })().finally(() => {
+      this.restarting = null;
+    });
+    return this.restarting;
+  }
+
+  /** Stops consuming: the batch in progress finishes its current chunk or gives up unresolved. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.joined = false;
+    await this.restarting;
+    await this.consumer?.disconnect();
+    this.consumer = null;
+  }
+}

@@ -1,0 +1,65 @@
+import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
+import type { DurableProducer } from '../lib/kafka.ts';
+import { decodeRecord, type EventRecord } from '../protocol/record.ts';
+
+/**
+ * Poison events: records processors cannot apply. They go to the dead-letter topic with the
+ * original key, value and headers plus `pp-dlq-*` headers saying why and where from; the
+ * partition keeps flowing. A dead letter may be written twice when its batch is redelivered
+ * (at-least-once), never lost: the offset is committed only after the broker acked it.
+ *
+ *   pp-dlq-reason     undecodable | bad_player | key_mismatch | apply_failed
+ *   pp-dlq-error      the error message (at most 1 KiB)
+ *   pp-dlq-topic, pp-dlq-partition, pp-dlq-offset   where the record was read
+ *   pp-dlq-at         when it was dead-lettered (ms, wall clock)
+ */
+export type PoisonReason = 'undecodable' | 'bad_player' | 'key_mismatch' | 'apply_failed';
+
+export interface DeadLetter {
+  readonly topic: string;
+  readonly partition: number;
+  readonly message: KafkaMessage;
+  readonly reason: PoisonReason;
+  readonly error: string;
+}
+
+/** CONTRACT.md §2: what a player id may be. Anything else could break the `{p:<id>}` hash tag. */
+const PLAYER_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+export type Decoded = { readonly ok: true; readonly record: EventRecord } | { readonly ok: false; readonly reason: PoisonReason; readonly error: string };
+
+/** Decodes a record and checks it can be applied: a valid player id that matches the key. Pure. */
+export function decodeMessage(message: Pick<KafkaMessage, 'key' | 'value'>): Decoded {
+  let record: EventRecord;
+  try {
+    record = decodeRecord(message.value);
+  } catch (err) {
+    return { ok: false, reason: 'undecodable', error: err instanceof Error ? err.message : String(err) };
+  }
+  if (!PLAYER_ID.test(record.player)) {
+    return { ok: false, reason: 'bad_player', error: `player id ${JSON.stringify(record.player.slice(0, 80))} is not 1-64 chars of [A-Za-z0-9_.:-]` };
+  }
+  const key = message.key ? message.key.toString('utf8') : null;
+  if (key !== record.player) {
+    return { ok: false, reason: 'key_mismatch', error: `record key ${JSON.stringify(key)} is not the player id ${JSON.stringify(record.player)}` };
+  }
+  return { ok: true, record };
+}
+
+export function deadLetterMessage(letter: DeadLetter, now: number): Message {
+  const headers: IHeaders = { ...(letter.message.headers ?? {}) };
+  headers['pp-dlq-reason'] = letter.reason;
+  headers['pp-dlq-error'] = letter.error.length > 1024 ? `${letter.error.slice(0, 1021)}...` : letter.error;
+  headers['pp-dlq-topic'] = letter.topic;
+  headers['pp-dlq-partition'] = String(letter.partition);
+  headers['pp-dlq-offset'] = letter.message.offset;
+  headers['pp-dlq-at'] = String(now);
+  return { key: letter.message.key, value: letter.message.value, headers };
+}
+
+/** Writes dead letters durably (acks from all in-sync replicas); throws when Kafka does not take them. */
+export async function sendDeadLetters(producer: Pick<DurableProducer, 'send'>, topic: string, letters: readonly DeadLetter[]): Promise<void> {
+  if (letters.length === 0) return;
+  const now = Date.now();
+  await producer.send({ topic, acks: -1, messages: letters.map((l) => deadLetterMessage(l, now)) });
+}

@@ -1,0 +1,51 @@
+/**
+ * The processors role alone, as its own process, configured by environment only
+ * (KAFKA_BROKERS and REDIS_URL required; PLAYPULSE_RULES_DIR, PLAYPULSE_KEY_PREFIX,
+ * PLAYPULSE_TOPIC_PREFIX, HEALTH_PORT as in CONTRACT.md §1). Keeps player state only (no
+ * offers decided). Tests start it to kill it with real signals; operators rebuilding state
+ * without offers may run it too. `PLAYPULSE_PROCESSORS_GROUP` overrides the consumer group,
+ * `PLAYPULSE_PROCESSORS_SESSION_TIMEOUT_MS` its session timeout (default 30000).
+ * Prints one JSON line `{"ready":true,"healthPort":…}` on stdout once consuming.
+ */
+import { resolve } from 'node:path';
+import { loadConfig } from '../lib/config.ts';
+import { Health, serveHealth } from '../lib/health.ts';
+import { createLogger } from '../lib/log.ts';
+import { createRedis } from '../lib/redis.ts';
+import { installSignalHandlers, onShutdown } from '../lib/shutdown.ts';
+import { BundleStore } from '../offers/designer/store.ts';
+import { stateOnlyDecider } from './decider.ts';
+import { startProcessors } from './index.ts';
+
+const log = createLogger('processors-child');
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  if (!config.kafkaBrokers || !config.redisUrl) throw new Error('KAFKA_BROKERS and REDIS_URL must be set');
+  installSignalHandlers();
+  const health = new Health();
+  const redis = createRedis(config.redisUrl, 'bundles');
+  redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis (bundles) error'));
+  onShutdown('redis (bundles)', () => void redis.disconnect());
+  const bundles = await BundleStore.open(redis, config.keyPrefix, { fallbackDir: resolve(config.rulesDir) });
+  onShutdown('bundle store', () => bundles.close());
+  const { server, port } = await serveHealth(health, config.healthPort, '127.0.0.1');
+  onShutdown('health server', () => new Promise<void>((r) => server.close(() => r())));
+  const groupId = process.env.PLAYPULSE_PROCESSORS_GROUP;
+  const session = Number(process.env.PLAYPULSE_PROCESSORS_SESSION_TIMEOUT_MS ?? '');
+  const processors = await startProcessors({
+    config,
+    health,
+    bundles,
+    decider: stateOnlyDecider,
+    ...(groupId ? { groupId } : {}),
+    ...(Number.isInteger(session) && session > 0 ? { sessionTimeoutMs: session } : {}),
+  });
+  onShutdown('processors', () => processors.stop());
+  process.stdout.write(`${JSON.stringify({ ready: true, healthPort: port, pid: process.pid })}\n`);
+}
+
+main().catch((err: unknown) => {
+  log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'processors failed to start');
+  process.exit(1);
+});

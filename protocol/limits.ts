@@ -1,0 +1,26 @@
+/**
+ * The numeric limits of protocol v1 (CONTRACT.md §3). The frame size limit itself is
+ * configuration (PLAYPULSE_MAX_PAYLOAD_BYTES, 64 KiB by default); these are fixed by the
+ * protocol and the same for every edge.
+ */
+
+/** Events in one `evs` frame: 1..500. A frame with more is refused whole (`bad_frame`). */
+export const MAX_BATCH_EVENTS = 500;
+
+/** `id` of an event: 1..64 characters, any UTF-8. */
+export const MAX_EVENT_ID_CHARS = 64;
+
+/** `type` of an event: 1..64 of `[a-z0-9_.]`. */
+export const EVENT_TYPE_PATTERN = /^[a-z0-9_.]{1,64}$/;
+
+/** `data` of an event, re-encoded as plain MessagePack, at most this many bytes. */
+export const MAX_DATA_BYTES = 16 * 1024;
+
+/** Nesting of maps and arrays in one frame, the frame map itself counting as 1. */
+export const MAX_DEPTH = 16;
+
+/** Map keys that are refused anywhere in a frame, so no decoded object can reach a prototype. */
+export const FORBIDDEN_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
+
+/** Default frame size limit, as configured by PLAYPULSE_MAX_PAYLOAD_BYTES. */
+export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024;

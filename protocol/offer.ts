@@ -1,0 +1,18 @@
+/**
+ * An offer as pushed to a client in `{ t: "offer", offer }` (CONTRACT.md §3) and as kept in
+ * the player's pending inbox (Redis, JSON).
+ *
+ *   offer: { id, ruleId, sku, title?, price: { amount (int, minor units), currency },
+ *            discountPct?, variant?, expiresAt (int ms), data? }
+ */
+export interface Offer {
+  id: string;
+  ruleId: string;
+  sku: string;
+  title?: string;
+  price: { amount: number; currency: string };
+  discountPct?: number;
+  variant?: string;
+  expiresAt: number;
+  data?: Record<string, unknown>;
+}

@@ -1,0 +1,105 @@
+/**
+ * Validation of one client event against the protocol and the designer's taxonomy
+ * (`events.yaml`, compiled to a map of EventSpec; the built-in `offer.*` events are in it).
+ *
+ *   id    string, 1..64 characters
+ *   type  1..64 of [a-z0-9_.], declared in the taxonomy
+ *   ts    optional safe integer >= 0 (client clock, ms); nil counts as absent
+ *   data  optional map; nil counts as absent; at most 16 KiB re-encoded; each declared field
+ *         of the right type (int: safe integer; double: any number; string; bool; map; list),
+ *         in its enum when it has one, present when required. Undeclared fields are kept as
+ *         sent. No number anywhere in it may be NaN, ±Infinity or an integer beyond ±(2^53 - 1).
+ *
+ * Any other field of the event map (`t`, `player`, ...) is ignored: the player always comes
+ * from the token. Pure: takes values, returns values.
+ */
+import type { EventSpec, FieldSpec } from '../offers/designer/types.ts';
+import type { WireEvent } from './client-frames.ts';
+import { encodeFrame, isPlainMap } from './codec.ts';
+import { EVENT_TYPE_PATTERN, MAX_DATA_BYTES, MAX_EVENT_ID_CHARS } from './limits.ts';
+
+export type EventCheck = { ok: true; event: WireEvent } | { ok: false; id?: string; message: string };
+
+export function validateEvent(raw: unknown, taxonomy: ReadonlyMap<string, EventSpec>): EventCheck {
+  if (!isPlainMap(raw)) return { ok: false, message: 'an event must be a map' };
+  const { id, type, ts, data } = raw;
+  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_EVENT_ID_CHARS) {
+    return { ok: false, message: `\`id\` must be a string of 1..${MAX_EVENT_ID_CHARS} characters` };
+  }
+  const fail = (message: string): EventCheck => ({ ok: false, id, message });
+  if (typeof type !== 'string' || !EVENT_TYPE_PATTERN.test(type)) return fail('`type` must be 1..64 of [a-z0-9_.]');
+  const spec = taxonomy.get(type);
+  if (!spec) return fail(`unknown event type \`${type}\` (not declared in events.yaml)`);
+  const event: WireEvent = { id, type };
+  if (ts !== undefined && ts !== null) {
+    if (typeof ts !== 'number' || !Number.isSafeInteger(ts) || ts < 0) return fail('`ts` must be an integer >= 0 (ms since the epoch)');
+    event.ts = ts;
+  }
+  if (data !== undefined && data !== null) {
+    if (!isPlainMap(data)) return fail('`data` must be a map');
+    const unsafe = findUnsafeNumber(data, 'data');
+    if (unsafe) return fail(unsafe);
+    const size = encodeFrame(data).length;
+    if (size > MAX_DATA_BYTES) return fail(`\`data\` is ${size} bytes encoded; at most ${MAX_DATA_BYTES}`);
+    event.data = data;
+  }
+  const problem = checkFields(spec, event.data ?? {});
+  return problem ? fail(problem) : { ok: true, event };
+}
+
+function checkFields(spec: EventSpec, data: Record<string, unknown>): string | null {
+  for (const field of spec.fields.values()) {
+    const value = Object.hasOwn(data, field.name) ? data[field.name] : undefined;
+    if (value === undefined || value === null) {
+      if (field.required) return `data.${field.name} is required for \`${spec.type}\``;
+      continue;
+    }
+    const problem = checkField(field, value);
+    if (problem) return `data.${field.name}: ${problem}`;
+  }
+  return null;
+}
+
+function checkField(field: FieldSpec, value: unknown): string | null {
+  if (field.enum) {
+    return typeof value === 'string' && field.enum.includes(value) ? null : `expected one of ${field.enum.join(', ')}`;
+  }
+  switch (field.type) {
+    case 'string':
+      return typeof value === 'string' ? null : 'expected a string';
+    case 'int':
+      return typeof value === 'number' && Number.isSafeInteger(value) ? null : 'expected an integer';
+    case 'double':
+      return typeof value === 'number' ? null : 'expected a number';
+    case 'bool':
+      return typeof value === 'boolean' ? null : 'expected true or false';
+    case 'map':
+      return isPlainMap(value) ? null : 'expected a map';
+    case 'list':
+      return Array.isArray(value) ? null : 'expected a list';
+    case 'timestamp':
+      return typeof value === 'number' && Number.isSafeInteger(value) ? null : 'expected an integer timestamp (ms)';
+    default:
+      return `undeclarable type ${String(field.type)}`;
+  }
+}
+
+/** The first number JSON and the rules cannot hold exactly (a BigInt beyond ±(2^53 - 1), NaN, ±Infinity), or null. */
+function findUnsafeNumber(value: unknown, path: string): string | null {
+  if (typeof value === 'bigint') return `${path}: integer beyond ±(2^53 - 1)`;
+  if (typeof value === 'number') return Number.isFinite(value) ? null : `${path}: not a finite number`;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = findUnsafeNumber(value[i], `${path}[${i}]`);
+      if (found) return found;
+    }
+    return null;
+  }
+  if (isPlainMap(value)) {
+    for (const key of Object.keys(value)) {
+      const found = findUnsafeNumber(value[key], `${path}.${key}`);
+      if (found) return found;
+    }
+  }
+  return null;
+}

@@ -1,0 +1,102 @@
+/**
+ * Dedicated Kafka brokers and Redis servers for the fault rows that stop a service, so the
+ * shared services of the test run stay up. Started through infra/ (same binaries, same
+ * settings as the local stack); `halt()` stops the service process itself with SIGTERM
+ * (its data folder stays), `resume()` starts it again on the same port from the same data.
+ * `stop()` ends it for good and removes its folder.
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startKafkaBroker } from '../../infra/kafka-broker.ts';
+import { startRedisServer, type LocalRedis } from '../../infra/redis-server.ts';
+import { startGuarded, type GuardedProcess } from '../../infra/guarded-process.ts';
+import { isPortOpen, sleep } from '../../infra/ports.ts';
+import { assertKafkaReachable } from '../../lib/kafka.ts';
+
+export interface StoppableService {
+  /** SIGTERM the service process; resolves once its port is closed. */
+  halt(): Promise<void>;
+  /** Starts it again on the same port from the same data; resolves once it answers. */
+  resume(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The pid of the only child of a watchdog (infra/watchdog.sh): the service itself. */
+function serviceChildOf(watchdogPid: number): number {
+  const children = readFileSync(`/proc/${watchdogPid}/task/${watchdogPid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  for (const pid of children) {
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    if (!cmd.startsWith('/bin/sh')) return pid;
+  }
+  throw new Error(`no service process under watchdog ${watchdogPid}`);
+}
+
+async function waitPortClosed(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (await isPortOpen('127.0.0.1', port, 200)) {
+    if (Date.now() > deadline) throw new Error(`port ${port} still open after ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
+export interface DedicatedRedis extends StoppableService {
+  readonly url: string;
+  readonly port: number;
+}
+
+/** A redis-server with AOF on (`appendfsync` as given) in a folder of its own. */
+export async function startDedicatedRedis(appendfsync: 'always' | 'everysec' = 'always'): Promise<DedicatedRedis> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'playpulse-fault-redis-'));
+  const extraArgs = ['--appendonly', 'yes', '--appendfsync', appendfsync, '--maxmemory-policy', 'noeviction'];
+  let current: LocalRedis = await startRedisServer({ dataDir, extraArgs });
+  const port = current.port;
+  return {
+    url: current.url,
+    port,
+    halt: async () => {
+      process.kill(serviceChildOf(current.pid), 'SIGTERM');
+      await waitPortClosed(port, 20_000);
+    },
+    resume: async () => {
+      current = await startRedisServer({ port, dataDir, extraArgs });
+    },
+    stop: () => current.stop(),
+  };
+}
+
+export interface DedicatedKafka extends StoppableService {
+  readonly brokers: string[];
+  /** Stops the broker process with SIGSTOP: connections stay open and nothing answers. */
+  freeze(): void;
+  /** SIGCONT: the broker goes on with whatever requests reached it meanwhile. */
+  thaw(): void;
+}
+
+/** A single-node KRaft broker of its own (infra/kafka-broker.ts). */
+export async function startDedicatedKafka(): Promise<DedicatedKafka> {
+  const broker = await startKafkaBroker({ heapMb: 384 });
+  const port = Number(broker.brokers[0]?.split(':')[1]);
+  const jvm = serviceChildOf(broker.pid);
+  const [command, ...args] = readFileSync(`/proc/${jvm}/cmdline`, 'utf8').split('\0').filter((s) => s.length > 0) as [string, ...string[]];
+  let guarded: GuardedProcess | null = null;
+  let watchdogPid = broker.pid;
+  return {
+    brokers: broker.brokers,
+    halt: async () => {
+      process.kill(serviceChildOf(watchdogPid), 'SIGTERM');
+      await waitPortClosed(port, 60_000);
+    },
+    resume: async () => {
+      guarded = startGuarded(command, args, { logFile: join(broker.dataDir, 'stdout.log'), removeDirOnExit: broker.dataDir, graceSec: 20, cwd: broker.dataDir });
+      watchdogPid = guarded.pid;
+      await assertKafkaReachable(broker.brokers, 90_000);
+    },
+    freeze: () => process.kill(serviceChildOf(watchdogPid), 'SIGSTOP'),
+    thaw: () => process.kill(serviceChildOf(watchdogPid), 'SIGCONT'),
+    stop: async () => {
+      if (guarded) await guarded.stop();
+      else await broker.stop();
+    },
+  };
+}

@@ -1,0 +1,208 @@
+/**
+ * Processors through real Kafka and real Redis, in this process: exact state for N events
+ * of M players, the decider called with every event in partition order before commits,
+ * produced-twice and reset-to-zero leaving state unchanged, poison to the dead-letter topic
+ * with the partition flowing on, and hot reload of properties between batches.
+ */
+import type { Kafka, KafkaMessage } from 'kafkajs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Config } from '../../lib/config.ts';
+import { Health } from '../../lib/health.ts';
+import { createKafka } from '../../lib/kafka.ts';
+import { registry } from '../../lib/metrics.ts';
+import { startProcessors, type Processors } from '../../processors/index.ts';
+import { createApplyClient, type ScriptClient } from '../../processors/scripts.ts';
+import { readPlayerState } from '../../processors/state.ts';
+import { encodeRecord, recordHeaders, type EventRecord } from '../../protocol/record.ts';
+import { createDurableProducer } from '../../lib/kafka.ts';
+import { cleanupRedisPrefix, createTestTopics, testConfig, testServices } from '../helpers/stack.ts';
+import {
+  BASE_TIME,
+  compileGame,
+  expectedStates,
+  gameEvents,
+  groupProgress,
+  produceRecords,
+  retried,
+  RecordingDecider,
+  SwappableSource,
+  waitUntil,
+} from './processors-fixtures.ts';
+
+let redis: ScriptClient;
+let kafka: Kafka;
+const running: Processors[] = [];
+const prefixes: string[] = [];
+
+beforeAll(() => {
+  redis = createApplyClient(testServices().redisUrl, 'test-pipeline');
+  kafka = createKafka(testServices().kafkaBrokers, 'test-pipeline');
+});
+
+afterEach(async () => {
+  while (running.length > 0) await running.pop()?.stop();
+});
+
+afterAll(async () => {
+  for (const p of prefixes) await cleanupRedisPrefix(redis, p);
+  await redis.quit();
+});
+
+async function setup(partitions = 3): Promise<Config> {
+  const config = testConfig({ PLAYPULSE_PARTITIONS: String(partitions) });
+  prefixes.push(config.keyPrefix);
+  await retried(() => createTestTopics(config));
+  return config;
+}
+
+async function start(config: Config, source: SwappableSource, decider = new RecordingDecider(), health = new Health()) {
+  const p = await startProcessors({ config, health, bundles: source, decider });
+  running.push(p);
+  return { processors: p, decider, health };
+}
+
+async function drained(config: Config): Promise<void> {
+  await waitUntil('processors to commit every offset', async () => {
+    const { committed, end } = await groupProgress(kafka, `${config.keyPrefix}-processors`, config.topics.events);
+    return end > 0 && committed === end;
+  });
+}
+
+async function assertState(config: Config, events: readonly EventRecord[], source: SwappableSource): Promise<void> {
+  const expected = expectedStates(events);
+  const now = Math.max(...events.map((e) => e.recvAt));
+  for (const [player, want] of expected) {
+    const got = await readPlayerState(redis, config.keyPrefix, player, source.current(), now);
+    expect({ player, ...got }).toEqual({ player, id: player, offers_today: 0, last_purchase_at: null, ...want });
+  }
+}
+
+function counterValue(name: string, labels: Record<string, string> = {}): Promise<number> {
+  return registry.getSingleMetric(name)?.get().then((m) =>
+    m.values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((s, v) => s + v.value, 0),
+  ) ?? Promise.resolve(0);
+}
+
+describe('processors pipeline', () => {
+  it('gives exactly the expected state for N events of M players, and hands every event to the decider before committing', async () => {
+    const config = await setup();
+    const source = new SwappableSource(compileGame());
+    const events = gameEvents(40, 60, 7);
+    await produceRecords(kafka, config.topics.events, events);
+    const { decider, health } = await start(config, source);
+    await drained(config);
+    await assertState(config, events, source);
+
+    expect(decider.events).toHaveLength(events.length);
+    expect(decider.events.every((e) => !e.duplicate)).toBe(true);
+    const byPartition = new Map<number, bigint[]>();
+    for (const e of decider.events) byPartition.set(e.partition, [...(byPartition.get(e.partition) ?? []), BigInt(e.offset)]);
+    for (const offsets of byPartition.values()) expect(offsets).toEqual([...offsets].sort((a, b) => (a < b ? -1 : 1)));
+    const lastOf = new Map<string, (typeof decider.events)[number]>();
+    for (const e of decider.events) lastOf.set(e.record.player, e);
+    const want = expectedStates(events).get('player-3');
+    expect(lastOf.get('player-3')?.state).toMatchObject({ events_total: want?.events_total, props: want?.props });
+    expect(health.status().ready).toBe(true);
+  });
+
+  it('leaves state unchanged when the same events are produced again and when the group is reset to offset 0', async () => {
+    const config = await setup();
+    const source = new SwappableSource(compileGame());
+    const events = gameEvents(20, 30, 11);
+    await produceRecords(kafka, config.topics.events, events);
+    const first = await start(config, source);
+    await drained(config);
+    await assertState(config, events, source);
+
+    const dupById = await counterValue('playpulse_processor_duplicates_skipped_total', { reason: 'event_id' });
+    await produceRecords(kafka, config.topics.events, events);
+    await drained(config);
+    await assertState(config, events, source);
+    expect(first.decider.events.filter((e) => e.duplicate)).toHaveLength(events.length);
+    expect((await counterValue('playpulse_processor_duplicates_skipped_total', { reason: 'event_id' })) - dupById).toBe(events.length);
+
+    await running.pop()?.stop();
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.resetOffsets({ groupId: `${config.keyPrefix}-processors`, topic: config.topics.events, earliest: true });
+    await admin.disconnect();
+    const dupByOffset = await counterValue('playpulse_processor_duplicates_skipped_total', { reason: 'offset' });
+    const second = await start(config, source);
+    await drained(config);
+    await assertState(config, events, source);
+    expect(second.decider.events).toHaveLength(events.length * 2);
+    expect(second.decider.events.every((e) => e.duplicate)).toBe(true);
+    expect((await counterValue('playpulse_processor_duplicates_skipped_total', { reason: 'offset' })) - dupByOffset).toBe(events.length * 2);
+  });
+
+  it('sends poison events to the dead-letter topic with the reason and keeps the partition flowing', async () => {
+    const config = await setup(1);
+    const source = new SwappableSource(compileGame());
+    const good = gameEvents(3, 4, 3);
+    const producer = createDurableProducer(kafka);
+    await producer.connect();
+    const msg = (r: EventRecord) => ({ key: r.player, value: encodeRecord(r), headers: recordHeaders(r) });
+    const [a, b] = [good.slice(0, 6), good.slice(6)];
+    await producer.send({
+      topic: config.topics.events,
+      acks: -1,
+      messages: [
+        ...a.map(msg),
+        { key: 'player-0', value: Buffer.from('not messagepack at all'), headers: { 'pp-id': 'junk' } },
+        { key: 'player-1', value: encodeRecord({ ...(good[0] as EventRecord), player: 'player-2', id: 'mismatch' }) },
+        { key: 'bad}id', value: encodeRecord({ ...(good[0] as EventRecord), player: 'bad}id', id: 'x' }) },
+        ...b.map(msg),
+      ],
+    });
+    await producer.disconnect();
+    await start(config, source);
+    await drained(config);
+    await assertState(config, good, source);
+
+    const letters: KafkaMessage[] = [];
+    const consumer = kafka.consumer({ groupId: `${config.keyPrefix}-dlq-reader` });
+    await consumer.connect();
+    await consumer.subscribe({ topic: config.topics.deadLetter, fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void letters.push(message) });
+    await waitUntil('three dead letters', () => letters.length >= 3);
+    await consumer.disconnect();
+    const h = (m: KafkaMessage, k: string) => m.headers?.[k]?.toString();
+    expect(letters.map((m) => h(m, 'pp-dlq-reason'))).toEqual(['undecodable', 'key_mismatch', 'bad_player']);
+    expect(letters.map((m) => h(m, 'pp-dlq-offset'))).toEqual(['6', '7', '8']);
+    expect(h(letters[0] as KafkaMessage, 'pp-id')).toBe('junk');
+    expect(letters[0]?.value?.toString()).toBe('not messagepack at all');
+    expect(h(letters[0] as KafkaMessage, 'pp-dlq-topic')).toBe(config.topics.events);
+    expect(h(letters[1] as KafkaMessage, 'pp-dlq-error')).toMatch(/not the player id/);
+  });
+
+  it('applies a newly published properties file from the next batch: added ones start then, removed ones stop', async () => {
+    const config = await setup(1);
+    const source = new SwappableSource(compileGame());
+    const before = gameEvents(2, 10, 5, 'before');
+    await produceRecords(kafka, config.topics.events, before);
+    await start(config, source);
+    await drained(config);
+
+    const swapped = compileGame(`
+properties:
+  matches:     { count: { event: match.end } }
+  wins:        { count: { event: match.end, when: 'event.data.result == "win"' } }
+`);
+    source.swap(swapped);
+    const after = gameEvents(2, 10, 6, 'after').map((e, i) => ({ ...e, recvAt: BASE_TIME + 1_000 + i }));
+    await produceRecords(kafka, config.topics.events, after);
+    await drained(config);
+
+    const all = [...before, ...after];
+    const everything = expectedStates(all);
+    const onlyBefore = expectedStates(before);
+    for (const player of ['player-0', 'player-1']) {
+      const state = await readPlayerState(redis, config.keyPrefix, player, swapped, BASE_TIME + 2_000);
+      const wins = after.filter((e) => e.player === player && e.type === 'match.end' && e.data?.result === 'win').length;
+      expect(state.props).toEqual({ matches: everything.get(player)?.props.matches, wins });
+      expect(state.events_total).toBe(all.filter((e) => e.player === player).length);
+      const old = await readPlayerState(redis, config.keyPrefix, player, compileGame(), BASE_TIME + 2_000);
+      expect(old.props.coins_total).toBe(onlyBefore.get(player)?.props.coins_total);
+    }
+  });
+});

@@ -1,0 +1,192 @@
+/**
+ * Readers that collect what the system actually stored, for the checks in checks.ts:
+ * every record of a topic (from the beginning up to the high watermark at call time) and a
+ * player's state, offers and decisions from Redis (key layout of lib/keys.ts).
+ */
+import { randomUUID } from 'node:crypto';
+import { logLevel, type IHeaders } from 'kafkajs';
+import { createKafka } from '../../lib/kafka.ts';
+import { playerKeys } from '../../lib/keys.ts';
+import type { RedisClient } from '../../lib/redis.ts';
+import { decodeRecord } from '../../protocol/record.ts';
+import type { Offer } from '../../protocol/offer.ts';
+import type { OfferSeen, StateValue, TopicRecord } from './checks.ts';
+
+/**
+ * Every record of `topic` from offset 0 to the high watermark of each partition as it is
+ * when the call starts. Uses a throw-away consumer group (deleted afterwards). Values that
+ * do not decode as event records come back with `record: null` and the reason.
+ */
+export async function readTopicRecords(brokers: readonly string[], topic: string, timeoutMs = 120_000): Promise<TopicRecord[]> {
+  const kafka = createKafka(brokers, `integrity-reader-${randomUUID().slice(0, 8)}`, { logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const groupId = `integrity-reader-${randomUUID()}`;
+  const consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxBytes: 64 * 1024 * 1024 });
+  const out: TopicRecord[] = [];
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    const pending = new Map<number, bigint>();
+    for (const o of offsets) {
+      if (BigInt(o.high) > BigInt(o.low)) pending.set(o.partition, BigInt(o.high));
+    }
+    if (pending.size === 0) return out;
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`reading ${topic} did not reach the high watermark within ${timeoutMs} ms`)), timeoutMs);
+      consumer
+        .run({
+          autoCommit: false,
+          eachBatch: async ({ batch }) => {
+            const high = pending.get(batch.partition);
+            for (const m of batch.messages) {
+              const offset = BigInt(m.offset);
+              if (high === undefined || offset >= high) continue;
+              out.push({ ...toTopicRecord(batch.partition, m.offset, m.key, m.value), headers: headerText(m.headers) });
+              if (offset === high - 1n) pending.delete(batch.partition);
+            }
+            if (pending.size === 0) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        })
+        .catch((err: unknown) => {
+          clearTimeout(timer);
+          reject(err instanceof Error ? err : new Error(String(err)));
+        });
+    });
+    return out;
+  } finally {
+    await consumer.disconnect().catch(() => undefined);
+    await admin.deleteGroups([groupId]).catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+function headerText(headers: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers ?? {})) {
+    const first = Array.isArray(v) ? v[0] : v;
+    if (first !== undefined) out[k] = Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
+  }
+  return out;
+}
+
+function toTopicRecord(partition: number, offset: string, key: Buffer | null, value: Buffer | null): TopicRecord {
+  try {
+    return { partition, offset, key: key ? key.toString('utf8') : null, record: decodeRecord(value), decodeError: null };
+  } catch (err) {
+    return { partition, offset, key: key ? key.toString('utf8') : null, record: null, decodeError: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/** The player's state hash as stored (field -> string); empty when the player has none. */
+export async function readPlayerStateRaw(redis: RedisClient, prefix: string, player: string): Promise<Record<string, string>> {
+  return redis.hgetall(playerKeys(prefix, player).state);
+}
+
+/** Numeric-looking values as numbers, everything else as stored. */
+export function typedState(raw: Readonly<Record<string, string>>): Record<string, StateValue> {
+  const out: Record<string, StateValue> = {};
+  for (const [k, v] of Object.entries(raw)) out[k] = v !== '' && Number.isFinite(Number(v)) ? Number(v) : v;
+  return out;
+}
+
+/** State of many players, keyed by player; players without state are left out. */
+export async function readPlayerStates(
+  redis: RedisClient,
+  prefix: string,
+  players: Iterable<string>,
+): Promise<Map<string, Record<string, StateValue>>> {
+  const out = new Map<string, Record<string, StateValue>>();
+  const list = [...players];
+  for (let i = 0; i < list.length; i += 200) {
+    const chunk = list.slice(i, i + 200);
+    const raws = await Promise.all(chunk.map((p) => readPlayerStateRaw(redis, prefix, p)));
+    chunk.forEach((p, j) => {
+      const raw = raws[j] ?? {};
+      if (Object.keys(raw).length > 0) out.set(p, typedState(raw));
+    });
+  }
+  return out;
+}
+
+/**
+ * Every player id with a state hash under `prefix` (SCAN on every master), to catch state
+ * written under a player nobody was authenticated as.
+ */
+export async function scanPlayersWithState(redis: RedisClient, prefix: string): Promise<Set<string>> {
+  const nodes = 'nodes' in redis && typeof redis.nodes === 'function' && redis.constructor.name === 'Cluster' ? redis.nodes('master') : [redis];
+  const players = new Set<string>();
+  const pattern = `${prefix}:{p:*}:state`;
+  const re = new RegExp(`^${escapeRegExp(prefix)}:\\{p:(.*)\\}:state$`);
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      for (const k of keys) {
+        const m = re.exec(k);
+        if (m?.[1] !== undefined) players.add(m[1]);
+      }
+    } while (cursor !== '0');
+  }
+  return players;
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+export interface StoredOffer extends Offer {
+  readonly createdAt?: number;
+}
+
+/** A player's offer records (`:offers`, every offer ever recorded and not yet cleaned) and pending inbox ids. */
+export async function readPlayerOffers(
+  redis: RedisClient,
+  prefix: string,
+  player: string,
+): Promise<{ offers: StoredOffer[]; inbox: string[] }> {
+  const keys = playerKeys(prefix, player);
+  const [hash, inbox] = await Promise.all([redis.hgetall(keys.offers), redis.zrange(keys.inbox, 0, -1)]);
+  const offers: StoredOffer[] = [];
+  for (const json of Object.values(hash)) offers.push(JSON.parse(json) as StoredOffer);
+  return { offers, inbox };
+}
+
+/** The player's latest decisions (explanations), newest first, parsed as JSON. */
+export async function readPlayerDecisions(redis: RedisClient, prefix: string, player: string): Promise<Record<string, unknown>[]> {
+  const list = await redis.lrange(playerKeys(prefix, player).decisions, 0, -1);
+  return list.map((s) => JSON.parse(s) as Record<string, unknown>);
+}
+
+/** One lifecycle record of the offer ledger (offers/engine/offer.ts `LedgerRecord`), as stored. */
+export interface LedgerEntry {
+  readonly offerId: string;
+  readonly ruleId: string;
+  readonly variant: string | null;
+  readonly eventId: string;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  readonly responses: Readonly<Record<string, number>>;
+}
+
+/** The player's offer ledger: every offer made for them (bounded), whatever happened to it since. */
+export async function readPlayerLedger(redis: RedisClient, prefix: string, player: string): Promise<LedgerEntry[]> {
+  const hash = await redis.hgetall(playerKeys(prefix, player).ledger);
+  return Object.values(hash).map((json) => JSON.parse(json) as LedgerEntry);
+}
+
+/** The offers made for many players, from their ledgers, in the shape the checks take. */
+export async function collectOffers(redis: RedisClient, prefix: string, players: Iterable<string>): Promise<OfferSeen[]> {
+  const out: OfferSeen[] = [];
+  for (const player of players) {
+    for (const o of await readPlayerLedger(redis, prefix, player)) {
+      out.push({ player, offerId: o.offerId, ruleId: o.ruleId, triggerEventId: o.eventId, createdAt: o.createdAt });
+    }
+  }
+  return out;
+}

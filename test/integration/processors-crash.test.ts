@@ -3,6 +3,7 @@
  * stream of 100k events: after a restart (or with a second member of the group taking over),
  * every player's state is exactly what applying each event once gives.
  */
+import { rmSync } from 'node:fs';
 import type { Kafka } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../lib/config.ts';
@@ -51,6 +52,7 @@ afterEach(async () => {
 afterAll(async () => {
   for (const p of prefixes) await cleanupRedisPrefix(redis, p);
   await redis.quit();
+  rmSync(rulesDir, { recursive: true, force: true });
 });
 
 async function setup(partitions: number): Promise<Config> {

@@ -4,6 +4,7 @@
  * offset and `to` bound what is read; the CLI refuses the live prefix.
  */
 import { execFile } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import type { Kafka } from 'kafkajs';
@@ -34,7 +35,10 @@ beforeAll(() => {
 afterAll(async () => {
   for (const p of prefixes) await cleanupRedisPrefix(redis, p);
   await redis.quit();
+  rmSync(rulesDir, { recursive: true, force: true });
 });
+
+const rulesDir = gameDir();
 
 function fresh(): string {
   const p = uniqueName('rp');
@@ -133,7 +137,7 @@ describe('replay', () => {
       PLAYPULSE_LOG_LEVEL: 'warn',
       PLAYPULSE_LOG_PRETTY: '0',
     };
-    const ok = await run(process.execPath, ['--import', 'tsx', REPLAY, '--from', 'earliest', '--prefix', target, '--rules', gameDir()], { env });
+    const ok = await run(process.execPath, ['--import', 'tsx', REPLAY, '--from', 'earliest', '--prefix', target, '--rules', rulesDir], { env });
     expect(JSON.parse(ok.stdout.trim())).toMatchObject({ prefix: target, total: events.length, read: events.length, applied: events.length });
     expect(ok.stderr).toMatch(/replay: 20\/20 \(100\.0%\)/);
     const now = Math.max(...events.map((e) => e.recvAt));
@@ -142,7 +146,7 @@ describe('replay', () => {
     const refused = await run(process.execPath, ['--import', 'tsx', REPLAY, '--from', 'earliest', '--prefix', config.keyPrefix], { env }).catch((e: { code: number; stderr: string }) => e);
     expect(refused).toMatchObject({ code: 1 });
     expect((refused as { stderr: string }).stderr).toMatch(/live key prefix/);
-    const reused = await run(process.execPath, ['--import', 'tsx', REPLAY, '--from', 'earliest', '--prefix', target, '--rules', gameDir()], { env }).catch((e: { code: number; stderr: string }) => e);
+    const reused = await run(process.execPath, ['--import', 'tsx', REPLAY, '--from', 'earliest', '--prefix', target, '--rules', rulesDir], { env }).catch((e: { code: number; stderr: string }) => e);
     expect((reused as { stderr: string }).stderr).toMatch(/already holds keys/);
   });
 });

@@ -144,14 +144,18 @@ export interface OffersFigures {
   readonly errors: Record<string, number>;
 }
 
-export async function offersPhase(target: Target, s: OffersScenario, ctx: PhaseContext, warmupMs: number): Promise<OffersFigures> {
+/**
+ * `role` names the phase's players (`<run>-<role>-<n>`): each phase needs players of its own,
+ * since a player holding an earlier phase's unanswered offer gets no second one.
+ */
+export async function offersPhase(target: Target, s: OffersScenario, ctx: PhaseContext, role: string, warmupMs: number): Promise<OffersFigures> {
   const durationMs = s.durationSec * 1000;
   const comebackJob = {
     kind: 'comeback' as const,
     url: target.url,
     secret: ctx.secret,
     runId: ctx.runId,
-    role: 'cb',
+    role: `${role}cb`,
     playerFrom: 0,
     players: Math.min(s.players, Math.ceil(s.sequencesPerSec * s.durationSec)),
     localAddress: '127.0.0.20',
@@ -166,7 +170,7 @@ export async function offersPhase(target: Target, s: OffersScenario, ctx: PhaseC
     url: target.url,
     secret: ctx.secret,
     runId: ctx.runId,
-    role: 'obg',
+    role: `${role}bg`,
     playerFrom: 0,
     players: bg.players,
     localAddress: '127.0.0.21',

@@ -27,7 +27,11 @@ try {
   if ((findOnPath('java') || process.env.JAVA_HOME) && !hasClassArchive(version)) {
     const t1 = Date.now();
     process.stderr.write('making the broker class-data archive (once per JVM): one broker start and stop\n');
-    const archive = await buildClassArchive(version);
+    // The archive only makes broker starts faster: failing to make it is not a failed fetch.
+    const archive = await buildClassArchive(version).catch((err: unknown) => {
+      process.stderr.write(`kafka:fetch: could not make the class-data archive (${err instanceof Error ? err.message : String(err)})\n`);
+      return { built: false };
+    });
     process.stderr.write(archive.built ? `class-data archive made in ${((Date.now() - t1) / 1000).toFixed(1)}s\n` : 'no class-data archive was written; brokers start without it\n');
   }
   process.stdout.write(`${libs}\n`);

@@ -65,3 +65,30 @@ export async function assertRedisReachable(url: string, timeoutMs: number): Prom
 export function isRedisReady(client: RedisClient): boolean {
   return client.status === 'ready';
 }
+
+/**
+ * Deletes every key under `prefix:` (SCAN + UNLINK on every master of a cluster; glob
+ * characters in the prefix are matched literally). Returns how many keys it removed.
+ */
+export async function deleteKeysUnder(redis: RedisClient, prefix: string): Promise<number> {
+  const nodes: Redis[] = redis instanceof Cluster ? redis.nodes('master') : [redis];
+  let removed = 0;
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${escapeGlob(prefix)}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) {
+        const pipe = node.pipeline();
+        for (const key of keys) pipe.unlink(key);
+        await pipe.exec();
+        removed += keys.length;
+      }
+    } while (cursor !== '0');
+  }
+  return removed;
+}
+
+function escapeGlob(s: string): string {
+  return s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+}

@@ -17,7 +17,7 @@ import type { Kafka } from 'kafkajs';
 import { loadConfig, withServices, type Config } from '../lib/config.ts';
 import { Health } from '../lib/health.ts';
 import { createDurableProducer, createKafka, ensureTopics } from '../lib/kafka.ts';
-import { createRedis, type RedisClient } from '../lib/redis.ts';
+import { createRedis, deleteKeysUnder, type RedisClient } from '../lib/redis.ts';
 import { resolveStack } from '../infra/stack.ts';
 import { compileBundle } from '../offers/designer/compile.ts';
 import { staticBundleSource } from '../offers/designer/store.ts';
@@ -186,16 +186,7 @@ async function checkState(redis: RedisClient, config: Config, bundle: Bundle, ev
 }
 
 async function cleanup(redis: RedisClient, kafka: Kafka, config: Config): Promise<void> {
-  const { Cluster } = await import('ioredis');
-  const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
-  for (const node of nodes) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await node.scan(cursor, 'MATCH', `${config.keyPrefix}:*`, 'COUNT', 5000);
-      cursor = next;
-      if (keys.length > 0) await node.unlink(...keys);
-    } while (cursor !== '0');
-  }
+  await deleteKeysUnder(redis, config.keyPrefix);
   const admin = kafka.admin();
   await admin.connect();
   await admin.deleteTopics({ topics: [config.topics.events, config.topics.deadLetter] }).catch(() => undefined);

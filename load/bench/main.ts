@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --profile] [-- --baseline] [-- --only ingest,offers,idle,processors,rules]`
+ * `npm run bench [-- --quick] [-- --profile] [-- --baseline] [-- --keep] [-- --only ingest,offers,idle,processors,rules]`
  *
  * Resolves the stack (infra/stack.ts), starts the system under test as separate processes
  * (edge, processors and offers roles of bin/start.ts) and the ws peer edge, all on fresh topic
@@ -8,11 +8,15 @@
  * the smoke run (under 90 s; it leaves out the rule-cost phase unless --only names it); `--profile` runs the system under test with --cpu-prof and
  * lists its hot spots; `--baseline` (after a full run worth keeping) also refreshes
  * load/results/baseline.json and the charts in load/charts/. Every loop is bounded in count and time; loopback only.
+ * At the end the run's Redis keys, topics and consumer groups are deleted, so a Redis or a
+ * broker that outlives the run keeps nothing of it; `--keep` leaves them for inspection.
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig, withServices } from '../../lib/config.ts';
+import { loadConfig, withServices, type Config } from '../../lib/config.ts';
+import { createKafka } from '../../lib/kafka.ts';
+import { createRedis, deleteKeysUnder } from '../../lib/redis.ts';
 import { resolveStack } from '../../infra/stack.ts';
 import { BENCH_PLANS } from '../scenarios/index.ts';
 import { describeMachine } from './machine.ts';
@@ -27,6 +31,7 @@ async function main(): Promise<number> {
       profile: { type: 'boolean', default: false },
       only: { type: 'string' },
       out: { type: 'string', default: 'load/results' },
+      keep: { type: 'boolean', default: false },
     },
     allowPositionals: false,
   });
@@ -45,6 +50,7 @@ async function main(): Promise<number> {
   const env = { ...process.env, PLAYPULSE_TOPIC_PREFIX: `bench-${runId}-`, PLAYPULSE_KEY_PREFIX: `bench-${runId}` };
   const config = loadConfig(env);
   const stack = await resolveStack(config, { startKafkaOnPort: 0 });
+  const services = withServices(config, stack);
   try {
     const machine = await describeMachine(stack.kafkaVersion, stack.redisUrl, fileLimit('self'));
     const results = await runBench({
@@ -53,7 +59,7 @@ async function main(): Promise<number> {
       plan: values.quick ? BENCH_PLANS.quick : BENCH_PLANS.full,
       phases: new Set(only as Phase[]),
       profile: values.profile ?? false,
-      config: withServices(config, stack),
+      config: services,
       env,
       machine,
       runDir,
@@ -64,8 +70,38 @@ async function main(): Promise<number> {
     process.stdout.write(`\n${results.markdown}\nwrote ${results.files.join(', ')}\n`);
     return 0;
   } finally {
+    if (!values.keep) await removeRunData(services, runId);
     await stack.stop();
   }
+}
+
+/** Deletes what the run left in Redis and Kafka (keys under its prefix, its topics and groups); failures are only reported. */
+async function removeRunData(config: Config, runId: string): Promise<void> {
+  const redis = createRedis(config.redisUrl ?? '', 'bench-cleanup', { maxRetriesPerRequest: 1 });
+  try {
+    const keys = await deleteKeysUnder(redis, config.keyPrefix);
+    process.stderr.write(`removed the run's ${keys} Redis keys (${config.keyPrefix}:*)\n`);
+  } catch (err) {
+    process.stderr.write(`could not remove the run's Redis keys (${config.keyPrefix}:*): ${errText(err)}\n`);
+  } finally {
+    redis.disconnect();
+  }
+  const admin = createKafka(config.kafkaBrokers ?? [], 'bench-cleanup', { retry: { retries: 1 } }).admin();
+  try {
+    await admin.connect();
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(`bench-${runId}-`));
+    if (topics.length > 0) await admin.deleteTopics({ topics });
+    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(config.keyPrefix));
+    if (groups.length > 0) await admin.deleteGroups(groups);
+  } catch (err) {
+    process.stderr.write(`could not remove the run's Kafka topics and groups: ${errText(err)}\n`);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 main().then(

@@ -1,7 +1,7 @@
 import type { Config } from '../../lib/config.ts';
 import { PlayPulseError } from '../../lib/errors.ts';
 import { createKafka } from '../../lib/kafka.ts';
-import type { RedisClient } from '../../lib/redis.ts';
+import { deleteKeysUnder, type RedisClient } from '../../lib/redis.ts';
 import { applyItems, DEFAULT_SEEN_AGE_MS, DEFAULT_SEEN_MAX } from '../../processors/apply.ts';
 import { planFor } from '../../processors/plan.ts';
 import { withScripts } from '../../processors/scripts.ts';
@@ -19,7 +19,7 @@ import { splitAtPurchases } from './chunks.ts';
 import { readLiveRates } from './rates.ts';
 import { readWindow, resolveWindow, type ReadStats, type WindowRead } from './reader.ts';
 import { ReportBuilder, type BacktestReport, type BundleReport } from './report.ts';
-import { deleteNamespace, scratchPrefix } from './scratch.ts';
+import { scratchPrefix } from './scratch.ts';
 
 /**
  * One backtest: the window's retained events replayed through a bundle — properties
@@ -88,7 +88,7 @@ export async function runBacktest(
   const scratch = scratchPrefix(config.keyPrefix, jobId);
 
   onProgress({ phase: 'reading', done: 0, total: 0, percent: 0 });
-  await deleteNamespace(redis, scratch);
+  await deleteKeysUnder(redis, scratch);
   const window = await resolveWindow(kafka, config.topics.events, request.from, request.to);
   const sides: Side[] = [{ name: 'draft', bundle: draft, prefix: `${scratch}:draft` }];
   if (deps.published) sides.push({ name: 'published', bundle: deps.published, prefix: `${scratch}:published` });
@@ -105,7 +105,7 @@ export async function runBacktest(
     for (const [i, side] of sides.entries()) {
       if (!first.passes[i]?.budgetRanOut) continue;
       total += window.total;
-      await deleteNamespace(redis, side.prefix);
+      await deleteKeysUnder(redis, side.prefix);
       const again = await replay(deps, kafka, window, request.to, `${group}.${side.name}`, [side], 1, progress(side.name));
       done += window.total;
       passes.set(side.name, again.passes[0] as Pass);
@@ -123,7 +123,7 @@ export async function runBacktest(
       elapsedMs: Date.now() - started,
     };
   } finally {
-    await deleteNamespace(redis, scratch);
+    await deleteKeysUnder(redis, scratch);
   }
 }
 

@@ -11,7 +11,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { loadConfig } from '../../lib/config.ts';
-import { createRedis, type RedisClient } from '../../lib/redis.ts';
+import { createRedis, deleteKeysUnder, type RedisClient } from '../../lib/redis.ts';
 import { compileBundle } from '../../offers/designer/compile.ts';
 import { staticBundleSource } from '../../offers/designer/static-source.ts';
 import type { Bundle } from '../../offers/designer/types.ts';
@@ -117,7 +117,7 @@ export async function benchRedis(redis: RedisClient, bundle: Bundle, ms: number,
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   await decider.close();
   const offers = await countOffers(redis, config.keyPrefix, players);
-  await deletePrefix(redis, config.keyPrefix);
+  await deleteKeysUnder(redis, config.keyPrefix);
   return { events: n, players, batch, offers, seconds, decisionsPerSec: Math.round(n / seconds) };
 }
 
@@ -125,16 +125,6 @@ async function countOffers(redis: RedisClient, prefix: string, players: number):
   let total = 0;
   for (let p = 0; p < players; p += 1) total += await redis.zcard(`${prefix}:{p:bench-${p}}:inbox`);
   return total;
-}
-
-async function deletePrefix(redis: RedisClient, prefix: string): Promise<void> {
-  if (!('scan' in redis) || redis.constructor.name === 'Cluster') return;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
 }
 
 async function main(): Promise<void> {

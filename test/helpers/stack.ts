@@ -2,8 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { loadConfig, withServices, type Config } from '../../lib/config.ts';
 import { createKafka, ensureTopics } from '../../lib/kafka.ts';
-import type { RedisClient } from '../../lib/redis.ts';
-import { Cluster, type Redis } from 'ioredis';
 
 /** Kafka and Redis of this test run, as provided by test/setup/stack.ts. */
 export function testServices(): { kafkaBrokers: string[]; redisUrl: string; kafkaVersion: string } {
@@ -47,25 +45,5 @@ export async function createTestTopics(config: Config): Promise<void> {
   ]);
 }
 
-/**
- * Removes every key `<prefix>:*` (SCAN + UNLINK); on a cluster, scans every master. Returns
- * how many keys were removed.
- */
-export async function cleanupRedisPrefix(redis: RedisClient, prefix: string): Promise<number> {
-  const nodes: Redis[] = redis instanceof Cluster ? redis.nodes('master') : [redis];
-  let removed = 0;
-  for (const node of nodes) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) {
-        const pipeline = node.pipeline();
-        for (const key of keys) pipeline.unlink(key);
-        await pipeline.exec();
-        removed += keys.length;
-      }
-    } while (cursor !== '0');
-  }
-  return removed;
-}
+/** Removes every key `<prefix>:*` of a test (every master of a cluster); returns how many. */
+export { deleteKeysUnder as cleanupRedisPrefix } from '../../lib/redis.ts';

@@ -7,7 +7,7 @@ import type { Cluster } from 'ioredis';
 import { loadConfig } from '../../lib/config.ts';
 import { isPlayPulseError } from '../../lib/errors.ts';
 import { createDurableProducer, createKafka } from '../../lib/kafka.ts';
-import { createRedis } from '../../lib/redis.ts';
+import { createRedis, deleteKeysUnder } from '../../lib/redis.ts';
 import { resolveStack, startRedisCluster } from '../../infra/stack.ts';
 import { freePort, isPortOpen, sleep } from '../../infra/ports.ts';
 import { cleanupRedisPrefix, createTestTopics, testConfig, testServices, uniqueName } from '../helpers/stack.ts';
@@ -254,5 +254,22 @@ describe('startRedisCluster', () => {
     const ports = cluster.nodes.map((n) => n.port);
     await cluster.stop();
     expect(await Promise.all(ports.map((p) => isPortOpen('127.0.0.1', p)))).toEqual([false, false, false]);
+  });
+});
+
+describe('deleteKeysUnder', () => {
+  it('deletes the keys under a prefix and nothing else, taking glob characters in the prefix literally', async () => {
+    const redis = createRedis(testServices().redisUrl, 'test-delete-keys');
+    cleanups.push(async () => redis.disconnect());
+    const base = uniqueName('t');
+    const prefix = `${base}*[x]`;
+    const neighbours = [`${base}-x[x]:a`, `${base}x:a`, `${base}*[x]b:a`, `${base}*:a`];
+    for (let i = 0; i < 25; i++) await redis.set(`${prefix}:{p:${i}}:state`, 'x');
+    for (const key of neighbours) await redis.set(key, 'y');
+    cleanups.push(() => redis.del(...neighbours));
+
+    expect(await deleteKeysUnder(redis, prefix)).toBe(25);
+    expect(await redis.exists(`${prefix}:{p:0}:state`)).toBe(0);
+    expect(await redis.exists(...neighbours)).toBe(neighbours.length);
   });
 });

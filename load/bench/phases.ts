@@ -145,8 +145,9 @@ export interface OffersFigures {
 }
 
 /**
- * `role` names the phase's players (`<run>-<role>-<n>`): each phase needs players of its own,
- * since a player holding an earlier phase's unanswered offer gets no second one.
+ * `role` names the phase's players (`<run>-<role>-<n>`). Each phase needs players of its own:
+ * a reused player sends the same event ids as in the earlier phase, which the edge and the
+ * processors rightly take for resends of events already applied, so no offer follows.
  */
 export async function offersPhase(target: Target, s: OffersScenario, ctx: PhaseContext, role: string, warmupMs: number): Promise<OffersFigures> {
   const durationMs = s.durationSec * 1000;

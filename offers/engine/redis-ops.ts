@@ -2,7 +2,7 @@ import { offerKeys, playerKeys } from '../../lib/keys.ts';
 import type { Rule } from '../../offers/designer/types.ts';
 import type { Offer } from '../../protocol/offer.ts';
 import type { DecisionRecord } from './explain.ts';
-import { budgetWindowEnd, budgetWindowStart, DAY_MS, type PlayerCounters } from './limits.ts';
+import { budgetWindowEnd, budgetWindowStart, DAY_MS, HOUR_MS, type PlayerCounters } from './limits.ts';
 import type { LedgerRecord } from './offer.ts';
 import type { EngineCommands } from './scripts.ts';
 import type { RedisClient } from '../../lib/redis.ts';
@@ -64,6 +64,15 @@ export async function budgetUsed(redis: Client, prefix: string, rule: Rule, now:
   return redis.scard(offerKeys(prefix).budget(rule.id, budgetWindowStart(now, b.per)));
 }
 
+/**
+ * How long a budget window's claims outlive the latest claim, by the Redis server clock: the
+ * window's length plus a day, so decisions of that window arriving late (a consumer backlog,
+ * a replay) still find every claim made for it.
+ */
+export function budgetKeepMs(per: 'day' | 'hour'): number {
+  return (per === 'day' ? DAY_MS : HOUR_MS) + DAY_MS;
+}
+
 export type Reservation = { status: 'claimed' | 'held' | 'exhausted'; used: number };
 
 /** Claims one unit of the rule's budget for `offerId` in the window of `now`; idempotent per offer id. */
@@ -71,7 +80,7 @@ export async function reserveBudget(redis: Client, prefix: string, rule: Rule, o
   const b = rule.limits.budget;
   if (!b) return { status: 'claimed', used: 0 };
   const key = offerKeys(prefix).budget(rule.id, budgetWindowStart(now, b.per));
-  const [status, used] = await redis.reserveBudget(key, offerId, b.count, budgetWindowEnd(now, b.per) + DAY_MS);
+  const [status, used] = await redis.reserveBudget(key, offerId, b.count, budgetWindowEnd(now, b.per) + DAY_MS, budgetKeepMs(b.per));
   return { status: status === 1 ? 'claimed' : status === 2 ? 'held' : 'exhausted', used: Number(used) };
 }
 

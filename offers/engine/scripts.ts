@@ -10,7 +10,7 @@ type Arg = string | number;
 export interface EngineCommands {
   decide(...args: Arg[]): Promise<[string, ...string[]] | [string, number]>;
   respond(...args: Arg[]): Promise<string[]>;
-  reserveBudget(key: string, offerId: string, count: number, expireAt: number): Promise<[number, number]>;
+  reserveBudget(key: string, offerId: string, count: number, keepUntil: number, keepForMs: number): Promise<[number, number]>;
   expose(key: string, now: number, windowMs: number, ...ruleGroupPairs: string[]): Promise<string[]>;
   spend(attribution: string, attributed: string, eventId: string, now: number, kept: number, currency: string, amount: number): Promise<string[]>;
 }

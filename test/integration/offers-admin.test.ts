@@ -9,6 +9,7 @@ import { BundleStore } from '../../offers/designer/store.ts';
 import { createDecider, type ClosableDecider } from '../../offers/engine/decider.ts';
 import { startOffers } from '../../offers/index.ts';
 import { cleanupRedisPrefix, testConfig } from '../helpers/stack.ts';
+import { noonDaysAgo } from '../helpers/time.ts';
 import { eventually, loss } from './offers-fixtures.ts';
 
 const RULES_DIR = resolve(import.meta.dirname, '../../offers/rules');
@@ -141,7 +142,7 @@ describe('admin API', () => {
     const v2 = res.body.version as number;
     expect(v2).toBeGreaterThan(v1);
     await eventually(async () => (processStore.current().version === v2 ? true : undefined), 1_000, 'the other process switching to the new version');
-    await decider.decideBatch([loss('ana', Date.UTC(2026, 10, 25, 12), 1, 'ev-1')]);
+    await decider.decideBatch([loss('ana', noonDaysAgo(1), 1, 'ev-1')]);
     const decisions = await call('GET', '/v1/players/ana/decisions');
     const [d] = decisions.body.decisions as { rules: { ruleId: string; outcome: string }[]; bundleVersion: number }[];
     expect(d?.bundleVersion).toBe(v2);

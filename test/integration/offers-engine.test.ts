@@ -14,6 +14,8 @@ import { createOfferQueues, type OfferQueues } from '../../offers/jobs/queues.ts
 import { startOfferWorkers } from '../../offers/jobs/workers.ts';
 import { readPlayerState } from '../../processors/state.ts';
 import { cleanupRedisPrefix, testConfig } from '../helpers/stack.ts';
+import { noonDaysAgo } from '../helpers/time.ts';
+import { budgetWindowEnd, budgetWindowStart } from '../../offers/engine/limits.ts';
 import { applied, baseFiles, bundleOf, comebackYaml, eventually, listenAsEdge, loss, REMINDER_YAML } from './offers-fixtures.ts';
 
 const HOUR = 3_600_000;
@@ -81,7 +83,7 @@ function playerWithHoldout(prefix: string, percent: number, held: boolean): stri
 }
 
 describe('offer decisions (real Redis, real BullMQ)', () => {
-  const T0 = Date.UTC(2026, 10, 25, 12);
+  const T0 = noonDaysAgo(1);
 
   it('puts the offer in the inbox, routes it to the edge holding the socket, and explains why', async () => {
     const r = await rig(bundleOf(baseFiles({ 'comeback.yaml': comebackYaml({ cooldown: '24h' }) })));
@@ -135,7 +137,7 @@ describe('offer decisions (real Redis, real BullMQ)', () => {
     await Promise.all([r.decider.decideBatch(batch), r.decider.decideBatch(batch)]);
     expect((await inbox(r, 'cy')).sort()).toEqual([offerIdFor('comeback', 'cy', 'e1'), offerIdFor('comeback', 'cy', 'e2')].sort());
     expect(await decisions(r, 'cy')).toHaveLength(2);
-    const budgetKey = offerKeys(r.config.keyPrefix).budget('comeback', Date.UTC(2026, 10, 25));
+    const budgetKey = offerKeys(r.config.keyPrefix).budget('comeback', budgetWindowStart(T0, 'day'));
     expect(await r.redis.scard(budgetKey)).toBe(2);
     expect(await stats(r, 'comeback')).toMatchObject({ 'default|offered': '2', 'default|triggered': '2' });
   });
@@ -151,13 +153,36 @@ describe('offer decisions (real Redis, real BullMQ)', () => {
     for (const c of clients) c.disconnect();
     const offered = (await Promise.all(players.map((p) => inbox(r, p)))).flat();
     expect(offered).toHaveLength(20);
-    const budgetKey = offerKeys(r.config.keyPrefix).budget('comeback', Date.UTC(2026, 10, 25));
+    const budgetKey = offerKeys(r.config.keyPrefix).budget('comeback', budgetWindowStart(T0, 'day'));
     expect(new Set(await r.redis.smembers(budgetKey))).toEqual(new Set(offered));
     const refused = (await Promise.all(players.map((p) => decisions(r, p)))).flat().filter((d) => d.offerId === null);
     expect(refused).toHaveLength(30);
     expect(refused.every((d) => d.rules[0]?.outcome === 'budget_exhausted' && d.rules[0].reason === 'budget exhausted: 20 of 20 per day')).toBe(true);
     await Promise.all(events.map((e) => r.decider.decideBatch([e])));
     expect((await Promise.all(players.map((p) => inbox(r, p)))).flat()).toHaveLength(20);
+  });
+
+  it.each([2, 30])('keeps the budget for decisions of events %i days old (a backlog, a replay): the claims expire by the server clock', async (days) => {
+    const bundle = bundleOf(baseFiles({ 'comeback.yaml': comebackYaml({ budget: 10 }) }));
+    const r = await rig(bundle);
+    const clients = [1, 2].map(() => createRedis(r.config.redisUrl ?? '', 'test-offers-extra'));
+    const all = [r.decider, ...clients.map((redis) => createDecider({ config: r.config, redis, bundles: staticBundleSource(bundle), queues: null }))];
+    const at = noonDaysAgo(days);
+    const players = Array.from({ length: 40 }, (_, i) => `late${days}-${i}`);
+    const events = players.map((p) => loss(p, at));
+    await Promise.all(events.map((e, i) => all[i % 3]?.decideBatch([e])));
+    for (const c of clients) c.disconnect();
+    const offered = (await Promise.all(players.map((p) => inbox(r, p)))).flat();
+    expect(offered).toHaveLength(10);
+    const budgetKey = offerKeys(r.config.keyPrefix).budget('comeback', budgetWindowStart(at, 'day'));
+    expect(new Set(await r.redis.smembers(budgetKey))).toEqual(new Set(offered));
+    // The claim set outlives the latest claim by the window's length and a day, by the Redis
+    // server clock (or lives to a day past the window's end, when that is later).
+    const ttl = await r.redis.pttl(budgetKey);
+    const [seconds] = await r.redis.time();
+    const keepUntil = budgetWindowEnd(at, 'day') + 24 * HOUR;
+    expect(ttl).toBeGreaterThan(24 * HOUR);
+    expect(ttl).toBeLessThanOrEqual(Math.max(48 * HOUR, keepUntil - Number(seconds) * 1000) + 1000);
   });
 
   it('records shadow rules with what they would have done, never delivering or counting them', async () => {
@@ -196,8 +221,8 @@ describe('offer decisions (real Redis, real BullMQ)', () => {
 describe('bad input', () => {
   it('records a condition that fails at run time as false, with the error, and goes on', async () => {
     const r = await rig(bundleOf(baseFiles({ 'comeback.yaml': comebackYaml() })));
-    const odd = applied('zed', 'match.end', {}, Date.UTC(2026, 10, 25, 12), { loss_streak: 5 });
-    await r.decider.decideBatch([odd, loss('zed', Date.UTC(2026, 10, 25, 13))]);
+    const odd = applied('zed', 'match.end', {}, noonDaysAgo(1), { loss_streak: 5 });
+    await r.decider.decideBatch([odd, loss('zed', noonDaysAgo(1) + HOUR)]);
     const [second, first] = await decisions(r, 'zed');
     expect(first?.rules[0]).toMatchObject({ outcome: 'condition_false', error: expect.any(String) });
     expect(second?.rules[0]?.outcome).toBe('offered');

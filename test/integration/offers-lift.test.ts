@@ -15,9 +15,11 @@ import { createDecider, type ClosableDecider } from '../../offers/engine/decider
 import { inHoldout, offerIdFor } from '../../offers/engine/hashing.ts';
 import type { AppliedEvent } from '../../offers/engine/types.ts';
 import { cleanupRedisPrefix, testConfig } from '../helpers/stack.ts';
+import { noonDaysAgo } from '../helpers/time.ts';
 import { applied, baseFiles, bundleOf, comebackYaml, loss } from './offers-fixtures.ts';
 
-const T0 = Date.UTC(2026, 10, 25, 12);
+/** Two days ago: the windows of these tests span up to 28 h after it. */
+const T0 = noonDaysAgo(2);
 const HOUR = 3_600_000;
 const HOLDOUT = 50;
 const REVENUE = '{ event: shop.purchase, amount: data.amount, currency: data.currency, window: 24h }';

@@ -39,5 +39,7 @@ for i = 3, #ARGV, 2 do
   end
   redis.call('HSET', KEYS[1], rule, group .. '|' .. string.format('%d', untilMs))
 end
+-- Relative expiry: it follows the Redis server clock, so a window opened for an old event
+-- (a backlog) still lives `window` from now, never in the past.
 redis.call('PEXPIRE', KEYS[1], window)
 return opened

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { PlayPulseError } from '../lib/errors.ts';
 import { createLogger } from '../lib/log.ts';
 import { freePortPair, sleep } from './ports.ts';
-import { startRedisServer, type LocalRedis } from './redis-server.ts';
+import { startRedisServer, withoutFakeTime, type LocalRedis } from './redis-server.ts';
 import { requireTool } from './tools.ts';
 
 const log = createLogger('stack');
@@ -84,7 +84,7 @@ async function waitForClusterOk(ports: readonly number[]): Promise<void> {
 
 function run(cmd: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: withoutFakeTime(process.env) });
     let output = '';
     child.stdout.on('data', (c: Buffer) => (output = (output + c.toString('utf8')).slice(-4_000)));
     child.stderr.on('data', (c: Buffer) => (output = (output + c.toString('utf8')).slice(-4_000)));

@@ -70,7 +70,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
  * but Redis', which keeps the true one: a year of skew between the app and Redis, which every
  * expiry must survive (they follow the Redis server clock).
  */
-function withoutFakeTime(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function withoutFakeTime(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const preload = env.LD_PRELOAD;
   if (!preload || !preload.includes('faketime')) return env;
   const kept = preload.split(/[:\s]+/).filter((lib) => lib !== '' && !lib.includes('faketime'));

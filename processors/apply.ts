@@ -3,10 +3,11 @@ import type { AppliedEvent } from '../offers/engine/types.ts';
 import type { EventRecord } from '../protocol/record.ts';
 import { playerKeys } from '../lib/keys.ts';
 import { PlayPulseError } from '../lib/errors.ts';
+import { RESEND_WINDOW } from '../protocol/limits.ts';
 import { eventOps, type ConditionError, type FieldTypeError } from './extract.ts';
 import { packr, type ApplyPlan } from './plan.ts';
 import type { ScriptClient } from './scripts.ts';
-import { ROW_HEAD, STATUS_APPLIED, STATUS_DUPLICATE_OFFSET, stateFromRow } from './state.ts';
+import { ROW_HEAD, STATUS_APPLIED, STATUS_DUPLICATE_ID, STATUS_DUPLICATE_OFFSET, STATUS_DUPLICATE_SEQ, stateFromRow } from './state.ts';
 
 /**
  * Applies decoded events to player state: one script call per player per call of
@@ -28,9 +29,16 @@ export interface ApplyOptions {
   readonly seenAgeMs: number;
 }
 
-/** 96 to 128 ids: small enough for Redis' compact listpack encoding of the `seen` ZSET (128 entries by default). */
+/**
+ * 96 to 128 ids of events sent without a stream seq: small enough for Redis' compact listpack
+ * encoding of the `seen` ZSET (128 entries by default). Clients that send seq never fill it.
+ */
 export const DEFAULT_SEEN_MAX = 96;
 export const DEFAULT_SEEN_AGE_MS = 24 * 3_600_000;
+/** Streams remembered per player (the least recently used is forgotten): a player's devices and app installs. */
+export const STREAMS_KEPT = 8;
+/** Holes (seq ranges not yet applied below a stream's highest) remembered per stream; past it, the oldest is dropped. */
+export const GAPS_KEPT = 64;
 
 export interface ApplyFailure {
   readonly item: ApplyItem;
@@ -42,9 +50,10 @@ export interface ApplyOutcome {
   readonly applied: AppliedEvent[];
   /** Events the script refused: poison, for the dead-letter topic. */
   readonly failed: ApplyFailure[];
-  /** Duplicates found by the partition watermark (redelivery) and by event id (a resent event). */
+  /** Duplicates found by the partition watermark (redelivery), by event id and by stream seq (client resends). */
   readonly duplicatesByOffset: number;
   readonly duplicatesById: number;
+  readonly duplicatesBySeq: number;
   readonly fieldErrors: { readonly item: ApplyItem; readonly errors: readonly FieldTypeError[] }[];
   readonly conditionErrors: { readonly item: ApplyItem; readonly errors: readonly ConditionError[] }[];
 }
@@ -60,18 +69,22 @@ export function isPoisonReply(err: unknown): boolean {
 interface Group {
   readonly player: string;
   readonly at: number[];
-  /** The events payload being built: seenMax, seenAgeMs, E, then the events. */
+  /** The events payload being built: seenMax, seenAgeMs, retentionMs, window, streamsKept, gapsKept, E, then the events. */
   readonly payload: (string | number)[];
 }
 
-function startGroup(player: string, opts: ApplyOptions): Group {
-  return { player, at: [], payload: [opts.seenMax, opts.seenAgeMs, 0] };
+/** Where E sits in the payload header. */
+const E_AT = 6;
+
+function startGroup(player: string, plan: ApplyPlan, opts: ApplyOptions): Group {
+  return { player, at: [], payload: [opts.seenMax, opts.seenAgeMs, plan.retentionMs, RESEND_WINDOW, STREAMS_KEPT, GAPS_KEPT, 0] };
 }
 
-/** One event of the payload: partition, offset, id, recvAt, flags, N, then the ops. */
+/** One event of the payload: partition, offset, id, recvAt, flags, stream, seq, N, then the ops. */
 function pushEvent(payload: (string | number)[], item: ApplyItem, ops: readonly (number | string)[]): void {
   const r = item.record;
-  payload.push(String(item.partition), Number(item.offset), r.id, r.recvAt, r.type === 'offer.purchased' ? 'p' : '', ops.length / 2);
+  const seq = r.stream !== undefined && r.seq !== undefined ? r.seq : 0;
+  payload.push(String(item.partition), Number(item.offset), r.id, r.recvAt, r.type === 'offer.purchased' ? 'p' : '', seq > 0 ? (r.stream as string) : '', seq, ops.length / 2);
   for (const op of ops) payload.push(op);
 }
 
@@ -79,7 +92,7 @@ const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsTyp
 
 /** Sends one player's events; resolves with the decoded flat reply. */
 async function call(redis: ScriptClient, plan: ApplyPlan, keyPrefix: string, g: Group): Promise<unknown[]> {
-  g.payload[2] = g.at.length;
+  g.payload[E_AT] = g.at.length;
   const k = playerKeys(keyPrefix, g.player);
   const reply = await redis.applyEventsBuffer(k.state, k.watermark, k.seen, k.windows, plan.propertyBlob, Buffer.from(packr.pack(g.payload)));
   const rows = unpackr.unpack(reply) as unknown;
@@ -101,7 +114,7 @@ export async function applyItems(redis: ScriptClient, plan: ApplyPlan, items: re
     const player = item.record.player;
     let g = groups.get(player);
     if (!g) {
-      g = startGroup(player, opts);
+      g = startGroup(player, plan, opts);
       groups.set(player, g);
     }
     const extracted = eventOps(plan, item.record);
@@ -112,7 +125,7 @@ export async function applyItems(redis: ScriptClient, plan: ApplyPlan, items: re
   }
 
   const list = [...groups.values()];
-  if (list.length === 0) return { applied: [], failed: [], duplicatesByOffset: 0, duplicatesById: 0, fieldErrors, conditionErrors };
+  if (list.length === 0) return { applied: [], failed: [], duplicatesByOffset: 0, duplicatesById: 0, duplicatesBySeq: 0, fieldErrors, conditionErrors };
   const settled = await Promise.all(
     list.map((g) =>
       call(redis, plan, opts.keyPrefix, g).then(
@@ -150,13 +163,16 @@ export async function applyItems(redis: ScriptClient, plan: ApplyPlan, items: re
   const applied: AppliedEvent[] = [];
   let duplicatesByOffset = 0;
   let duplicatesById = 0;
+  let duplicatesBySeq = 0;
   for (const row of byIndex) {
     if (!row) continue;
     applied.push(row.event);
     if (row.status === STATUS_DUPLICATE_OFFSET) duplicatesByOffset += 1;
-    else if (row.status !== STATUS_APPLIED) duplicatesById += 1;
+    else if (row.status === STATUS_DUPLICATE_ID) duplicatesById += 1;
+    else if (row.status === STATUS_DUPLICATE_SEQ) duplicatesBySeq += 1;
+    else if (row.status !== STATUS_APPLIED) throw new PlayPulseError('STACK_UNAVAILABLE', `apply script returned status ${row.status}`);
   }
-  return { applied, failed, duplicatesByOffset, duplicatesById, fieldErrors, conditionErrors };
+  return { applied, failed, duplicatesByOffset, duplicatesById, duplicatesBySeq, fieldErrors, conditionErrors };
 }
 
 interface Row {
@@ -174,6 +190,7 @@ function toApplied(item: ApplyItem, plan: ApplyPlan, reply: readonly unknown[], 
       offset: item.offset,
       state: stateFromRow(item.record.player, plan, reply, at),
       duplicate: status !== STATUS_APPLIED,
+      resent: status === STATUS_DUPLICATE_ID || status === STATUS_DUPLICATE_SEQ,
     },
   };
 }
@@ -193,7 +210,7 @@ async function isolate(
   const failed: ApplyFailure[] = [];
   for (const i of g.at) {
     const item = items[i] as ApplyItem;
-    const one = startGroup(g.player, opts);
+    const one = startGroup(g.player, plan, opts);
     one.at.push(i);
     pushEvent(one.payload, item, eventOps(plan, item.record).ops);
     try {

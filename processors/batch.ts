@@ -119,10 +119,11 @@ export function createBatchHandler(deps: BatchDeps): (payload: EachBatchPayload)
 }
 
 function report(deps: BatchDeps, outcome: ApplyOutcome, partition: number, throttle: LogThrottle): void {
-  const fresh = outcome.applied.length - outcome.duplicatesByOffset - outcome.duplicatesById;
+  const fresh = outcome.applied.length - outcome.duplicatesByOffset - outcome.duplicatesById - outcome.duplicatesBySeq;
   if (fresh > 0) m.eventsApplied.inc({ partition: String(partition) }, fresh);
   if (outcome.duplicatesByOffset > 0) m.duplicates.inc({ reason: 'offset' }, outcome.duplicatesByOffset);
   if (outcome.duplicatesById > 0) m.duplicates.inc({ reason: 'event_id' }, outcome.duplicatesById);
+  if (outcome.duplicatesBySeq > 0) m.duplicates.inc({ reason: 'stream_seq' }, outcome.duplicatesBySeq);
   for (const { item, errors } of outcome.fieldErrors) {
     for (const e of errors) {
       m.fieldTypeErrors.inc({ property: e.property });

@@ -3,7 +3,7 @@ import { counter, gauge, histogram, LATENCY_BUCKETS_S } from '../lib/metrics.ts'
 /** The processors' metrics, `playpulse_processor_*` (docs/processors.md lists them). */
 export const processorMetrics = {
   eventsApplied: counter('playpulse_processor_events_applied_total', 'Events applied to player state (rate() gives events/s)', ['partition']),
-  duplicates: counter('playpulse_processor_duplicates_skipped_total', 'Events found already applied (redelivered offset or resent event id)', ['reason']),
+  duplicates: counter('playpulse_processor_duplicates_skipped_total', 'Events found already applied: reason offset (Kafka redelivery), stream_seq or event_id (client resend)', ['reason']),
   batchSize: histogram('playpulse_processor_batch_size', 'Events per applied chunk of a Kafka batch', [1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000]),
   applyLatency: histogram('playpulse_processor_apply_seconds', 'Time to apply one chunk in Redis (one pipelined round trip)', LATENCY_BUCKETS_S),
   decideLatency: histogram('playpulse_processor_decide_seconds', 'Time the offers decider took for one chunk', LATENCY_BUCKETS_S),

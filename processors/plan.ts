@@ -1,5 +1,6 @@
 import { Packr } from 'msgpackr';
 import type { Bundle, PropertyKind, PropertySpec, ValueType } from '../offers/designer/types.ts';
+import { DEFAULT_RETENTION_MS } from '../offers/designer/policy.ts';
 import { windowGeometry, type WindowGeometry } from './window.ts';
 
 /**
@@ -35,6 +36,8 @@ export interface ApplyPlan {
   readonly byEvent: ReadonlyMap<string, readonly PropertyPlan[]>;
   /** The script's ARGV[1]: MessagePack of kind, field, bucketMs, buckets per property. */
   readonly propertyBlob: Buffer;
+  /** How long an inactive player's state keys live (the bundle policy's `retention`). */
+  readonly retentionMs: number;
 }
 
 /** Plain MessagePack (no records or extensions): what the script's cmsgpack reads. */
@@ -69,7 +72,7 @@ export function compilePropertyPlan(spec: PropertySpec, index: number): Property
   };
 }
 
-export function compilePlan(properties: readonly PropertySpec[], bundleHash = ''): ApplyPlan {
+export function compilePlan(properties: readonly PropertySpec[], bundleHash = '', retentionMs = DEFAULT_RETENTION_MS): ApplyPlan {
   const plans = properties.map((spec, i) => compilePropertyPlan(spec, i + 1));
   const byEvent = new Map<string, PropertyPlan[]>();
   for (const p of plans) {
@@ -79,7 +82,7 @@ export function compilePlan(properties: readonly PropertySpec[], bundleHash = ''
   }
   const flat: (string | number)[] = [];
   for (const p of plans) flat.push(p.code, p.storageField, p.window?.bucketMs ?? 0, p.window?.buckets ?? 0);
-  return { bundleHash, properties: plans, byEvent, propertyBlob: Buffer.from(packr.pack(flat)) };
+  return { bundleHash, properties: plans, byEvent, propertyBlob: Buffer.from(packr.pack(flat)), retentionMs };
 }
 
 const cache = new WeakMap<Bundle, ApplyPlan>();
@@ -88,7 +91,7 @@ const cache = new WeakMap<Bundle, ApplyPlan>();
 export function planFor(bundle: Bundle): ApplyPlan {
   let plan = cache.get(bundle);
   if (!plan) {
-    plan = compilePlan(bundle.properties, bundle.hash);
+    plan = compilePlan(bundle.properties, bundle.hash, bundle.policy.retentionMs);
     cache.set(bundle, plan);
   }
   return plan;

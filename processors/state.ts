@@ -16,6 +16,9 @@ import { windowTotal } from './window.ts';
  *   last_purchase_at            event time of the latest `offer.purchased`
  *   offers_today, offers_day    written by the offers engine: offers made on UTC day
  *                               `offers_day` (floor(ms / 86400000)); 0 on any other day
+ *   seen_n                      ids in the `seen` ZSET (events sent without a seq)
+ *   streams                     MessagePack: per client stream, the highest seq applied
+ *                               and the holes below it (lua/applyEvents-4.lua)
  *   p:<name>:<kind>             a plain property (see plan.ts)
  * `windows` hash fields: w:<name>:<kind>:<bucketMs>x<buckets> → MessagePack bucket list.
  */
@@ -36,6 +39,7 @@ export const ROW_HEAD = 6;
 export const STATUS_APPLIED = 0;
 export const STATUS_DUPLICATE_OFFSET = 1;
 export const STATUS_DUPLICATE_ID = 2;
+export const STATUS_DUPLICATE_SEQ = 3;
 
 type Scalar = number | string | boolean | null;
 

@@ -24,3 +24,10 @@ export const FORBIDDEN_KEYS: readonly string[] = ['__proto__', 'constructor', 'p
 
 /** Default frame size limit, as configured by PLAYPULSE_MAX_PAYLOAD_BYTES. */
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
+
+/**
+ * Resend window of a stream: an event resent with its original stream and `seq` is counted
+ * once while its seq is above (the newest seq the stream has sent) - RESEND_WINDOW. The SDK
+ * never holds more unacked events than this (docs/protocol.md, "Resends and de-duplication").
+ */
+export const RESEND_WINDOW = 65_536;

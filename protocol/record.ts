@@ -26,6 +26,9 @@ export interface EventRecord {
   recvAt: number;
   edge: string;
   session: string;
+  /** The client's stream (one SDK instance) and the event's sequence number on it; both or neither. */
+  stream?: string;
+  seq?: number;
 }
 
 /** Plain MessagePack: no records/structures, maps decode as plain objects. */

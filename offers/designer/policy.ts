@@ -9,6 +9,11 @@ import type { YamlFile } from './yaml-doc.ts';
 /** Spend counts towards a rule for this long after a trigger unless `revenue.window` says otherwise. */
 export const DEFAULT_REVENUE_WINDOW_MS = 7 * 86_400_000;
 
+/** An inactive player's live state is kept this long unless `retention` says otherwise. */
+export const DEFAULT_RETENTION_MS = 90 * 86_400_000;
+/** The shortest retention: below a day, a player's state could vanish between two sessions of one day's play. */
+export const MIN_RETENTION_MS = 86_400_000;
+
 /**
  * From a schema-valid policy.yaml; no file means no fatigue limits, no holdout and no
  * revenue event. `events` is null when events.yaml has errors: the revenue event is then
@@ -28,12 +33,19 @@ export function compilePolicy(
       diagnostic('warning', 'RULE_CONFLICT', yaml.file, yaml.keyAt(['revenue']), 'a revenue event without a holdout: lift has no baseline', 'set `holdout: { percent: 5 }` (a share of players that never gets an offer)'),
     );
   }
+  let retentionMs = DEFAULT_RETENTION_MS;
+  if (file?.retention !== undefined) {
+    const ms = parseDuration(file.retention);
+    if (ms !== null && ms >= MIN_RETENTION_MS) retentionMs = ms;
+    else if (yaml) diagnostics.push(diagnostic('error', 'RULE_SCHEMA', yaml.file, yaml.at(['retention']), `\`retention\` must be at least 1d, not \`${file.retention}\``, 'e.g. 30d or 90d'));
+  }
   const policy: Policy = {
     maxOffersPerDay: f?.maxOffersPerDay ?? null,
     quietAfterPurchaseMs: f?.quietAfterPurchase ? parseDuration(f.quietAfterPurchase) : null,
     quietAfterDeclineMs: f?.quietAfterDecline ? parseDuration(f.quietAfterDecline) : null,
     holdoutPercent,
     revenue,
+    retentionMs,
   };
   return { policy, diagnostics };
 }

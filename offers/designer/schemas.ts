@@ -102,6 +102,7 @@ export const policySchema = z
       })
       .optional()
       .meta({ description: "what players spend, so each rule's revenue per player can be compared with the global holdout's (lift)" }),
+    retention: duration("how long an inactive player's live state stays in Redis (default 90d; at least 1d); rebuilt from Kafka history by a replay").optional(),
   })
   .meta({ title: 'PlayPulse policy.yaml', description: 'Guardrails across all rules.' });
 

@@ -57,6 +57,11 @@ export interface Policy {
   readonly holdoutPercent: number;
   /** What players spend, for lift against the holdout (docs/offers.md, "Lift"); null: not declared. */
   readonly revenue: RevenueSpec | null;
+  /**
+   * How long an inactive player's keys live: every write to a player's keys sets their
+   * expiry to now (Redis server clock) + this (docs/operations.md, "Retention").
+   */
+  readonly retentionMs: number;
 }
 
 export interface RevenueSpec {

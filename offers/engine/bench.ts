@@ -72,6 +72,7 @@ function appliedEvent(i: number, players: number, at: number): AppliedEvent {
     offset: String(i),
     state: { id: player, first_seen: at, last_seen: at + i, events_total: i, offers_today: 0, last_purchase_at: null, props },
     duplicate: false,
+    resent: false,
   };
 }
 

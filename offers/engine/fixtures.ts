@@ -58,7 +58,7 @@ export function makeRule(s: RuleSpec): Rule {
   };
 }
 
-export const OPEN_POLICY: Policy = { maxOffersPerDay: null, quietAfterPurchaseMs: null, quietAfterDeclineMs: null, holdoutPercent: 0, revenue: null };
+export const OPEN_POLICY: Policy = { maxOffersPerDay: null, quietAfterPurchaseMs: null, quietAfterDeclineMs: null, holdoutPercent: 0, revenue: null, retentionMs: 90 * 86_400_000 };
 
 /** A bundle of `rules` (indexed by trigger event, highest priority first) under `policy`. */
 export function makeBundle(rules: readonly Rule[], policy: Policy = OPEN_POLICY, version = 1): Bundle {

@@ -18,8 +18,15 @@ export interface AppliedEvent {
   readonly partition: number;
   readonly offset: string;
   readonly state: PlayerState;
-  /** True when the apply script found the event already applied (redelivery or a resent id). */
+  /** True when the apply script found the event already applied (redelivery or a client resend). */
   readonly duplicate: boolean;
+  /**
+   * True for a client resend (the same stream seq, or event id, applied before at an earlier
+   * offset): the earlier copy is the one decided, so the offers engine skips it. A Kafka
+   * redelivery (same offset) is not a resend: it is decided again, and the decided-offset
+   * markers make that a no-op if it was decided before.
+   */
+  readonly resent: boolean;
 }
 
 /**

@@ -4,7 +4,8 @@
 
   KEYS[1] state      HASH  built-ins and plain property values
   KEYS[2] watermark  HASH  partition -> offset of the last event applied from it
-  KEYS[3] seen       ZSET  ids of recently applied events, score = event time (ms)
+  KEYS[3] seen       ZSET  ids of recently applied events sent without a stream sequence
+                           number, score = event time (ms); bounded
   KEYS[4] windows    HASH  windowed property field -> MessagePack [bucket, value, ...],
                            buckets ascending
 
@@ -17,22 +18,38 @@
             seenMax    ids `seen` keeps at least: trimmed back to seenMax once it holds
                        more than seenMax + floor(seenMax / 3)
             seenAgeMs  an id applied longer ago than this (event time) no longer counts
+            retentionMs  every key written expires this long after the write (server clock)
+            window     resend window W: a seq at or below (stream's highest seq) - W is old
+            streamsKept, gapsKept  streams remembered per player, holes per stream
             E          number of events; then per event:
               partition (string), offset, event id (string), recvAt (ms),
-              flags ("p" for offer.purchased, "" otherwise), N (ops), then N pairs:
+              flags ("p" for offer.purchased, "" otherwise), stream ("" when none),
+              seq (0 when none), N (ops), then N pairs:
               property index (1-based), value
               (count: ignored; streak: 1 extends, 0 resets; sum, min, max: a number;
                last: a string, stored as is)
 
   Event time t = max(recvAt, last_seen): a player's clock never runs backwards.
-  An event is a duplicate when its offset is at or below its partition's watermark, or its
-  id is in `seen` with a time within seenAgeMs of t; a duplicate changes nothing but the
-  watermark. The state field `seen_n` counts the ids in `seen` (so trimming needs no ZCARD).
+  An event is a duplicate when its offset is at or below its partition's watermark (Kafka
+  redelivery), or it is a client resend: with a stream and seq, the seq was applied before
+  on that stream; without, its id is in `seen` with a time within seenAgeMs of t. A
+  duplicate changes nothing but the watermark. The state field `seen_n` counts the ids in
+  `seen` (so trimming needs no ZCARD).
+  Streams: the state field `streams` holds MessagePack {stream: {lastUsed, hi, from1, to1,
+  from2, to2, ...}}: the highest seq applied and the holes below it (seqs skipped so far,
+  ascending ranges), because a resend on a new socket can land in Kafka before the rest of
+  the old socket's events. A seq above hi is new (the skipped ones become a hole); one in a
+  hole is new (the hole shrinks); any other, or one at or below hi - W, is a resend. Holes
+  at or below hi - W are dropped, and past gapsKept ranges the oldest; past streamsKept
+  streams the least recently used one is forgotten. Nothing here grows with the number of
+  events a player sends.
+  Expiry: every key this script writes gets PEXPIRE retentionMs (`seen`: seenAgeMs),
+  relative, so it follows the Redis server clock and is never in the past.
   `offers_today` is read from the state fields `offers_today` and `offers_day` (UTC day
   number, floor(ms / 86400000)) that the offers engine writes: it counts only on that day.
 
   Returns MessagePack: a flat array of E * (6 + P) entries; per event, in order:
-    status (0 applied, 1 duplicate offset, 2 duplicate id), first_seen, last_seen,
+    status (0 applied, 1 duplicate offset, 2 duplicate id, 3 duplicate stream seq), first_seen, last_seen,
     events_total, offers_today, last_purchase_at, then the P property values (windowed ones
     totalled over their window at t); false where unset.
   Every write happens after every input was checked: an error reply means nothing was written.
@@ -61,12 +78,14 @@ local oke, ev = pcall(cmsgpack.unpack, ARGV[2])
 if not okp or type(props) ~= 'table' or #props % 4 ~= 0 then return bad('properties') end
 if not oke or type(ev) ~= 'table' then return bad('events') end
 local P = #props / 4
-local seenMax, seenAgeMs, E = ev[1], ev[2], ev[3]
-if not isnum(seenMax) or not isnum(seenAgeMs) or not isnum(E) or E < 1 or E ~= floor(E) then return bad('header') end
+local seenMax, seenAgeMs, retentionMs, W, streamsKept, gapsKept, E = ev[1], ev[2], ev[3], ev[4], ev[5], ev[6], ev[7]
+if not isnum(seenMax) or not isnum(seenAgeMs) or not isnum(retentionMs) or retentionMs < 1 or not isnum(W) or W < 1
+  or not isnum(streamsKept) or streamsKept < 1 or not isnum(gapsKept) or gapsKept < 1
+  or not isnum(E) or E < 1 or E ~= floor(E) then return bad('header') end
 
 -- Property i: props[4i-3] kind, props[4i-2] field, props[4i-1] bucketMs, props[4i] buckets.
 local kind, field = {}, {}
-local stateFields = { 'first_seen', 'last_seen', 'events_total', 'last_purchase_at', 'offers_today', 'offers_day', 'seen_n' }
+local stateFields = { 'first_seen', 'last_seen', 'events_total', 'last_purchase_at', 'offers_today', 'offers_day', 'seen_n', 'streams' }
 local NB = #stateFields
 local winFields = {}
 for i = 1, P do
@@ -85,16 +104,23 @@ for i = 1, P do
 end
 
 -- Event headers: where each starts, and the ids for one ZMSCORE.
-local starts, ids = {}, {}
-local a = 4
+-- Only events without a seq are looked up in `seen`.
+local starts, ids, idAt = {}, {}, {}
+local a = 8
 for e = 1, E do
-  local n = ev[a + 5]
-  if type(ev[a]) ~= 'string' or not isnum(ev[a + 1]) or type(ev[a + 2]) ~= 'string' or not isnum(ev[a + 3]) or not isnum(n) or n < 0 or n ~= floor(n) then
+  local n = ev[a + 7]
+  local q = ev[a + 6]
+  if type(ev[a]) ~= 'string' or not isnum(ev[a + 1]) or type(ev[a + 2]) ~= 'string' or not isnum(ev[a + 3])
+    or type(ev[a + 5]) ~= 'string' or not isnum(q) or q < 0 or q ~= floor(q) or (q > 0) ~= (ev[a + 5] ~= '')
+    or not isnum(n) or n < 0 or n ~= floor(n) then
     return bad('event ' .. e)
   end
   starts[e] = a
-  ids[e] = ev[a + 2]
-  a = a + 6 + 2 * n
+  if q == 0 then
+    ids[#ids + 1] = ev[a + 2]
+    idAt[e] = #ids
+  end
+  a = a + 8 + 2 * n
 end
 
 -- Reads.
@@ -103,6 +129,12 @@ local firstSeen, lastSeen = tonumber(cur[1]), tonumber(cur[2])
 local total, lastPurchase = tonumber(cur[3]) or 0, tonumber(cur[4])
 local offersToday, offersDay = tonumber(cur[5]) or 0, tonumber(cur[6])
 local seenCount = tonumber(cur[7]) or 0
+local streams = {}
+if cur[8] then
+  local ok, decoded = pcall(cmsgpack.unpack, cur[8])
+  if ok and type(decoded) == 'table' then streams = decoded end
+end
+local streamsDirty = false
 
 local sval, nval, lists = {}, {}, {}
 local pos = NB
@@ -138,9 +170,59 @@ end
 -- unpack() is bounded by Lua's C stack (8000 values): long runs go in slices.
 local SLICE = 1000
 local seenScores = {}
-for from = 1, E, SLICE do
-  local scores = call('ZMSCORE', KEYS[3], unpack(ids, from, math.min(E, from + SLICE - 1)))
+for from = 1, #ids, SLICE do
+  local scores = call('ZMSCORE', KEYS[3], unpack(ids, from, math.min(#ids, from + SLICE - 1)))
   for j = 1, #scores do seenScores[from + j - 1] = scores[j] end
+end
+
+-- Claims seq q of stream s at event time t: true when it was not applied before.
+local function claimSeq(s, q, t)
+  local st = streams[s]
+  if not st then
+    st = { t, 0 }
+    streams[s] = st
+  end
+  st[1] = t
+  streamsDirty = true
+  local hi = st[2]
+  if q > hi then
+    if q > hi + 1 then
+      st[#st + 1] = hi + 1
+      st[#st + 1] = q - 1
+    end
+    st[2] = q
+    local oldest = q - W
+    local drop = 0
+    while 3 + drop < #st and st[4 + drop] <= oldest do drop = drop + 2 end
+    if (#st - 2 - drop) / 2 > gapsKept then drop = #st - 2 - 2 * gapsKept end
+    if drop > 0 then
+      local kept = { st[1], st[2] }
+      for j = 3 + drop, #st do kept[#kept + 1] = st[j] end
+      streams[s] = kept
+    end
+    return true
+  end
+  if q <= hi - W then return false end
+  for j = 3, #st - 1, 2 do
+    local from, to = st[j], st[j + 1]
+    if q < from then return false end
+    if q <= to then
+      if from == to then
+        table.remove(st, j)
+        table.remove(st, j)
+      elseif q == from then
+        st[j] = q + 1
+      elseif q == to then
+        st[j + 1] = q - 1
+      else
+        st[j + 1] = q - 1
+        insert(st, j + 2, q + 1)
+        insert(st, j + 3, to)
+      end
+      return true
+    end
+  end
+  return false
 end
 
 local function windowAdd(i, t, delta)
@@ -189,7 +271,7 @@ local dirty, propDirty = false, {}
 local out, o = {}, 0
 for e = 1, E do
   local b = starts[e]
-  local part, off, id = ev[b], ev[b + 1], ids[e]
+  local part, off, id = ev[b], ev[b + 1], ev[b + 2]
   local t = ev[b + 3]
   if lastSeen and lastSeen > t then t = lastSeen end
   local w = wm[part]
@@ -203,21 +285,28 @@ for e = 1, E do
   else
     wm[part] = off
     wmDirty[part] = true
-    local seenAt = tonumber(seenScores[e])
-    if newIds[id] or (seenAt and seenAt >= t - seenAgeMs) then
-      status = 2
+    local q = ev[b + 6]
+    local seenAt = nil
+    if q > 0 then
+      if not claimSeq(ev[b + 5], q, t) then status = 3 end
     else
+      seenAt = tonumber(seenScores[idAt[e]])
+      if newIds[id] or (seenAt and seenAt >= t - seenAgeMs) then status = 2 end
+    end
+    if status == 0 then
       if not firstSeen then firstSeen = t end
       lastSeen = t
       total = total + 1
       if ev[b + 4] == 'p' and (not lastPurchase or t > lastPurchase) then lastPurchase = t end
-      newIds[id] = true
-      if not seenAt then seenCount = seenCount + 1 end
-      adds[na + 1] = val(t)
-      adds[na + 2] = id
-      na = na + 2
+      if q == 0 then
+        newIds[id] = true
+        if not seenAt then seenCount = seenCount + 1 end
+        adds[na + 1] = val(t)
+        adds[na + 2] = id
+        na = na + 2
+      end
       dirty = true
-      for q = b + 6, b + 5 + 2 * ev[b + 5], 2 do
+      for q = b + 8, b + 7 + 2 * ev[b + 7], 2 do
         local i, v = ev[q], ev[q + 1]
         local k = kind[i]
         if not k then return bad('op of event ' .. e) end
@@ -269,10 +358,25 @@ for e = 1, E do
 end
 
 -- Write.
+if streamsDirty then
+  local names, n = {}, 0
+  for s in pairs(streams) do
+    n = n + 1
+    names[n] = s
+  end
+  if n > streamsKept then
+    table.sort(names, function(x, y) return streams[x][1] > streams[y][1] end)
+    for j = streamsKept + 1, n do streams[names[j]] = nil end
+  end
+end
 if dirty then
   local trim = seenCount > seenMax + floor(seenMax / 3)
   if trim then seenCount = seenMax end
   local h = { 'first_seen', val(firstSeen), 'last_seen', val(lastSeen), 'events_total', total, 'seen_n', seenCount }
+  if streamsDirty then
+    h[#h + 1] = 'streams'
+    h[#h + 1] = cmsgpack.pack(streams)
+  end
   if lastPurchase then
     h[#h + 1] = 'last_purchase_at'
     h[#h + 1] = val(lastPurchase)
@@ -291,8 +395,13 @@ if dirty then
     end
   end
   call('HSET', KEYS[1], unpack(h))
-  if #w > 0 then call('HSET', KEYS[4], unpack(w)) end
+  call('PEXPIRE', KEYS[1], retentionMs)
+  if #w > 0 then
+    call('HSET', KEYS[4], unpack(w))
+    call('PEXPIRE', KEYS[4], retentionMs)
+  end
   for from = 1, na, 2 * SLICE do call('ZADD', KEYS[3], unpack(adds, from, math.min(na, from + 2 * SLICE - 1))) end
+  if na > 0 then call('PEXPIRE', KEYS[3], seenAgeMs) end
   if trim then
     local card = call('ZCARD', KEYS[3])
     if card > seenMax then call('ZREMRANGEBYRANK', KEYS[3], 0, card - seenMax - 1) end
@@ -303,6 +412,9 @@ for part in pairs(wmDirty) do
   marks[#marks + 1] = part
   marks[#marks + 1] = val(wm[part])
 end
-if #marks > 0 then call('HSET', KEYS[2], unpack(marks)) end
+if #marks > 0 then
+  call('HSET', KEYS[2], unpack(marks))
+  call('PEXPIRE', KEYS[2], retentionMs)
+end
 
 return cmsgpack.pack(out)

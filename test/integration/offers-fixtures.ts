@@ -111,6 +111,7 @@ export function applied(playerId: string, type: string, data: Record<string, unk
     offset: String(offset),
     state: stateOf(playerId, props, recvAt),
     duplicate: false,
+    resent: false,
   };
 }
 

@@ -9,7 +9,8 @@ import { playerKeys } from '../../lib/keys.ts';
 import { compileBundle } from '../../offers/designer/compile.ts';
 import type { Bundle } from '../../offers/designer/types.ts';
 import type { EventRecord } from '../../protocol/record.ts';
-import { applyItems, type ApplyItem, type ApplyOptions } from '../../processors/apply.ts';
+import { RESEND_WINDOW } from '../../protocol/limits.ts';
+import { applyItems, GAPS_KEPT, STREAMS_KEPT, type ApplyItem, type ApplyOptions } from '../../processors/apply.ts';
 import { planFor } from '../../processors/plan.ts';
 import { createApplyClient, type ScriptClient } from '../../processors/scripts.ts';
 import { DAY_MS, readPlayerState } from '../../processors/state.ts';
@@ -36,6 +37,12 @@ function options(): ApplyOptions {
 }
 
 let offset = 0;
+/** An event of client stream `stream` with sequence number `seq`. */
+function seqItem(player: string, stream: string, seq: number, recvAt: number, at?: string): ApplyItem {
+  const it = item(player, 'match.end', { result: 'loss' }, recvAt, `${stream}-${seq}-${offset}`, 0, at);
+  return { ...it, record: { ...it.record, stream, seq } };
+}
+
 function item(player: string, type: string, data: Record<string, unknown> | undefined, recvAt: number, id = `id-${offset}`, partition = 0, at?: string): ApplyItem {
   const record: EventRecord = { v: 1, player, id, type, data, recvAt, edge: 'e', session: 's' };
   offset += 1;
@@ -217,17 +224,18 @@ describe('effectively once', () => {
     expect(resent.applied[1]?.state.events_total).toBe(10);
   });
 
-  it('applies a long run of one player in one call (ids and scores in slices); only the latest ids stay seen', async () => {
+  it('applies a long run of one player in one call (ids and scores in slices); without seq only the latest ids stay seen', async () => {
     const opts = options();
     const items = Array.from({ length: 2_500 }, (_, i) => item('d4', 'match.end', { result: 'loss' }, BASE_TIME + i, `long-${i}`));
     const out = await apply(bundle, items, opts);
     expect(out.applied).toHaveLength(2_500);
     expect(out.applied[2_499]?.state.props).toMatchObject({ matches: 2_500, loss_streak: 2_500 });
+    // The documented limit of clients that send no seq (docs/protocol.md): only the last
+    // seenMax ids are remembered, so a deeper resend counts again. Streams remove it (below).
     const again = await apply(bundle, items.map((it, i) => ({ ...it, offset: String(100_000 + i) })), opts);
     expect(again.duplicatesById).toBe(opts.seenMax);
     expect(again.applied.at(-1)?.state.props.matches).toBe(2_500 + 2_500 - opts.seenMax);
   });
-
   it('applies different players in one pipeline independently', async () => {
     const opts = options();
     const items = [];
@@ -263,5 +271,109 @@ describe('poison', () => {
     expect(out.failed.map((f) => f.item.record.player)).toEqual(['x3']);
     expect(out.failed[0]?.error.message).toMatch(/WRONGTYPE/);
     expect(out.applied.map((a) => a.record.player)).toEqual(['x4']);
+  });
+});
+
+describe('client resends with stream and seq', () => {
+  const bundle = compileGame();
+
+  /** The same events at new offsets (a resend on a new socket): new event ids would not matter, the seq does. */
+  let next = 1_000_000_000;
+  const resend = (items: readonly ApplyItem[]): ApplyItem[] =>
+    items.map((it) => ({ ...it, offset: String(next++), record: { ...it.record, id: `${it.record.id}-again` } }));
+
+  it('counts 5,000 events once when every one of them is resent, in chunks, at new offsets', async () => {
+    const opts = options();
+    const items = Array.from({ length: 5_000 }, (_, i) => seqItem('r1', 'phone-a', i + 1, BASE_TIME + i, String(i)));
+    for (let i = 0; i < items.length; i += 1_000) await apply(bundle, items.slice(i, i + 1_000), opts);
+    const again = resend(items);
+    let dup = 0;
+    for (let i = 0; i < again.length; i += 700) dup += (await apply(bundle, again.slice(i, i + 700), opts)).duplicatesBySeq;
+    expect(dup).toBe(5_000);
+    const state = await readPlayerState(redis, opts.keyPrefix, 'r1', bundle, BASE_TIME + 5_000);
+    expect(state.events_total).toBe(5_000);
+    expect(state.props.matches).toBe(5_000);
+    expect(await redis.exists(playerKeys(opts.keyPrefix, 'r1').seen)).toBe(0);
+  });
+
+  it('applies the holes a resend fills, and only them, whatever order the copies land in', async () => {
+    const opts = options();
+    const all = Array.from({ length: 100 }, (_, i) => seqItem('r2', 'phone-a', i + 1, BASE_TIME + i));
+    // The first socket's events 40..60 and 80 never reached Kafka; its resend lands first for 1..50, then the rest.
+    const first = all.filter((it) => !((it.record.seq as number) >= 40 && (it.record.seq as number) <= 60) && it.record.seq !== 80);
+    const out1 = await apply(bundle, first, opts);
+    expect(out1.duplicatesBySeq).toBe(0);
+    const again = resend(all);
+    const out2 = await apply(bundle, again.slice(0, 50), opts);
+    expect(out2.applied.filter((a) => !a.duplicate).map((a) => a.record.seq)).toEqual(Array.from({ length: 11 }, (_, i) => 40 + i));
+    const out3 = await apply(bundle, again.slice(50), opts);
+    expect(out3.applied.filter((a) => !a.duplicate).map((a) => a.record.seq)).toEqual([...Array.from({ length: 10 }, (_, i) => 51 + i), 80]);
+    expect(out3.applied.every((a) => !a.duplicate || a.resent)).toBe(true);
+    const state = await readPlayerState(redis, opts.keyPrefix, 'r2', bundle, BASE_TIME + 100);
+    expect(state.props.matches).toBe(100);
+    expect(state.events_total).toBe(100);
+  });
+
+  it('keeps streams apart, and the same seq on two streams counts twice', async () => {
+    const opts = options();
+    const a = Array.from({ length: 10 }, (_, i) => seqItem('r3', 'phone-a', i + 1, BASE_TIME + i));
+    const b = Array.from({ length: 10 }, (_, i) => seqItem('r3', 'tablet-b', i + 1, BASE_TIME + 20 + i));
+    await apply(bundle, [...a, ...b], opts);
+    const out = await apply(bundle, resend([...b, ...a]), opts);
+    expect(out.duplicatesBySeq).toBe(20);
+    expect((await readPlayerState(redis, opts.keyPrefix, 'r3', bundle, BASE_TIME + 40)).props.matches).toBe(20);
+  });
+
+  it('counts a seq once up to RESEND_WINDOW below the newest; older ones are taken for resends', async () => {
+    const opts = options();
+    await apply(bundle, [seqItem('r4', 's', 1, BASE_TIME), seqItem('r4', 's', RESEND_WINDOW + 10, BASE_TIME + 1)], opts);
+    const out = await apply(bundle, [seqItem('r4', 's', 5, BASE_TIME + 2), seqItem('r4', 's', 11, BASE_TIME + 3), seqItem('r4', 's', 10, BASE_TIME + 4)], opts);
+    // 5 and 10 are at or below newest - W (a hole that old is dropped); 11 is inside the window and in the hole.
+    expect(out.applied.map((a) => a.duplicate)).toEqual([true, false, true]);
+    expect((await readPlayerState(redis, opts.keyPrefix, 'r4', bundle, BASE_TIME + 5)).props.matches).toBe(3);
+  });
+
+  it(`remembers ${STREAMS_KEPT} streams per player and ${GAPS_KEPT} holes per stream`, async () => {
+    const opts = options();
+    const streams = Array.from({ length: STREAMS_KEPT + 1 }, (_, i) => `dev-${i}`);
+    // Stream dev-0 is used first, so it is the one forgotten when the ninth arrives.
+    for (let i = 0; i < streams.length; i += 1) await apply(bundle, [seqItem('r5', streams[i] as string, 1, BASE_TIME + i)], opts);
+    const out = await apply(bundle, streams.map((s, i) => seqItem('r5', s, 1, BASE_TIME + 100 + i)), opts);
+    expect(out.applied.map((a) => a.duplicate)).toEqual([false, ...Array(STREAMS_KEPT).fill(true)]);
+
+    // GAPS_KEPT + 3 holes: every even seq missing; the 3 oldest holes are dropped.
+    const holes = GAPS_KEPT + 3;
+    await apply(bundle, Array.from({ length: holes + 1 }, (_, i) => seqItem('r6', 'h', 2 * i + 1, BASE_TIME + i)), opts);
+    const filled = await apply(bundle, Array.from({ length: holes }, (_, i) => seqItem('r6', 'h', 2 * i + 2, BASE_TIME + 200 + i)), opts);
+    expect(filled.applied.map((a) => a.duplicate)).toEqual([true, true, true, ...Array(GAPS_KEPT).fill(false)]);
+  });
+
+  it('refuses a payload whose seq comes without a stream, writing nothing', async () => {
+    const opts = options();
+    const bad = seqItem('r7', 's', 1, BASE_TIME);
+    const out = await apply(bundle, [{ ...bad, record: { ...bad.record, seq: 1.5 } }], opts);
+    expect(out.failed).toHaveLength(1);
+    expect(await redis.exists(playerKeys(opts.keyPrefix, 'r7').state)).toBe(0);
+  });
+});
+
+describe('retention', () => {
+  it('gives every key the apply script writes an expiry from the server clock, refreshed on activity', async () => {
+    const bundle = compileGame();
+    const opts = options();
+    const plan = planFor(bundle);
+    const k = playerKeys(opts.keyPrefix, 'ret1');
+    await applyItems(redis, plan, [item('ret1', 'match.end', { result: 'loss', score: 3 }, BASE_TIME, 'no-seq'), item('ret1', 'shop.purchase', { sku: 'a', coins: 5 }, BASE_TIME + 1)], opts);
+    for (const key of [k.state, k.watermark, k.windows]) {
+      const ttl = await redis.pttl(key);
+      expect(ttl, key).toBeGreaterThan(plan.retentionMs - 60_000);
+      expect(ttl, key).toBeLessThanOrEqual(plan.retentionMs);
+    }
+    const seenTtl = await redis.pttl(k.seen);
+    expect(seenTtl).toBeGreaterThan(0);
+    expect(seenTtl).toBeLessThanOrEqual(opts.seenAgeMs);
+    await redis.pexpire(k.state, 5_000);
+    await applyItems(redis, plan, [item('ret1', 'match.end', { result: 'win' }, BASE_TIME + 2)], opts);
+    expect(await redis.pttl(k.state)).toBeGreaterThan(plan.retentionMs - 60_000);
   });
 });

@@ -9,6 +9,7 @@ import { BundleStore } from '../offers/designer/store.ts';
 import { startEdge } from '../edge/index.ts';
 import { startProcessors } from '../processors/index.ts';
 import { createDecider } from '../offers/engine/decider.ts';
+import { startDecisionLog } from '../offers/engine/decision-log.ts';
 import { startOffers } from '../offers/index.ts';
 
 export const ROLES = ['edge', 'processors', 'offers'] as const;
@@ -59,9 +60,11 @@ export async function runRoles(roles: readonly Role[], config: Config): Promise<
   if (roles.includes('processors')) {
     const deciderRedis = createRedis(redisUrl, 'decider');
     deciderRedis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis (decider) error'));
-    const decider = createDecider({ config, redis: deciderRedis, bundles });
+    const decisions = await startDecisionLog(config, log);
+    const decider = createDecider({ config, redis: deciderRedis, bundles, decisionLog: decisions.log });
     onShutdown('decider', async () => {
       await decider.close();
+      await decisions.log.close();
       deciderRedis.disconnect();
     });
     const processors = await startProcessors({ config, health, bundles, decider });

@@ -44,6 +44,7 @@ const envSchema = z.object({
   PLAYPULSE_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/).default('pp'),
   PLAYPULSE_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{0,100}$/).default(''),
   PLAYPULSE_PARTITIONS: positiveInt.max(1024).default(6),
+  PLAYPULSE_DECISIONS_RETENTION_MS: positiveInt.min(3_600_000).default(30 * 86_400_000),
   PLAYPULSE_KAFKA_CONNECT_TIMEOUT_MS: positiveInt.default(10_000),
 
   PLAYPULSE_MAX_PAYLOAD_BYTES: positiveInt.max(16 * 1024 * 1024).default(64 * 1024),
@@ -78,7 +79,10 @@ export interface Config {
   readonly topics: {
     readonly events: string;
     readonly deadLetter: string;
+    /** Every recorded decision in full (offers/engine/decision-log.ts), kept `decisionsRetentionMs`. */
+    readonly decisions: string;
     readonly partitions: number;
+    readonly decisionsRetentionMs: number;
   };
   readonly kafkaConnectTimeoutMs: number;
   readonly edge: {
@@ -136,7 +140,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     topics: {
       events: `${topicPrefix}player-events`,
       deadLetter: `${topicPrefix}player-events.dlq`,
+      decisions: `${topicPrefix}player-decisions`,
       partitions: e.PLAYPULSE_PARTITIONS,
+      decisionsRetentionMs: e.PLAYPULSE_DECISIONS_RETENTION_MS,
     },
     kafkaConnectTimeoutMs: e.PLAYPULSE_KAFKA_CONNECT_TIMEOUT_MS,
     edge: {

@@ -7,6 +7,7 @@ import { startAdminServer } from './admin/server.ts';
 import { startBacktests } from './backtest/service.ts';
 import type { BundleStore } from './designer/store.ts';
 import { createDecider } from './engine/decider.ts';
+import { startDecisionLog } from './engine/decision-log.ts';
 import type { ReadState } from './jobs/follow-up.ts';
 import { createOfferQueues, type OfferQueueOptions } from './jobs/queues.ts';
 import { startOfferWorkers } from './jobs/workers.ts';
@@ -35,7 +36,9 @@ export async function startOffers(deps: OffersDeps): Promise<{ adminPort: number
   deps.health.addCheck('redis-offers', () => isRedisReady(redis));
 
   const queues = createOfferQueues(config, deps.queueOptions);
-  const decider = createDecider({ config, redis, bundles: deps.bundles, queues });
+  // Follow-up decisions go to the decision stream too; the admin API reads older decisions from it.
+  const decisions = await startDecisionLog(config, log);
+  const decider = createDecider({ config, redis, bundles: deps.bundles, queues, decisionLog: decisions.log });
   const readState: ReadState = (playerId, bundle, now) => readPlayerState(redis, config.keyPrefix, playerId, bundle, now);
   const workers = startOfferWorkers({
     engine: decider.context,
@@ -48,9 +51,10 @@ export async function startOffers(deps: OffersDeps): Promise<{ adminPort: number
   const backtests = startBacktests({ config, bundles: deps.bundles });
   let admin: Awaited<ReturnType<typeof startAdminServer>>;
   try {
-    admin = await startAdminServer({ config, redis, bundles: deps.bundles, readState, backtests }, config.adminPort);
+    admin = await startAdminServer({ config, redis, bundles: deps.bundles, readState, backtests, decisionStream: decisions.read }, config.adminPort);
   } catch (err) {
     await backtests.close();
+    await decisions.log.close();
     await workers.close();
     await queues.close();
     redis.disconnect();
@@ -67,6 +71,7 @@ export async function startOffers(deps: OffersDeps): Promise<{ adminPort: number
         await backtests.close();
         await workers.close();
         await decider.close();
+        await decisions.log.close();
         await queues.close();
         redis.disconnect();
       })()),

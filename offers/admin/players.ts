@@ -3,6 +3,7 @@ import { playerKeys } from '../../lib/keys.ts';
 import type { RedisClient } from '../../lib/redis.ts';
 import type { Bundle } from '../../offers/designer/types.ts';
 import type { DecisionRecord } from '../engine/explain.ts';
+import { decodeDecision } from '../engine/explain-codec.ts';
 import { playerView } from '../engine/input.ts';
 import type { LedgerRecord } from '../engine/offer.ts';
 import type { ReadState } from '../jobs/follow-up.ts';
@@ -42,10 +43,41 @@ export function offerStatus(rec: LedgerRecord | null): OfferStatus {
   return { status, responses: rec.responses, ...(rec.revenue !== undefined ? { revenue: rec.revenue } : {}) };
 }
 
-/** The latest `limit` decisions, newest first; a decision that made an offer carries its status. */
-export async function playerDecisions(redis: RedisClient, prefix: string, playerId: string, limit: number) {
+/** Reads a player's decisions from the decision stream (offers/engine/decision-log.ts). */
+export type DecisionStreamReader = (playerId: string, opts: { sinceMs: number; beforeMs: number; limit: number }) => Promise<DecisionRecord[]>;
+
+/** How far back the stream is read when a request names no `since`. */
+export const DEFAULT_STREAM_LOOKBACK_MS = 7 * 86_400_000;
+
+/**
+ * The latest `limit` decisions, newest first; a decision that made an offer carries its
+ * status. The newest few come from the player's compact list in Redis; when `limit` asks
+ * for more and a stream reader is given, the older ones (at before the oldest in Redis, and
+ * at or after `sinceMs`) come from the decision stream. `source` says which answered.
+ */
+export async function playerDecisions(
+  redis: RedisClient,
+  prefix: string,
+  playerId: string,
+  limit: number,
+  stream?: { read: DecisionStreamReader; sinceMs: number },
+) {
   const k = playerKeys(prefix, playerId);
-  const list = (await redis.lrange(k.decisions, 0, limit - 1)).map((s) => JSON.parse(s) as DecisionRecord);
+  const list: DecisionRecord[] = [];
+  for (const raw of await redis.lrangeBuffer(k.decisions, 0, limit - 1)) {
+    try {
+      list.push(decodeDecision(raw));
+    } catch {
+      // Not a compact record (written by an older version): the stream holds it in full.
+    }
+  }
+  let fromStream = 0;
+  if (stream && list.length < limit) {
+    const beforeMs = list.length > 0 ? Math.min(...list.map((d) => d.at)) : Number.MAX_SAFE_INTEGER;
+    const older = await stream.read(playerId, { sinceMs: stream.sinceMs, beforeMs, limit: limit - list.length });
+    fromStream = older.length;
+    list.push(...older);
+  }
   const ids = [...new Set(list.map((d) => d.offerId).filter((id): id is string => id !== null))];
   const ledger = new Map<string, LedgerRecord | null>();
   if (ids.length > 0) {
@@ -53,5 +85,5 @@ export async function playerDecisions(redis: RedisClient, prefix: string, player
     ids.forEach((id, i) => ledger.set(id, raw[i] ? (JSON.parse(raw[i] as string) as LedgerRecord) : null));
   }
   const decisions = list.map((d) => (d.offerId ? { ...d, offer: offerStatus(ledger.get(d.offerId) ?? null) } : d));
-  return { id: playerId, decisions };
+  return { id: playerId, decisions, source: { redis: list.length - fromStream, stream: fromStream } };
 }

@@ -3,7 +3,7 @@ import type { Config } from '../../lib/config.ts';
 import type { RedisClient } from '../../lib/redis.ts';
 import type { BundleStore } from '../../offers/designer/store.ts';
 import type { ReadState } from '../jobs/follow-up.ts';
-import { checkPlayerId, playerDecisions, playerSnapshot } from './players.ts';
+import { checkPlayerId, DEFAULT_STREAM_LOOKBACK_MS, playerDecisions, playerSnapshot, type DecisionStreamReader } from './players.ts';
 import { diffAgainstPublished, diffVersions, publishedView, publishFiles, rollbackRules, validateFiles } from './rules.ts';
 import { ruleStats } from './stats.ts';
 import { filesOf } from './http.ts';
@@ -17,6 +17,8 @@ export interface AdminDeps {
   readonly readState: ReadState;
   /** Backtest jobs (offers/backtest); absent in a process that runs none. */
   readonly backtests?: Backtests;
+  /** The decision stream, for decisions older than the few each player keeps in Redis; absent: Redis only. */
+  readonly decisionStream?: DecisionStreamReader;
 }
 
 export interface RouteContext {
@@ -158,10 +160,17 @@ export const ROUTES: readonly Route[] = [
     operationId: 'getPlayerDecisions',
     summary: 'The latest decisions for the player, newest first: each rule considered per triggering event, its outcome, why, and the values its condition read',
     response: 'Decisions',
-    query: [{ name: 'limit', description: 'at most this many decisions (1-50, default 50)', schema: { type: 'integer', minimum: 1, maximum: 50 } }],
+    query: [
+      { name: 'limit', description: 'at most this many decisions (1-200, default 50); past the few kept in Redis, older ones are read from the decision stream', schema: { type: 'integer', minimum: 1, maximum: 200 } },
+      { name: 'since', description: 'oldest decision time read from the stream, epoch ms (default: 7 days ago)', schema: { type: 'integer', minimum: 0 } },
+    ],
     errors: [400],
-    handle: async ({ deps, params, query }) =>
-      playerDecisions(deps.redis, deps.config.keyPrefix, checkPlayerId(params.id ?? ''), intParam(query, 'limit', 50, 1, 50)),
+    handle: async ({ deps, params, query }) => {
+      const player = checkPlayerId(params.id ?? '');
+      const limit = intParam(query, 'limit', 50, 1, 200);
+      const sinceMs = intParam(query, 'since', Date.now() - DEFAULT_STREAM_LOOKBACK_MS, 0, Number.MAX_SAFE_INTEGER);
+      return playerDecisions(deps.redis, deps.config.keyPrefix, player, limit, deps.decisionStream ? { read: deps.decisionStream, sinceMs } : undefined);
+    },
   },
   {
     method: 'GET',

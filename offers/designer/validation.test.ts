@@ -249,6 +249,13 @@ describe('validation of properties, events and policy', () => {
     expect(d).toMatchObject({ code: 'RULE_SCHEMA', file: 'policy.yaml', line: 7, column: 21, message: '`holdout.percent` must be <= 100, not 105' });
   });
 
+  it('a retention shorter than a day, or not a duration', () => {
+    const short = only(sampleWith('policy.yaml', (t) => t.replace('retention: 90d', 'retention: 2h')));
+    expect(short).toMatchObject({ code: 'RULE_SCHEMA', file: 'policy.yaml', line: 13, message: '`retention` must be at least 1d, not `2h`' });
+    const bad = only(sampleWith('policy.yaml', (t) => t.replace('retention: 90d', 'retention: 3 months')));
+    expect(bad).toMatchObject({ code: 'RULE_SCHEMA', file: 'policy.yaml', line: 13 });
+  });
+
   describe('the revenue event (lift against the holdout)', () => {
     const policy = (edit: (t: string) => string) => sampleWith('policy.yaml', edit);
     it('an undeclared revenue event, with "did you mean"', () => {

@@ -21,7 +21,7 @@ import type { EngineContext } from './decide.ts';
 import type { Considered } from './evaluate.ts';
 import { offerMetrics } from './metrics.ts';
 import { variantLabel } from './offer.ts';
-import { incrStats, runExpose, runSpend, type Money } from './redis-ops.ts';
+import { incrStats, runExpose, runSpend, type EventPosition, type Money } from './redis-ops.ts';
 
 /** The stats group of players in the global holdout. */
 export const HOLDOUT_GROUP = '(holdout)';
@@ -59,9 +59,12 @@ export async function openWindows(ctx: EngineContext, policy: Policy, playerId: 
   await Promise.all(groups.filter((g) => opened.has(g.ruleId)).map((g) => incrStats(ctx.redis, ctx.keyPrefix, g.ruleId, g.group, { exposed: 1 })));
 }
 
-/** Counts one spend event towards every rule window open at its time, once per event id. */
-export async function attributeSpend(ctx: EngineContext, playerId: string, eventId: string, at: number, money: Money): Promise<void> {
-  const windows = await runSpend(ctx.redis, ctx.keyPrefix, playerId, eventId, at, money);
+/**
+ * Counts one spend event towards every rule window open at its time: a revenue event once
+ * per Kafka position (`position`), an offer purchase (`position` null) once by its response.
+ */
+export async function attributeSpend(ctx: EngineContext, playerId: string, position: EventPosition | null, at: number, money: Money): Promise<void> {
+  const windows = await runSpend(ctx.redis, ctx.keyPrefix, playerId, position, at, money);
   if (windows === null) {
     offerMetrics.spend.inc({ result: 'duplicate' });
     return;
@@ -71,7 +74,7 @@ export async function attributeSpend(ctx: EngineContext, playerId: string, event
 }
 
 /** The declared revenue event of a record, attributed; other records are left alone. */
-export async function attributeRevenueEvent(ctx: EngineContext, policy: Policy, record: EventRecord): Promise<void> {
+export async function attributeRevenueEvent(ctx: EngineContext, policy: Policy, record: EventRecord, position: EventPosition): Promise<void> {
   const revenue = policy.revenue;
   if (!revenue || record.type !== revenue.event) return;
   const money = spendOf(record, revenue);
@@ -80,5 +83,5 @@ export async function attributeRevenueEvent(ctx: EngineContext, policy: Policy, 
     ctx.log.debug({ player: record.player, event: record.id }, 'revenue event without a usable amount or currency; not attributed');
     return;
   }
-  await attributeSpend(ctx, record.player, record.id, record.recvAt, money);
+  await attributeSpend(ctx, record.player, position, record.recvAt, money);
 }

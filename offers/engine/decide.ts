@@ -10,7 +10,7 @@ import { offerIdFor } from './hashing.ts';
 import { budgetVerdict, cooldownAfter, type LimitVerdict, type PlayerCounters } from './limits.ts';
 import { offerMetrics } from './metrics.ts';
 import { buildOffer, newLedgerRecord, variantLabel } from './offer.ts';
-import { budgetUsed, incrStats, readCounters, releaseBudget, reserveBudget, runDecide, type DecideResult } from './redis-ops.ts';
+import { budgetUsed, incrStats, readCounters, releaseBudget, reserveBudget, runDecide, type DecideResult, type DecisionMark, type EventPosition } from './redis-ops.ts';
 import type { EngineCommands } from './scripts.ts';
 import { shapeDecision } from './shape.ts';
 
@@ -25,6 +25,10 @@ export interface EngineContext {
   readonly queues: OfferQueues | null;
   /** Without queues: where follow-ups go instead (a backtest runs them at their due time in the replay). */
   readonly followUps?: (job: FollowUpJob) => void;
+  /** Where each recorded decision is appended in full (the decision stream); absent in backtests and benchmarks. */
+  readonly decisionLog?: { add(player: string, decision: DecisionRecord): void };
+  /** The published policy's retention: how long a player's keys live after a write. */
+  readonly retentionMs: () => number;
   readonly log: Logger;
 }
 
@@ -38,6 +42,8 @@ export interface DecisionInput {
   readonly input: ConditionInput;
   readonly rules: readonly Rule[];
   readonly bundle: Bundle;
+  /** Where the triggering event sits in Kafka: its decided marker. Absent only for a follow-up (`followUpOf`). */
+  readonly position?: EventPosition;
   readonly followUpOf?: string;
 }
 
@@ -57,6 +63,8 @@ const NO_COUNTERS: PlayerCounters = { rules: new Map(), offersToday: 0, offersDa
  */
 export async function decideEvent(ctx: EngineContext, d: DecisionInput): Promise<DecisionOutcome> {
   const started = process.hrtime.bigint();
+  const mark: DecisionMark | null = d.position ? { position: d.position } : d.followUpOf !== undefined ? { followUpOf: d.followUpOf } : null;
+  if (!mark) throw new Error(`decision for event ${d.eventId} has neither a Kafka position nor a first offer: it could be decided twice`);
   const considered = considerRules(d.rules, d.input, d.playerId, d.bundle.policy);
   const candidates = limitCandidates(considered);
   const offerIds = new Map(candidates.map((c) => [c.rule.id, offerIdFor(c.rule.id, d.playerId, d.eventId)]));
@@ -67,7 +75,7 @@ export async function decideEvent(ctx: EngineContext, d: DecisionInput): Promise
     const used = new Map<string, number>();
     const [{ decided, counters }] = await Promise.all([
       candidates.length > 0
-        ? readCounters(ctx.redis, ctx.keyPrefix, d.playerId, d.eventId, candidates.map((c) => c.rule.id))
+        ? readCounters(ctx.redis, ctx.keyPrefix, d.playerId, d.position ?? null, candidates.map((c) => c.rule.id))
         : Promise.resolve({ decided: false, counters: NO_COUNTERS }),
       ...candidates
         .filter((c) => c.rule.limits.budget)
@@ -91,7 +99,7 @@ export async function decideEvent(ctx: EngineContext, d: DecisionInput): Promise
       ...(d.followUpOf !== undefined ? { followUpOf: d.followUpOf } : {}),
     });
     const offer = winner ? buildOffer(winner.rule, winner.variant, offerIds.get(winner.rule.id) ?? '', d.at) : null;
-    const result: DecideResult = await runDecide(ctx.redis, ctx.keyPrefix, d.playerId, d.eventId, d.at, record, offer && winner ? {
+    const result: DecideResult = await runDecide(ctx.redis, ctx.keyPrefix, d.playerId, mark, d.at, record, offer && winner ? {
       rule: winner.rule,
       offer,
       ledger: newLedgerRecord(offer, d.eventId, d.at),
@@ -100,9 +108,10 @@ export async function decideEvent(ctx: EngineContext, d: DecisionInput): Promise
       quietAfterPurchaseMs: d.bundle.policy.quietAfterPurchaseMs,
       quietAfterDeclineMs: d.bundle.policy.quietAfterDeclineMs,
       lastPurchaseAt,
-    } : null);
+    } : null, ctx.retentionMs());
 
     if (result.status === 'ok') {
+      ctx.decisionLog?.add(d.playerId, record);
       await afterDecision(ctx, d, considered, record, winner, offer);
       offerMetrics.latency.observe(Number(process.hrtime.bigint() - started) / 1e9);
       return { status: 'decided', record, offer };

@@ -9,6 +9,7 @@ import type { DecisionRecord } from './explain.ts';
 import { conditionInput } from './input.ts';
 import { handleResponse } from './responses.ts';
 import { withEngineScripts } from './scripts.ts';
+import type { DecisionLog } from './decision-log.ts';
 import { routeOffer } from './route.ts';
 import type { AppliedEvent, Decider } from './types.ts';
 
@@ -26,6 +27,8 @@ export interface DeciderDeps {
   readonly onDecision?: (playerId: string, record: DecisionRecord) => void;
   /** With `queues: null`: where follow-ups go instead of the follow-up queue (backtests). */
   readonly followUps?: (job: FollowUpJob) => void;
+  /** The decision stream every recorded decision is appended to; absent: none (backtests, benchmarks, tests). */
+  readonly decisionLog?: DecisionLog;
 }
 
 export type ClosableDecider = Decider & { close(): Promise<void>; readonly context: EngineContext };
@@ -48,15 +51,20 @@ export function createDecider(deps: DeciderDeps): ClosableDecider {
     publish: deps.publish ?? ((playerId, offer) => routeOffer(deps.redis, deps.config.keyPrefix, playerId, offer)),
     queues,
     log,
+    retentionMs: () => deps.bundles.current().policy.retentionMs,
     ...(deps.followUps ? { followUps: deps.followUps } : {}),
+    ...(deps.decisionLog ? { decisionLog: deps.decisionLog } : {}),
   };
   const concurrency = Math.max(1, deps.concurrency ?? 64);
 
   async function decidePlayer(bundle: Bundle, events: readonly AppliedEvent[]): Promise<void> {
     for (const e of events) {
+      // A client resend: its first copy (an earlier offset) is the one decided and attributed.
+      if (e.resent) continue;
       const r = e.record;
+      const position = { partition: e.partition, offset: e.offset };
       await handleResponse(context, r, bundle.policy);
-      if (r.type === bundle.policy.revenue?.event) await attributeRevenueEvent(context, bundle.policy, r);
+      if (r.type === bundle.policy.revenue?.event) await attributeRevenueEvent(context, bundle.policy, r, position);
       const rules = bundle.rulesByEvent.get(r.type);
       if (!rules || rules.length === 0) continue;
       const outcome = await decideEvent(context, {
@@ -67,6 +75,7 @@ export function createDecider(deps: DeciderDeps): ClosableDecider {
         input: conditionInput(r, e.state),
         rules,
         bundle,
+        position,
       });
       if (outcome.status === 'decided') deps.onDecision?.(r.player, outcome.record);
     }

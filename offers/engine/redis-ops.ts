@@ -2,6 +2,7 @@ import { offerKeys, playerKeys } from '../../lib/keys.ts';
 import type { Rule } from '../../offers/designer/types.ts';
 import type { Offer } from '../../protocol/offer.ts';
 import type { DecisionRecord } from './explain.ts';
+import { encodeDecision } from './explain-codec.ts';
 import { budgetWindowEnd, budgetWindowStart, DAY_MS, HOUR_MS, type PlayerCounters } from './limits.ts';
 import type { LedgerRecord } from './offer.ts';
 import type { EngineCommands } from './scripts.ts';
@@ -11,10 +12,13 @@ import type { RedisClient } from '../../lib/redis.ts';
  * The engine's Redis reads and writes. Per-player work touches only keys with the player's
  * hash tag; budgets and stats live in their rules' own slots (lib/keys.ts).
  */
-export const DECISIONS_KEPT = 50;
-export const DECIDED_KEPT = 5_000;
-export const LEDGER_KEPT = 200;
-export const ATTRIBUTED_KEPT = 5_000;
+/** Compact explanations each player keeps in Redis (older ones: the decision stream, decision-log.ts). */
+export const DECISIONS_KEPT = 5;
+/** They expire this long after the player's latest decision. */
+export const DECISIONS_KEEP_MS = 7 * 86_400_000;
+/** Lifecycle records kept per player: the latest offers, and none created longer ago than LEDGER_KEEP_MS. */
+export const LEDGER_KEPT = 20;
+export const LEDGER_KEEP_MS = 30 * 86_400_000;
 
 type Client = RedisClient & EngineCommands;
 
@@ -24,25 +28,35 @@ const num = (v: string | null | undefined): number | null => {
   return Number.isFinite(n) ? n : null;
 };
 
-/** One round trip on the player's slot: whether the event was decided, and the counters the limit checks need. */
+/** The decided marker of an event: the `limits` field of its partition, or null for a follow-up (marked in its first offer's ledger record). */
+export function decidedMarker(position: EventPosition | null): string | null {
+  return position ? `d:${position.partition}` : null;
+}
+
+/**
+ * One round trip on the player's slot: whether the event was decided (its offset at or
+ * below its partition's decided marker), and the counters the limit checks need.
+ */
 export async function readCounters(
   redis: Client,
   prefix: string,
   playerId: string,
-  eventId: string,
+  position: EventPosition | null,
   ruleIds: readonly string[],
 ): Promise<{ decided: boolean; counters: PlayerCounters }> {
   const k = playerKeys(prefix, playerId);
-  const fields = ruleIds.flatMap((id) => [`cd:${id}`, `n:${id}`]);
+  const marker = decidedMarker(position);
+  const fields = [marker ?? 'd:', ...ruleIds.flatMap((id) => [`cd:${id}`, `n:${id}`])];
   const pipe = redis.pipeline();
-  pipe.zscore(k.decided, eventId);
   pipe.hmget(k.state, 'offers_today', 'offers_day', 'last_purchase_at', 'last_decline_at');
-  if (fields.length > 0) pipe.hmget(k.limits, ...fields);
+  pipe.hmget(k.limits, ...fields);
   const res = (await pipe.exec()) ?? [];
   for (const [err] of res) if (err) throw err;
-  const decided = res[0]?.[1] !== null && res[0]?.[1] !== undefined;
-  const st = (res[1]?.[1] ?? []) as (string | null)[];
-  const lim = (fields.length > 0 ? (res[2]?.[1] ?? []) : []) as (string | null)[];
+  const st = (res[0]?.[1] ?? []) as (string | null)[];
+  const all = (res[1]?.[1] ?? []) as (string | null)[];
+  const mark = num(all[0]);
+  const decided = position !== null && mark !== null && Number(position.offset) <= mark;
+  const lim = all.slice(1);
   const rules = new Map<string, { cooldownUntil: number | null; lifetime: number }>();
   ruleIds.forEach((id, i) => rules.set(id, { cooldownUntil: num(lim[2 * i]), lifetime: num(lim[2 * i + 1]) ?? 0 }));
   return {
@@ -110,20 +124,26 @@ export type DecideResult =
 
 const opt = (v: number | null) => (v === null ? '' : v);
 
-/** Runs decide-8.lua: marker, limits re-check and consumption, inbox, ledger, explanation. */
+/** How a decision is marked decided: by its event's Kafka position, or (a follow-up) in its first offer's ledger record. */
+export type DecisionMark = { readonly position: EventPosition } | { readonly followUpOf: string };
+
+/** Runs decide-7.lua: marker, limits re-check and consumption, inbox, ledger, explanation, expiries. */
 export async function runDecide(
   redis: Client,
   prefix: string,
   playerId: string,
-  eventId: string,
+  mark: DecisionMark,
   now: number,
   record: DecisionRecord,
   write: OfferWrite | null,
+  retentionMs: number,
 ): Promise<DecideResult> {
   const k = playerKeys(prefix, playerId);
-  const args: (string | number)[] = [
-    k.decided, k.limits, k.state, k.inbox, k.offers, k.ledger, k.ledgerIdx, k.decisions,
-    eventId, now, JSON.stringify(record), DECISIONS_KEPT, DECIDED_KEPT, LEDGER_KEPT,
+  const position = 'position' in mark ? mark.position : null;
+  const args: (string | Buffer | number)[] = [
+    k.limits, k.state, k.inbox, k.offers, k.ledger, k.ledgerIdx, k.decisions,
+    decidedMarker(position) ?? '', position ? position.offset : '', 'followUpOf' in mark ? mark.followUpOf : '',
+    now, encodeDecision(record), DECISIONS_KEPT, LEDGER_KEPT, LEDGER_KEEP_MS, retentionMs, DECISIONS_KEEP_MS,
   ];
   if (write) {
     args.push(
@@ -166,9 +186,10 @@ export async function runRespond(
   kind: ResponseKind,
   now: number,
   amount: number | null,
+  retentionMs: number,
 ): Promise<RespondResult> {
   const k = playerKeys(prefix, playerId);
-  const res = (await redis.respond(k.ledger, k.inbox, k.offers, k.state, offerId, kind, now, amount === null ? '' : amount)).map(String);
+  const res = (await redis.respond(k.ledger, k.inbox, k.offers, k.state, offerId, kind, now, amount === null ? '' : amount, retentionMs)).map(String);
   const status = res[0];
   if (status === 'unknown') return { status: 'unknown' };
   if (status === 'early') return { status: 'early', expiresAt: Number(res[1]) };
@@ -239,10 +260,20 @@ export interface SpendWindow {
   squareDelta: number;
 }
 
-/** Runs spend-2.lua: the windows one spend event counts towards, or null when it was attributed before. */
-export async function runSpend(redis: Client, prefix: string, playerId: string, eventId: string, now: number, money: Money): Promise<SpendWindow[] | null> {
+/** Where an event sits in Kafka: what the decided and attributed markers compare. */
+export interface EventPosition {
+  readonly partition: number;
+  readonly offset: string;
+}
+
+/**
+ * Runs spend-1.lua: the windows one spend event counts towards, or null when it was
+ * attributed before (its offset at or below the player's marker for its partition). `at`
+ * null: an offer purchase, counted once by its response already.
+ */
+export async function runSpend(redis: Client, prefix: string, playerId: string, at: EventPosition | null, now: number, money: Money): Promise<SpendWindow[] | null> {
   const k = playerKeys(prefix, playerId);
-  const res = (await redis.spend(k.attribution, k.attributed, eventId, now, ATTRIBUTED_KEPT, money.currency, money.amount)).map(String);
+  const res = (await redis.spend(k.attribution, at ? `|@${at.partition}` : '', now, at ? at.offset : 0, money.currency, money.amount)).map(String);
   if (res[0] === 'dup') return null;
   const out: SpendWindow[] = [];
   for (let i = 1; i + 2 < res.length; i += 3) out.push({ ruleId: res[i] as string, group: res[i + 1] as string, squareDelta: Number(res[i + 2]) });

@@ -36,7 +36,7 @@ export async function handleResponse(ctx: EngineContext, record: EventRecord, po
     ctx.log.debug({ player: record.player, event: record.id, type: record.type }, 'offer response without a usable data.offerId; ignored');
     return;
   }
-  const r = await runRespond(ctx.redis, ctx.keyPrefix, record.player, offerId, kind, record.recvAt, purchaseAmount(record.data));
+  const r = await runRespond(ctx.redis, ctx.keyPrefix, record.player, offerId, kind, record.recvAt, purchaseAmount(record.data), policy.retentionMs);
   offerMetrics.responses.inc({ kind, result: r.status });
   if (r.status === 'unknown' || r.status === 'early') return;
   if (r.status === 'ok') {
@@ -44,7 +44,7 @@ export async function handleResponse(ctx: EngineContext, record: EventRecord, po
     await incrStats(ctx.redis, ctx.keyPrefix, r.ruleId, variantLabel(r.variant), { [kind]: 1 }, revenue);
     // An offer purchase is spend too: it counts towards every rule window open now, as the
     // revenue event does, so a rule's group and the holdout are measured alike.
-    if (revenue && policy.revenue) await attributeSpend(ctx, record.player, record.id, record.recvAt, revenue);
+    if (revenue && policy.revenue) await attributeSpend(ctx, record.player, null, record.recvAt, revenue);
   }
   if (kind === 'purchased' && ctx.queues && (r.status === 'ok' || r.status === 'dup')) {
     await ctx.queues.scheduleFulfilment({ playerId: record.player, offerId, purchasedAt: record.recvAt });

@@ -4,7 +4,7 @@ import type { RedisClient } from '../../lib/redis.ts';
 
 const LUA_DIR = fileURLToPath(new URL('./lua/', import.meta.url));
 
-type Arg = string | number;
+type Arg = string | Buffer | number;
 
 /** The engine's Lua commands (offers/engine/lua/), as defined on a client by `withEngineScripts`. */
 export interface EngineCommands {
@@ -12,7 +12,7 @@ export interface EngineCommands {
   respond(...args: Arg[]): Promise<string[]>;
   reserveBudget(key: string, offerId: string, count: number, keepUntil: number, keepForMs: number): Promise<[number, number]>;
   expose(key: string, now: number, windowMs: number, ...ruleGroupPairs: string[]): Promise<string[]>;
-  spend(attribution: string, attributed: string, eventId: string, now: number, kept: number, currency: string, amount: number): Promise<string[]>;
+  spend(attribution: string, marker: string, now: number, offset: string | number, currency: string, amount: number): Promise<string[]>;
 }
 
 const loaded = new WeakSet<object>();

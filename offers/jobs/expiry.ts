@@ -14,7 +14,7 @@ export async function runExpiry(engine: EngineContext, job: Job<ExpiryJob>, toke
   const { playerId, offerId, expiresAt } = job.data;
   const now = Date.now();
   if (now < expiresAt) return delay(job, expiresAt, token);
-  const r = await runRespond(engine.redis, engine.keyPrefix, playerId, offerId, 'expired', now, null);
+  const r = await runRespond(engine.redis, engine.keyPrefix, playerId, offerId, 'expired', now, null, engine.retentionMs());
   if (r.status === 'early') return delay(job, r.expiresAt, token);
   if (r.status === 'ok') await incrStats(engine.redis, engine.keyPrefix, r.ruleId, variantLabel(r.variant), { expired: 1 });
   offerMetrics.responses.inc({ kind: 'expired', result: r.status });

@@ -62,7 +62,7 @@ export async function runFulfilment(engine: EngineContext, url: string | null, j
       throw new Error(message);
     }
   }
-  const r = await runRespond(engine.redis, engine.keyPrefix, playerId, offerId, 'granted', Date.now(), null);
+  const r = await runRespond(engine.redis, engine.keyPrefix, playerId, offerId, 'granted', Date.now(), null, engine.retentionMs());
   if (r.status === 'ok') await incrStats(engine.redis, engine.keyPrefix, r.ruleId, variantLabel(r.variant), { granted: 1 });
   offerMetrics.responses.inc({ kind: 'granted', result: r.status });
   return r.status === 'ok' ? 'granted' : 'already_granted';

@@ -7,6 +7,7 @@ import { createRedis, type RedisClient } from '../../lib/redis.ts';
 import { staticBundleSource } from '../../offers/designer/store.ts';
 import type { Bundle } from '../../offers/designer/types.ts';
 import { createDecider, type ClosableDecider } from '../../offers/engine/decider.ts';
+import { decodeDecision } from '../../offers/engine/explain-codec.ts';
 import type { DecisionRecord } from '../../offers/engine/explain.ts';
 import { inHoldout, offerIdFor } from '../../offers/engine/hashing.ts';
 import type { LedgerRecord } from '../../offers/engine/offer.ts';
@@ -69,7 +70,7 @@ afterAll(async () => {
 });
 
 const decisions = async (r: Rig, player: string): Promise<DecisionRecord[]> =>
-  (await r.redis.lrange(playerKeys(r.config.keyPrefix, player).decisions, 0, -1)).map((s) => JSON.parse(s) as DecisionRecord);
+  (await r.redis.lrangeBuffer(playerKeys(r.config.keyPrefix, player).decisions, 0, -1)).map((b) => decodeDecision(b));
 const inbox = (r: Rig, player: string) => r.redis.zrange(playerKeys(r.config.keyPrefix, player).inbox, 0, -1);
 const ledger = async (r: Rig, player: string, offerId: string): Promise<LedgerRecord | null> => {
   const raw = await r.redis.hget(playerKeys(r.config.keyPrefix, player).ledger, offerId);

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { logLevel, type IHeaders } from 'kafkajs';
 import { createKafka } from '../../lib/kafka.ts';
+import { decodeDecision } from '../../offers/engine/explain-codec.ts';
 import { playerKeys } from '../../lib/keys.ts';
 import type { RedisClient } from '../../lib/redis.ts';
 import { decodeRecord } from '../../protocol/record.ts';
@@ -157,10 +158,10 @@ export async function readPlayerOffers(
   return { offers, inbox };
 }
 
-/** The player's latest decisions (explanations), newest first, parsed as JSON. */
+/** The player's latest decisions (explanations) kept in Redis, newest first, decoded from their compact form. */
 export async function readPlayerDecisions(redis: RedisClient, prefix: string, player: string): Promise<Record<string, unknown>[]> {
-  const list = await redis.lrange(playerKeys(prefix, player).decisions, 0, -1);
-  return list.map((s) => JSON.parse(s) as Record<string, unknown>);
+  const list = await redis.lrangeBuffer(playerKeys(prefix, player).decisions, 0, -1);
+  return list.map((b) => decodeDecision(b) as unknown as Record<string, unknown>);
 }
 
 /** One lifecycle record of the offer ledger (offers/engine/offer.ts `LedgerRecord`), as stored. */

@@ -12,6 +12,8 @@
   ARGV[2] kind: shown | accepted | declined | purchased | expired | granted | follow_up
   ARGV[3] now (ms): the response event's recvAt, or the due time of a job
   ARGV[4] purchase amount in minor units, or "" for the offer price (purchased only)
+  ARGV[5] retention (ms): the ledger and state expire this long after a response is
+          recorded (relative PEXPIRE: the Redis server clock)
 
   Returns one of
     {"unknown"}                                   no such offer for this player (an `expired` whose
@@ -72,4 +74,6 @@ end
 
 r.responses[kind] = now
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(r))
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+if redis.call('EXISTS', KEYS[4]) == 1 then redis.call('PEXPIRE', KEYS[4], ARGV[5]) end
 return {'ok', r.ruleId, variant, revenue, r.price.currency}

@@ -1,16 +1,19 @@
 --[[
   Attributes one spend of a player (a purchase outside the offers, or of an offer) to the
-  rules whose attribution window is open at its time, once per spend event id
-  (docs/offers.md, "Lift"). Every key carries the player's hash tag. Windows that closed
-  are dropped with what was spent in them.
+  rules whose attribution window is open at its time, once per spend event (docs/offers.md,
+  "Lift"). Every key carries the player's hash tag. Windows that closed are dropped with
+  what was spent in them.
 
   KEYS[1] attribution  HASH  rule id -> "<group>|<until ms>"; "<rule id>|<currency>" -> what
-                             the player spent in that rule's current window
-  KEYS[2] attributed   ZSET  spend event ids already attributed, score = recvAt; bounded
+                             the player spent in that rule's current window;
+                             "|@<partition>" -> offset of the latest revenue event of that
+                             partition attributed (the hash expires with its last window,
+                             expose-1.lua; with no window open there is nothing to count)
 
-  ARGV[1] spend event id
+  ARGV[1] marker field "|@<partition>", or "" (an offer purchase: its response is recorded
+          once already, respond-4.lua)
   ARGV[2] now (ms): the spend event's recvAt
-  ARGV[3] max attributed ids kept
+  ARGV[3] the event's offset in its partition (with a marker)
   ARGV[4] currency
   ARGV[5] amount (minor units, a non-negative integer)
 
@@ -22,9 +25,13 @@
 local now = tonumber(ARGV[2])
 local currency = ARGV[4]
 local amount = tonumber(ARGV[5])
-if redis.call('ZSCORE', KEYS[2], ARGV[1]) then return {'dup'} end
-redis.call('ZADD', KEYS[2], now, ARGV[1])
-redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[3]) + 1))
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'ok'} end
+if ARGV[1] ~= '' then
+  local offset = tonumber(ARGV[3])
+  local mark = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '')
+  if mark and offset <= mark then return {'dup'} end
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+end
 local out = {'ok'}
 local all = redis.call('HGETALL', KEYS[1])
 local value = {}

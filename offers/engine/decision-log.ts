@@ -1,0 +1,191 @@
+import { randomBytes } from 'node:crypto';
+import { Partitioners, type Kafka } from 'kafkajs';
+import type { Config } from '../../lib/config.ts';
+import { createDurableProducer, createKafka, ensureTopics, type DurableProducer } from '../../lib/kafka.ts';
+import type { Logger } from '../../lib/log.ts';
+import { counter } from '../../lib/metrics.ts';
+import type { DecisionRecord } from './explain.ts';
+
+/**
+ * The decision stream: every decision the engine records, as full JSON, on the Kafka topic
+ * `player-decisions` (key = player id, so one player's decisions share a partition and keep
+ * their order; retention is the topic's, PLAYPULSE_DECISIONS_RETENTION). Redis keeps only
+ * each player's latest few, compact (explain-codec.ts); the admin API reads older ones here.
+ *
+ * Appending is off the decision path: `add` buffers, and a flush every `lingerMs` (or at
+ * `maxBuffered` records) sends one produce request. It is an audit trail, not state: a
+ * record whose send fails is retried with the next flush, up to `maxBuffered` records
+ * held; beyond that the oldest are dropped and counted
+ * (playpulse_offers_decision_log_dropped_total), never blocking decisions.
+ */
+export interface LoggedDecision {
+  readonly player: string;
+  readonly decision: DecisionRecord;
+}
+
+const dropped = counter('playpulse_offers_decision_log_dropped_total', 'Decisions not written to the decision stream (Kafka unavailable for too long)');
+const written = counter('playpulse_offers_decision_log_written_total', 'Decisions written to the decision stream');
+
+export interface DecisionLogOptions {
+  readonly kafka: Kafka;
+  readonly topic: string;
+  readonly partitions: number;
+  readonly retentionMs: number;
+  readonly log: Logger;
+  readonly lingerMs?: number;
+  readonly maxBuffered?: number;
+}
+
+export class DecisionLog {
+  private readonly producer: DurableProducer;
+  private buffer: LoggedDecision[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> | null = null;
+  private readonly lingerMs: number;
+  private readonly maxBuffered: number;
+
+  constructor(private readonly opts: DecisionLogOptions) {
+    this.producer = createDurableProducer(opts.kafka);
+    this.lingerMs = opts.lingerMs ?? 50;
+    this.maxBuffered = opts.maxBuffered ?? 50_000;
+  }
+
+  /** Creates the topic when missing and connects. */
+  async start(): Promise<void> {
+    await ensureTopics(this.opts.kafka, [
+      { topic: this.opts.topic, numPartitions: this.opts.partitions, configEntries: [{ name: 'retention.ms', value: String(this.opts.retentionMs) }] },
+    ]);
+    await this.producer.connect();
+  }
+
+  add(player: string, decision: DecisionRecord): void {
+    this.buffer.push({ player, decision });
+    if (this.buffer.length > this.maxBuffered) {
+      const over = this.buffer.length - this.maxBuffered;
+      this.buffer.splice(0, over);
+      dropped.inc(over);
+    }
+    this.timer ??= setTimeout(() => void this.flush(), this.lingerMs);
+  }
+
+  /** Sends what is buffered (one produce request); resolves when it is written or failed. */
+  async flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.flushing) await this.flushing;
+    if (this.buffer.length === 0) return;
+    const batch = this.buffer;
+    this.buffer = [];
+    this.flushing = this.producer
+      .send({
+        topic: this.opts.topic,
+        acks: -1,
+        messages: batch.map((d) => ({ key: d.player, value: JSON.stringify(d.decision), timestamp: String(d.decision.at) })),
+      })
+      .then(
+        () => void written.inc(batch.length),
+        (err: unknown) => {
+          this.opts.log.warn({ err: err instanceof Error ? err.message : String(err), records: batch.length }, 'decision stream write failed; retrying with the next flush');
+          this.buffer = [...batch, ...this.buffer];
+          this.timer ??= setTimeout(() => void this.flush(), Math.max(this.lingerMs, 1_000));
+        },
+      )
+      .finally(() => {
+        this.flushing = null;
+      });
+    await this.flushing;
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.producer.disconnect();
+  }
+}
+
+/**
+ * A player's decisions from the stream with `at` in [sinceMs, beforeMs), newest first, at most
+ * `limit`. Reads only the player's partition (the producer's partitioner over the topic's
+ * partitions), from the first offset at `sinceMs` to its end as of the call, with a
+ * throwaway consumer group deleted afterwards. Cost grows with the partition's records
+ * since `sinceMs`: an audit read, not a hot path.
+ */
+export async function readDecisionStream(kafka: Kafka, topic: string, player: string, opts: { sinceMs: number; beforeMs: number; limit: number }): Promise<DecisionRecord[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  let partition: number;
+  let start: bigint;
+  let end: bigint;
+  try {
+    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+    const partitionMetadata = meta.topics[0]?.partitions ?? [];
+    if (partitionMetadata.length === 0) return [];
+    partition = Partitioners.DefaultPartitioner()({ topic, partitionMetadata, message: { key: player, value: null } });
+    const bounds = (await admin.fetchTopicOffsets(topic)).find((p) => p.partition === partition);
+    const at = (await admin.fetchTopicOffsetsByTimestamp(topic, opts.sinceMs)).find((p) => p.partition === partition);
+    if (!bounds) return [];
+    end = BigInt(bounds.high);
+    const s = at ? BigInt(at.offset) : -1n;
+    start = s < 0n ? end : s < BigInt(bounds.low) ? BigInt(bounds.low) : s;
+  } finally {
+    await admin.disconnect();
+  }
+  if (start >= end) return [];
+
+  const found: DecisionRecord[] = [];
+  const groupId = `playpulse-decisions-read-${randomBytes(4).toString('hex')}`;
+  const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 200 });
+  let finish!: () => void;
+  let fail!: (err: Error) => void;
+  const done = new Promise<void>((resolve, reject) => {
+    finish = resolve;
+    fail = reject;
+  });
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (!payload.restart) fail(payload.error);
+  });
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachBatchAutoResolve: true,
+      eachBatch: async ({ batch }) => {
+        if (batch.partition !== partition) {
+          consumer.pause([{ topic, partitions: [batch.partition] }]);
+          return;
+        }
+        for (const m of batch.messages) {
+          if (BigInt(m.offset) >= end) break;
+          if (m.key?.toString() !== player || !m.value) continue;
+          try {
+            const d = JSON.parse(m.value.toString()) as DecisionRecord;
+            if (d.at >= opts.sinceMs && d.at < opts.beforeMs) found.push(d);
+          } catch {
+            // A record that is not JSON is not a decision of ours: skipped.
+          }
+        }
+        const last = batch.messages[batch.messages.length - 1];
+        if (last && BigInt(last.offset) + 1n >= end) finish();
+      },
+    });
+    consumer.seek({ topic, partition, offset: start.toString() });
+    await done;
+  } finally {
+    await consumer.disconnect().catch(() => undefined);
+    const cleanup = kafka.admin();
+    await cleanup.connect().catch(() => undefined);
+    await cleanup.deleteGroups([groupId]).catch(() => undefined);
+    await cleanup.disconnect().catch(() => undefined);
+  }
+  return found.sort((a, b) => b.at - a.at).slice(0, opts.limit);
+}
+
+/** The decision stream of a running system: its own Kafka client, topic created when missing, connected. */
+export async function startDecisionLog(config: Config, log: Logger): Promise<{ log: DecisionLog; read: (player: string, opts: { sinceMs: number; beforeMs: number; limit: number }) => Promise<DecisionRecord[]> }> {
+  if (!config.kafkaBrokers) throw new Error('the decision stream needs resolved KAFKA_BROKERS');
+  const kafka = createKafka(config.kafkaBrokers, `playpulse-decisions-${config.instanceId}`);
+  const decisionLog = new DecisionLog({ kafka, topic: config.topics.decisions, partitions: config.topics.partitions, retentionMs: config.topics.decisionsRetentionMs, log });
+  await decisionLog.start();
+  return { log: decisionLog, read: (player, opts) => readDecisionStream(kafka, config.topics.decisions, player, opts) };
+}

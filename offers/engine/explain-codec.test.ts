@@ -1,0 +1,67 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decodeDecision, DecisionDecodeError, encodeDecision } from './explain-codec.ts';
+import { FIXED_REASONS, OUTCOMES, type DecisionRecord, type RuleDecision } from './explain.ts';
+
+const value = fc.oneof(fc.constant(null), fc.boolean(), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.string({ maxLength: 20 }));
+const rule: fc.Arbitrary<RuleDecision> = fc
+  .record({
+    ruleId: fc.string({ minLength: 1, maxLength: 40 }),
+    mode: fc.constantFrom('live' as const, 'shadow' as const),
+    priority: fc.integer({ min: 0, max: 1000 }),
+    variant: fc.option(fc.string({ minLength: 1, maxLength: 10 }), { nil: null }),
+    outcome: fc.constantFrom(...OUTCOMES),
+    custom: fc.option(fc.string({ minLength: 1, maxLength: 60 }), { nil: null }),
+    until: fc.option(fc.integer({ min: 0, max: 2 ** 45 }), { nil: undefined }),
+    offerId: fc.option(fc.stringMatching(/^[0-9a-f]{24}$/), { nil: undefined }),
+    values: fc.dictionary(fc.string({ minLength: 1, maxLength: 30 }), value, { maxKeys: 4 }),
+    error: fc.option(fc.string({ maxLength: 40 }), { nil: undefined }),
+  })
+  .map(({ custom, until, offerId, error, ...r }) => ({
+    ...r,
+    reason: custom ?? (FIXED_REASONS as Record<string, string>)[r.outcome] ?? r.outcome,
+    ...(until !== undefined ? { until } : {}),
+    ...(offerId !== undefined ? { offerId } : {}),
+    ...(error !== undefined ? { error } : {}),
+  }));
+const decision: fc.Arbitrary<DecisionRecord> = fc
+  .record({
+    eventId: fc.string({ minLength: 1, maxLength: 64 }),
+    eventType: fc.stringMatching(/^[a-z0-9_.]{1,20}$/),
+    at: fc.integer({ min: 0, max: 2 ** 45 }),
+    bundleVersion: fc.integer({ min: 0, max: 10_000 }),
+    offerId: fc.option(fc.stringMatching(/^[0-9a-f]{24}$/), { nil: null }),
+    rules: fc.array(rule, { maxLength: 5 }),
+    followUpOf: fc.option(fc.stringMatching(/^[0-9a-f]{24}$/), { nil: undefined }),
+  })
+  .map(({ followUpOf, ...d }) => ({ ...d, ...(followUpOf !== undefined ? { followUpOf } : {}) }));
+
+describe('compact decision records', () => {
+  it('decode to exactly the record encoded', () => {
+    fc.assert(
+      fc.property(decision, (d) => {
+        expect(decodeDecision(encodeDecision(d))).toEqual(d);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('are at most half the size of the JSON form for a typical decision', () => {
+    const d: DecisionRecord = {
+      eventId: '6f1c2a9e-4b7d-4e0f-9a51-2d8c3b7e1f40',
+      eventType: 'round.result',
+      at: 1_796_000_000_000,
+      bundleVersion: 12,
+      offerId: null,
+      rules: [
+        { ruleId: 'comeback-bundle', mode: 'live', priority: 100, variant: null, outcome: 'condition_false', reason: FIXED_REASONS.condition_false, values: { 'event.data.result': 'win', 'player.loss_streak': 0 } },
+        { ruleId: 'whale-gems', mode: 'live', priority: 50, variant: 'b', outcome: 'cooldown', reason: 'cooldown until 2026-12-03T17:00:00.000Z', until: 1_796_003_600_000, values: { 'player.revenue_30d': 12_000 } },
+      ],
+    };
+    expect(encodeDecision(d).length).toBeLessThanOrEqual(JSON.stringify(d).length / 2);
+  });
+
+  it('refuse bytes that are not a compact record', () => {
+    expect(() => decodeDecision(Buffer.from(JSON.stringify({ eventId: 'x' })))).toThrow(DecisionDecodeError);
+  });
+});

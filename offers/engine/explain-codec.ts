@@ -1,0 +1,75 @@
+import { Packr, Unpackr } from 'msgpackr';
+import { FIXED_REASONS, OUTCOMES, type DecisionRecord, type Outcome, type RuleDecision } from './explain.ts';
+
+/**
+ * The compact form of a decision in the player's `decisions` list in Redis: MessagePack of
+ * positional arrays, no field names, the outcome as its index in OUTCOMES and a fixed reason
+ * left out (it follows from the outcome). The full record, as the admin API serves it, is
+ * what `decodeDecision` gives back: the two are equal for every record (explain-codec.test.ts).
+ * The Kafka decision stream carries the full JSON record (decision-log.ts).
+ *
+ *   [1, eventId, eventType, at, bundleVersion, offerId | nil, followUpOf | nil, rules]
+ *   rule = [ruleId, 0 live | 1 shadow, priority, variant | nil, outcome index,
+ *           reason | nil, until | nil, offerId | nil, values, error | nil]
+ */
+const FORMAT = 1;
+
+const packr = new Packr({ useRecords: false, variableMapSize: true, moreTypes: false });
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
+
+const OUTCOME_INDEX = new Map<Outcome, number>(OUTCOMES.map((o, i) => [o, i]));
+const fixedReason = (o: Outcome): string | undefined => (FIXED_REASONS as Readonly<Record<string, string>>)[o];
+
+export function encodeDecision(d: DecisionRecord): Buffer {
+  const rules = d.rules.map((r) => [
+    r.ruleId,
+    r.mode === 'live' ? 0 : 1,
+    r.priority,
+    r.variant,
+    OUTCOME_INDEX.get(r.outcome) ?? -1,
+    r.reason === fixedReason(r.outcome) ? null : r.reason,
+    r.until ?? null,
+    r.offerId ?? null,
+    r.values,
+    r.error ?? null,
+  ]);
+  return packr.pack([FORMAT, d.eventId, d.eventType, d.at, d.bundleVersion, d.offerId, d.followUpOf ?? null, rules]);
+}
+
+export class DecisionDecodeError extends Error {}
+
+export function decodeDecision(bytes: Buffer): DecisionRecord {
+  let a: unknown;
+  try {
+    a = unpackr.unpack(bytes);
+  } catch (err) {
+    throw new DecisionDecodeError(`not a compact decision record: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (!Array.isArray(a) || a[0] !== FORMAT || !Array.isArray(a[7])) throw new DecisionDecodeError('not a compact decision record');
+  const rules = (a[7] as unknown[][]).map((r): RuleDecision => {
+    const outcome = OUTCOMES[r[4] as number];
+    if (!outcome) throw new DecisionDecodeError(`unknown outcome index ${String(r[4])}`);
+    const reason = typeof r[5] === 'string' ? r[5] : (fixedReason(outcome) ?? outcome);
+    return {
+      ruleId: r[0] as string,
+      mode: r[1] === 0 ? 'live' : 'shadow',
+      priority: r[2] as number,
+      variant: (r[3] ?? null) as string | null,
+      outcome,
+      reason,
+      ...(typeof r[6] === 'number' ? { until: r[6] } : {}),
+      ...(typeof r[7] === 'string' ? { offerId: r[7] } : {}),
+      values: (r[8] ?? {}) as Record<string, unknown>,
+      ...(typeof r[9] === 'string' ? { error: r[9] } : {}),
+    };
+  });
+  return {
+    eventId: a[1] as string,
+    eventType: a[2] as string,
+    at: a[3] as number,
+    bundleVersion: a[4] as number,
+    offerId: (a[5] ?? null) as string | null,
+    rules,
+    ...(typeof a[6] === 'string' ? { followUpOf: a[6] } : {}),
+  };
+}

@@ -1,0 +1,177 @@
+/**
+ * The per-player markers that replace growing id sets, against real Redis and Kafka: a
+ * decision is marked by its event's Kafka position (one field per partition), a follow-up in
+ * its first offer's ledger record, a revenue event by its position too; client resends are
+ * skipped by the decider; every key a player's events write expires; decisions older than
+ * the few kept in Redis are served from the decision stream.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { createKafka } from '../../lib/kafka.ts';
+import { offerKeys, playerKeys, playerTag } from '../../lib/keys.ts';
+import { createLogger } from '../../lib/log.ts';
+import { createRedis, type RedisClient } from '../../lib/redis.ts';
+import { playerDecisions } from '../../offers/admin/players.ts';
+import { staticBundleSource } from '../../offers/designer/store.ts';
+import type { Bundle } from '../../offers/designer/types.ts';
+import { createDecider, type ClosableDecider } from '../../offers/engine/decider.ts';
+import { DecisionLog, readDecisionStream } from '../../offers/engine/decision-log.ts';
+import { offerIdFor } from '../../offers/engine/hashing.ts';
+import { DECISIONS_KEPT } from '../../offers/engine/redis-ops.ts';
+import type { AppliedEvent } from '../../offers/engine/types.ts';
+import { decideFollowUp } from '../../offers/jobs/follow-up.ts';
+import { applyItems, DEFAULT_SEEN_AGE_MS, DEFAULT_SEEN_MAX } from '../../processors/apply.ts';
+import { planFor } from '../../processors/plan.ts';
+import { withScripts } from '../../processors/scripts.ts';
+import { readPlayerState } from '../../processors/state.ts';
+import { cleanupRedisPrefix, testConfig } from '../helpers/stack.ts';
+import { HOUR_MS, noonDaysAgo } from '../helpers/time.ts';
+import { applied, baseFiles, bundleOf, comebackYaml, loss, REMINDER_YAML } from './offers-fixtures.ts';
+
+const T0 = noonDaysAgo(1);
+const cleanups: (() => Promise<void>)[] = [];
+
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+async function rig(bundle: Bundle, decisionLog?: DecisionLog): Promise<{ redis: RedisClient; prefix: string; decider: ClosableDecider }> {
+  const config = testConfig();
+  const redis = createRedis(config.redisUrl ?? '', 'test-markers');
+  const decider = createDecider({ config, redis, bundles: staticBundleSource(bundle), queues: null, ...(decisionLog ? { decisionLog } : {}) });
+  cleanups.push(async () => {
+    await decider.close();
+    await cleanupRedisPrefix(redis, config.keyPrefix);
+    redis.disconnect();
+  });
+  return { redis, prefix: config.keyPrefix, decider };
+}
+
+const at = (e: AppliedEvent, partition: number, offset: number): AppliedEvent => ({ ...e, partition, offset: String(offset) });
+
+describe('decided markers', () => {
+  it('decides an event at or below its partition marker never again, whatever its id', async () => {
+    const r = await rig(bundleOf(baseFiles({ 'comeback.yaml': comebackYaml() })));
+    await r.decider.decideBatch([at(loss('m1', T0, 3, 'a'), 2, 100)]);
+    expect(await r.redis.hget(playerKeys(r.prefix, 'm1').limits, 'd:2')).toBe('100');
+    // Redelivered (same position, even under another id) and older positions: nothing decided.
+    await r.decider.decideBatch([at(loss('m1', T0 + 1, 4, 'a-copy'), 2, 100), at(loss('m1', T0 + 2, 5, 'older'), 2, 99)]);
+    expect(await r.redis.llen(playerKeys(r.prefix, 'm1').decisions)).toBe(1);
+    // Another partition has a marker of its own.
+    await r.decider.decideBatch([at(loss('m1', T0 + 3, 6, 'b'), 3, 5)]);
+    expect(await r.redis.llen(playerKeys(r.prefix, 'm1').decisions)).toBe(2);
+    expect(await r.redis.hgetall(offerKeys(r.prefix).stats('comeback'))).toMatchObject({ 'default|triggered': '2' });
+  });
+
+  it('skips a client resend (its first copy is the one decided), even at a new offset', async () => {
+    const r = await rig(bundleOf(baseFiles({ 'comeback.yaml': comebackYaml() })));
+    const first = at(loss('m2', T0, 3, 'x'), 0, 10);
+    await r.decider.decideBatch([first]);
+    await r.decider.decideBatch([{ ...first, offset: '11', duplicate: true, resent: true }]);
+    expect(await r.redis.llen(playerKeys(r.prefix, 'm2').decisions)).toBe(1);
+    expect(await r.redis.hgetall(offerKeys(r.prefix).stats('comeback'))).toMatchObject({ 'default|triggered': '1', 'default|offered': '1' });
+  });
+
+  it('decides a follow-up once: the first offer\'s ledger record carries the mark', async () => {
+    const bundle = bundleOf(baseFiles({ 'comeback.yaml': comebackYaml({ followUp: '1h' }), 'reminder.yaml': REMINDER_YAML }));
+    const jobs: Parameters<typeof decideFollowUp>[3][] = [];
+    const config = testConfig();
+    const redis = createRedis(config.redisUrl ?? '', 'test-markers');
+    const decider = createDecider({ config, redis, bundles: staticBundleSource(bundle), queues: null, followUps: (j) => jobs.push(j) });
+    cleanups.push(async () => {
+      await cleanupRedisPrefix(redis, config.keyPrefix);
+      redis.disconnect();
+    });
+    await decider.decideBatch([at(loss('m3', T0, 3, 'f'), 0, 1)]);
+    expect(jobs).toHaveLength(1);
+    const readState = (id: string, b: Bundle, now: number) => readPlayerState(redis, config.keyPrefix, id, b, now);
+    const job = jobs[0] as (typeof jobs)[number];
+    const once = await decideFollowUp(decider.context, bundle, readState, job);
+    const twice = await decideFollowUp(decider.context, bundle, readState, job);
+    expect(once.result === 'offered' || once.result === 'not_offered').toBe(true);
+    expect(twice.result).toBe('duplicate');
+    const first = JSON.parse((await redis.hget(playerKeys(config.keyPrefix, 'm3').ledger, offerIdFor('comeback', 'm3', 'f'))) ?? '{}') as { followUpAt?: number };
+    expect(first.followUpAt).toBe(job.dueAt);
+  });
+
+  it('attributes a redelivered revenue event once, by its position', async () => {
+    const revenue = '{ event: shop.purchase, amount: data.amount, currency: data.currency }';
+    const r = await rig(bundleOf(baseFiles({ 'comeback.yaml': comebackYaml() }, { revenue, holdoutPercent: 5 })));
+    // A player outside the holdout triggers the rule (a window opens), then spends; the spend is redelivered.
+    let player = 'spender-0';
+    for (let i = 1; (await import('../../offers/engine/hashing.ts')).inHoldout(player, 5); i += 1) player = `spender-${i}`;
+    await r.decider.decideBatch([at(loss(player, T0, 3, 'trig'), 0, 1)]);
+    const spend = at(applied(player, 'shop.purchase', { amount: 500, currency: 'EUR' }, T0 + 1_000), 0, 2);
+    await r.decider.decideBatch([spend]);
+    await r.decider.decideBatch([spend]);
+    const stats = await r.redis.hgetall(offerKeys(r.prefix).stats('comeback'));
+    const spent = Object.entries(stats).filter(([k]) => k.endsWith('|spend|EUR'));
+    expect(spent).toEqual([[expect.any(String), '500']]);
+    expect(await r.redis.hget(playerKeys(r.prefix, player).attribution, '|@0')).toBe('2');
+  });
+});
+
+describe('retention', () => {
+  it('leaves no key of a player without an expiry after apply, decisions and responses', async () => {
+    const bundle = bundleOf(baseFiles({ 'comeback.yaml': comebackYaml({ cooldown: '1h' }) }));
+    const r = await rig(bundle);
+    const plan = planFor(bundle);
+    const apply = withScripts(r.redis);
+    const events = [
+      { record: { v: 1, player: 'ret', id: 'l1', type: 'match.end', data: { result: 'loss' }, recvAt: T0, edge: 'e', session: 's' }, partition: 0, offset: '1' },
+      { record: { v: 1, player: 'ret', id: 'l2', type: 'match.end', data: { result: 'loss' }, recvAt: T0 + 1, edge: 'e', session: 's', stream: 'dev', seq: 1 }, partition: 0, offset: '2' },
+      { record: { v: 1, player: 'ret', id: 'l3', type: 'match.end', data: { result: 'loss' }, recvAt: T0 + 2, edge: 'e', session: 's', stream: 'dev', seq: 2 }, partition: 0, offset: '3' },
+      { record: { v: 1, player: 'ret', id: 'o1', type: 'store.open', data: {}, recvAt: T0 + 3, edge: 'e', session: 's' }, partition: 0, offset: '4' },
+    ];
+    const out = await applyItems(apply, plan, events, { keyPrefix: r.prefix, seenMax: DEFAULT_SEEN_MAX, seenAgeMs: DEFAULT_SEEN_AGE_MS });
+    await r.decider.decideBatch(out.applied);
+    const offerId = offerIdFor('comeback', 'ret', 'l3');
+    const shown = { record: { v: 1, player: 'ret', id: 's1', type: 'offer.shown', data: { offerId }, recvAt: T0 + 4, edge: 'e', session: 's' }, partition: 0, offset: '5' };
+    const out2 = await applyItems(apply, plan, [shown], { keyPrefix: r.prefix, seenMax: DEFAULT_SEEN_MAX, seenAgeMs: DEFAULT_SEEN_AGE_MS });
+    await r.decider.decideBatch(out2.applied);
+
+    const keys = await r.redis.keys(`${playerTag(r.prefix, 'ret').replace(/[{}]/g, '\\$&')}:*`);
+    const k = playerKeys(r.prefix, 'ret');
+    // The inbox and offers hash emptied when the offer was shown (Redis deletes empty keys).
+    expect(keys.sort()).toEqual([k.state, k.watermark, k.seen, k.limits, k.ledger, k.ledgerIdx, k.decisions].sort());
+    for (const key of keys) {
+      const ttl = await r.redis.pttl(key);
+      expect(ttl, key).toBeGreaterThan(0);
+      expect(ttl, key).toBeLessThanOrEqual(bundle.policy.retentionMs);
+    }
+  });
+});
+
+describe('the decision stream', () => {
+  it(`serves decisions older than the ${DECISIONS_KEPT} kept in Redis from Kafka, newest first`, async () => {
+    const config = testConfig();
+    const kafka = createKafka(config.kafkaBrokers ?? [], 'test-decision-log');
+    const topic = `${config.topics.decisions}-${Date.now()}`;
+    const decisionLog = new DecisionLog({ kafka, topic, partitions: 3, retentionMs: 86_400_000, log: createLogger('test-decision-log'), lingerMs: 5 });
+    await decisionLog.start();
+    cleanups.push(async () => {
+      await decisionLog.close();
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+      await admin.disconnect();
+    });
+    const r = await rig(bundleOf(baseFiles({ 'comeback.yaml': comebackYaml({ cooldown: '1m' }) })), decisionLog);
+    const total = DECISIONS_KEPT + 4;
+    const batch = Array.from({ length: total }, (_, i) => at(loss('auditee', T0 + i * HOUR_MS, 3 + i, `ev-${i}`), 1, 1 + i));
+    await r.decider.decideBatch(batch);
+    await r.decider.decideBatch([at(loss('someone-else', T0, 3, 'other'), 1, 1)]);
+    await decisionLog.flush();
+
+    const read = (player: string, o: { sinceMs: number; beforeMs: number; limit: number }) => readDecisionStream(kafka, topic, player, o);
+    const all = await playerDecisions(r.redis, r.prefix, 'auditee', 50, { read, sinceMs: T0 - HOUR_MS });
+    expect(all.source).toEqual({ redis: DECISIONS_KEPT, stream: total - DECISIONS_KEPT });
+    expect(all.decisions.map((d) => d.eventId)).toEqual(batch.map((e) => e.record.id).reverse());
+    expect(all.decisions.every((d) => d.rules[0]?.ruleId === 'comeback')).toBe(true);
+    // Redis alone: only the latest few.
+    const recent = await playerDecisions(r.redis, r.prefix, 'auditee', 50);
+    expect(recent.decisions).toHaveLength(DECISIONS_KEPT);
+    // `since` bounds the stream read.
+    const bounded = await playerDecisions(r.redis, r.prefix, 'auditee', 50, { read, sinceMs: T0 + 2 * HOUR_MS });
+    expect(bounded.decisions.map((d) => d.eventId).at(-1)).toBe('ev-2');
+  });
+});

@@ -12,31 +12,28 @@ export const playerKeys = (prefix: string, playerId: string) => {
   const tag = playerTag(prefix, playerId);
   return {
     /**
-     * HASH: built-ins and property values, as the rules see them, and the client streams'
-     * resend markers (processors/state.ts). Every per-player key expires after the policy's
+     * HASH: built-ins and property values, as the rules see them (processors/state.ts). Every per-player key expires after the policy's
      * `retention` from its latest write (Redis server clock), unless said otherwise.
      */
     state: `${tag}:state`,
-    /** HASH: per-partition watermark `<partition>` -> last applied offset. */
+    /** HASH: apply markers: `<partition>` -> last applied offset; `s:<stream>` -> a client stream's highest seq and holes. */
     watermark: `${tag}:wm`,
     /** ZSET: ids of recently applied events sent without a stream seq, score = event time; bounded, expires after a day. */
     seen: `${tag}:seen`,
-    /** HASH: window buckets of windowed properties. */
+    /** STRING: MessagePack of the window buckets of windowed properties, by storage field. */
     windows: `${tag}:win`,
     /** ZSET: pending offers, score = expiresAt (ms), member = offer id. */
     inbox: `${tag}:inbox`,
     /** HASH: offer id -> JSON of `Offer` (protocol/offer.ts) plus `createdAt` (ms); inbox order is createdAt. */
     offers: `${tag}:offers`,
-    /** LIST: latest decisions (compact explanations, offers/engine/explain-codec.ts), newest first, 5 kept, expires 7 days after the latest. */
+    /** LIST: latest decisions (compact explanations, offers/engine/explain-codec.ts), newest first, 3 kept, expires 7 days after the latest. */
     decisions: `${tag}:decisions`,
     /** HASH: per-rule limits (cd:<rule> cooldown until, n:<rule> lifetime count), d:<partition> decided marker (offset). */
     limits: `${tag}:limits`,
     /** HASH: edge instance id -> presence expiry (ms). */
     presence: `${tag}:presence`,
-    /** HASH: offer id -> JSON lifecycle record of a live offer (responses, revenue); the latest 20 of the last 30 days, by `ledgerIdx`. */
+    /** HASH: offer id -> JSON lifecycle record of a live offer (responses, revenue, createdAt); the latest 10 of the last 30 days. */
     ledger: `${tag}:ledger`,
-    /** ZSET: offer ids of `ledger`, score = createdAt (ms); the oldest are dropped past the bound. */
-    ledgerIdx: `${tag}:ledgerIdx`,
     /**
      * HASH: rule id -> `<group>|<until ms>`: the open attribution windows of live rules the player
      * triggered (lift); `<rule id>|<currency>` -> what the player spent in that rule's window;

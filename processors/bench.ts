@@ -70,7 +70,10 @@ export interface BenchResult {
   readonly stateCheck: string;
 }
 
-/** Deterministic events: players in turn, 70% match.end, 20% shop.purchase, 10% level.up, 1 ms apart. */
+/**
+ * Deterministic events: players in turn, 70% match.end, 20% shop.purchase, 10% level.up, 1 ms
+ * apart, each on its player's client stream with the next seq, as the SDK sends them.
+ */
 export function benchEvents(n: number, players: number, base = Date.now() - 3_600_000): EventRecord[] {
   const out: EventRecord[] = new Array(n);
   const results = ['win', 'loss', 'loss', 'draw'];
@@ -79,7 +82,7 @@ export function benchEvents(n: number, players: number, base = Date.now() - 3_60
   for (let i = 0; i < n; i++) {
     const player = `bench-${i % players}`;
     const r = rnd();
-    const common = { v: 1, player, id: `ev-${i}`, recvAt: base + i, edge: 'bench-edge', session: `s-${i % players}` };
+    const common = { v: 1, player, id: `ev-${i}`, recvAt: base + i, edge: 'bench-edge', session: `s-${i % players}`, stream: `st-${i % players}`, seq: Math.floor(i / players) + 1 };
     if (r < 0.7) out[i] = { ...common, type: 'match.end', data: { result: results[Math.floor(rnd() * 4)] as string, duration_s: 300, mode: 'ranked' } };
     else if (r < 0.9) out[i] = { ...common, type: 'shop.purchase', data: { sku: 'gems.100', coins: 1 + Math.floor(rnd() * 100) } };
     else out[i] = { ...common, type: 'level.up', data: { level: i % 50 } };

@@ -17,10 +17,10 @@ import { windowTotal } from './window.ts';
  *   offers_today, offers_day    written by the offers engine: offers made on UTC day
  *                               `offers_day` (floor(ms / 86400000)); 0 on any other day
  *   seen_n                      ids in the `seen` ZSET (events sent without a seq)
- *   streams                     MessagePack: per client stream, the highest seq applied
- *                               and the holes below it (lua/applyEvents-4.lua)
+ * `markers` hash (key suffix `wm`): <partition> -> last applied offset; s:<stream> -> the
+ * client stream's highest seq applied and the holes below it (lua/applyEvents-4.lua).
  *   p:<name>:<kind>             a plain property (see plan.ts)
- * `windows` hash fields: w:<name>:<kind>:<bucketMs>x<buckets> → MessagePack bucket list.
+ * `windows` string: MessagePack {w:<name>:<kind>:<bucketMs>x<buckets>: bucket list}.
  */
 export const STATE_FIELDS = {
   firstSeen: 'first_seen',
@@ -75,13 +75,18 @@ export function stateFromRow(id: string, plan: ApplyPlan, reply: readonly unknow
 
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
 
-function bucketList(raw: Buffer | null): number[] {
-  if (!raw || raw.length === 0) return [];
+function bucketList(v: unknown): number[] {
+  return Array.isArray(v) && v.length % 2 === 0 && v.every((x) => typeof x === 'number') ? (v as number[]) : [];
+}
+
+/** The bucket lists of a `windows` string, by storage field (a hash left by an older version reads as empty until the next write). */
+function windowLists(raw: Buffer | null): Record<string, unknown> {
+  if (!raw || raw.length === 0) return {};
   try {
     const v = unpackr.unpack(raw) as unknown;
-    return Array.isArray(v) && v.length % 2 === 0 && v.every((x) => typeof x === 'number') ? (v as number[]) : [];
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
   } catch {
-    return [];
+    return {};
   }
 }
 
@@ -112,14 +117,15 @@ export async function readPlayerState(
   ];
   const [values, lists] = await Promise.all([
     redis.hmget(keys.state, ...fields),
-    windowed.length > 0 ? redis.hmgetBuffer(keys.windows, ...windowed.map((p) => p.storageField)) : Promise.resolve([] as (Buffer | null)[]),
+    windowed.length > 0 ? redis.getBuffer(keys.windows).catch(() => null) : Promise.resolve(null),
   ]);
   const props: Record<string, Scalar> = {};
   plain.forEach((p, i) => {
     props[p.spec.name] = propValue(p, values[6 + i]);
   });
-  windowed.forEach((p, i) => {
-    props[p.spec.name] = windowTotal(bucketList(lists[i] ?? null), p.window as NonNullable<PropertyPlan['window']>, now);
+  const byField = windowLists(lists);
+  windowed.forEach((p) => {
+    props[p.spec.name] = windowTotal(bucketList(byField[p.storageField]), p.window as NonNullable<PropertyPlan['window']>, now);
   });
   const ordered: Record<string, Scalar> = {};
   for (const p of plan.properties) ordered[p.spec.name] = props[p.spec.name] ?? null;

@@ -29,8 +29,24 @@ export function computeRatios(r: Pick<BenchResults, 'ingest' | 'idle' | 'process
   };
 }
 
-export function computeTargets(r: Pick<BenchResults, 'ingest' | 'idle' | 'offers'>, ratios: Record<string, number | null>): Target[] {
+export function computeTargets(r: Pick<BenchResults, 'ingest' | 'idle' | 'offers' | 'memory'>, ratios: Record<string, number | null>): Target[] {
   const out: Target[] = [];
+  const mem = r.memory?.stages ?? [];
+  const worst = mem.reduce((m, s) => Math.max(m, s.corePerPlayer), 0);
+  const worstAll = mem.reduce((m, s) => Math.max(m, s.totalPerPlayer), 0);
+  out.push({
+    name: 'Redis bytes per player: state, limits, windows, de-duplication, recent explanations (sample game, any event count)',
+    target: '≤ 2,048',
+    measured: mem.length ? `${n(worst)} B (worst of ${mem.map((s) => n(s.eventsPerPlayer)).join(', ')} events; every key: ${n(worstAll)} B)` : 'not run',
+    met: mem.length ? worst <= 2_048 : null,
+  });
+  const profile = mem.reduce((m, s) => Math.max(m, s.byKind.state ?? 0), 0);
+  out.push({
+    name: 'live profile bytes per player (state hash)',
+    target: '≤ 512',
+    measured: mem.length ? `${n(profile)} B (${r.memory?.properties ?? 0} properties)` : 'not run',
+    met: mem.length ? profile <= 512 : null,
+  });
   const sat = byTarget(r.ingest.saturation, 'ours');
   const fix = byTarget(r.ingest.fixed, 'ours');
   const idle = byTarget(r.idle, 'ours');
@@ -147,6 +163,20 @@ export function markdown(r: BenchResults): string {
     lines.push('```');
     lines.push(...r.rules.lines);
     lines.push('```');
+    lines.push('');
+  }
+  if (r.memory) {
+    const m = r.memory;
+    const kinds = [...new Set(m.stages.flatMap((s) => Object.keys(s.byKind)))].sort();
+    lines.push(`**Redis memory per player** (sample game: ${m.properties} properties, ${m.rules} rules; ${m.players} players, MEMORY USAGE summed by key kind, bytes; ${m.seconds} s)`);
+    lines.push('');
+    lines.push(`| events per player | ${kinds.join(' | ')} | profile and markers | total | keys without expiry | 1 M players | 10 M players |`);
+    lines.push(`|---:|${kinds.map(() => '---:').join('|')}|---:|---:|---:|---:|---:|`);
+    for (const s of m.stages) {
+      lines.push(`| ${n(s.eventsPerPlayer)} | ${kinds.map((k) => n(s.byKind[k] ?? 0)).join(' | ')} | ${n(s.corePerPlayer)} | ${n(s.totalPerPlayer)} | ${s.keysWithoutExpiry} | ${s.projectedGiB['1M']} GiB | ${s.projectedGiB['10M']} GiB |`);
+    }
+    lines.push('');
+    lines.push('Profile and markers: state, limits, win, wm, seen, decisions. The other keys exist while a player has pending offers (inbox, offers), offers of the last 30 days (ledger, at most 10) or open lift windows (attr). Projections use the total.');
     lines.push('');
   }
   lines.push('**Ratios** (ours / peer; for latency and memory, peer / ours, so higher is better for us)');

@@ -1,4 +1,5 @@
 /** The JSON written per bench run (load/results/<runId>.json); load/results/baseline.json has the same shape. */
+import type { MemoryFigures } from './memory.ts';
 import type { BenchPlan } from '../scenarios/index.ts';
 import type { Machine } from './machine.ts';
 import type { IdleFigures, IngestFigures, OffersFigures } from './phases.ts';
@@ -56,6 +57,8 @@ export interface BenchResults {
   readonly processors: ProcessorFigures[];
   readonly processorComparison: ProcessorComparison | null;
   readonly rules: RuleCostFigures | null;
+  /** Redis bytes per player for the sample game (load/bench/memory.ts); absent in older results. */
+  readonly memory?: MemoryFigures | null;
   readonly ratios: Record<string, number | null>;
   readonly targets: Target[];
   readonly profiles: Record<string, HotSpot[]>;

@@ -19,8 +19,9 @@ import { charts, computeRatios, computeTargets, markdown } from './report.ts';
 import type { BenchResults, ProcessorComparison, ProcessorFigures, RuleCostFigures } from './results.ts';
 import { writeBenchRules } from './rules.ts';
 import { runProcessorComparison, runRuleCost } from './peers.ts';
+import { runMemoryBench, type MemoryFigures } from './memory.ts';
 
-export const PHASES = ['ingest', 'offers', 'idle', 'processors', 'rules'] as const;
+export const PHASES = ['ingest', 'offers', 'idle', 'processors', 'rules', 'memory'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface RunOptions {
@@ -79,6 +80,7 @@ export async function runBench(o: RunOptions): Promise<{ markdown: string; files
   const idle: IdleFigures[] = [];
   const processors: ProcessorFigures[] = [];
   let rules: RuleCostFigures | null = null;
+  let memory: MemoryFigures | null = null;
   let processorComparison: ProcessorComparison | null = null;
   let profiles: Record<string, HotSpot[]> = {};
   let trafficFrom = 0;
@@ -166,6 +168,10 @@ export async function runBench(o: RunOptions): Promise<{ markdown: string; files
       rules = await runRuleCost({ env: base, logDir });
       progress('rule evaluation cost');
     }
+    if (o.phases.has('memory')) {
+      memory = await runMemoryBench({ config: o.config, quick, runId: o.runId });
+      progress('Redis memory per player');
+    }
   } finally {
     await lag?.stop().catch(() => undefined);
     await Promise.all(procs.map((p) => p.stop()));
@@ -195,8 +201,9 @@ export async function runBench(o: RunOptions): Promise<{ markdown: string; files
     processors,
     processorComparison,
     rules,
+    memory,
     ratios,
-    targets: computeTargets({ ingest: { fixed, saturation }, idle, offers }, ratios),
+    targets: computeTargets({ ingest: { fixed, saturation }, idle, offers, memory }, ratios),
     profiles,
     notes,
   };

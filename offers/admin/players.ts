@@ -3,9 +3,10 @@ import { playerKeys } from '../../lib/keys.ts';
 import type { RedisClient } from '../../lib/redis.ts';
 import type { Bundle } from '../../offers/designer/types.ts';
 import type { DecisionRecord } from '../engine/explain.ts';
-import { decodeDecision } from '../engine/explain-codec.ts';
+import { decodeDecisionList } from '../engine/explain-codec.ts';
 import { playerView } from '../engine/input.ts';
 import type { LedgerRecord } from '../engine/offer.ts';
+import { readPlayerLedger } from '../engine/redis-ops.ts';
 import type { ReadState } from '../jobs/follow-up.ts';
 import type { Offer } from '../../protocol/offer.ts';
 
@@ -63,14 +64,12 @@ export async function playerDecisions(
   stream?: { read: DecisionStreamReader; sinceMs: number },
 ) {
   const k = playerKeys(prefix, playerId);
-  const list: DecisionRecord[] = [];
-  for (const raw of await redis.lrangeBuffer(k.decisions, 0, limit - 1)) {
-    try {
-      list.push(decodeDecision(raw));
-    } catch {
-      // Not a compact record (written by an older version): the stream holds it in full.
-    }
-  }
+  // A list of JSON explanations left by an older version reads as none (the next decision replaces it).
+  const raw = await redis.getBuffer(k.decisions).catch((err: unknown) => {
+    if (err instanceof Error && err.message.startsWith('WRONGTYPE')) return null;
+    throw err;
+  });
+  const list: DecisionRecord[] = decodeDecisionList(raw).slice(0, limit);
   let fromStream = 0;
   if (stream && list.length < limit) {
     const beforeMs = list.length > 0 ? Math.min(...list.map((d) => d.at)) : Number.MAX_SAFE_INTEGER;
@@ -78,12 +77,7 @@ export async function playerDecisions(
     fromStream = older.length;
     list.push(...older);
   }
-  const ids = [...new Set(list.map((d) => d.offerId).filter((id): id is string => id !== null))];
-  const ledger = new Map<string, LedgerRecord | null>();
-  if (ids.length > 0) {
-    const raw = await redis.hmget(k.ledger, ...ids);
-    ids.forEach((id, i) => ledger.set(id, raw[i] ? (JSON.parse(raw[i] as string) as LedgerRecord) : null));
-  }
+  const ledger = list.some((d) => d.offerId !== null) ? await readPlayerLedger(redis, prefix, playerId) : new Map<string, LedgerRecord>();
   const decisions = list.map((d) => (d.offerId ? { ...d, offer: offerStatus(ledger.get(d.offerId) ?? null) } : d));
   return { id: playerId, decisions, source: { redis: list.length - fromStream, stream: fromStream } };
 }

@@ -3,7 +3,7 @@
  * redis://127.0.0.1:6379). A bundle of 50 rules across 10 event types, compiled by the
  * designer compiler (real CEL). Reports decisions per second for
  *   1. pure evaluation: conditions, arms, holdout, limit verdicts, explanation — no I/O;
- *   2. the Redis path: `decideBatch` with counters read, budget claims and decide-8.lua,
+ *   2. the Redis path: `decideBatch` with counters read, budget claims and decide-6.lua,
  *      on a fresh key prefix (deleted afterwards), no lifecycle jobs, no routing;
  *   3. the same with a policy revenue event (lift): every trigger of a live rule opens or
  *      extends an attribution window, every `e0.happened` is spend — the cost of lift.

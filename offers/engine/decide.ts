@@ -57,7 +57,7 @@ const NO_COUNTERS: PlayerCounters = { rules: new Map(), offersToday: 0, offersDa
 /**
  * Decides one triggering event, at most once. Per attempt: read the player's counters (and
  * the decided marker), compute verdicts, claim budget for the best live candidate (next one
- * on exhaustion), then run decide-8.lua, which re-checks the player limits and writes
+ * on exhaustion), then run decide-6.lua, which re-checks the player limits and writes
  * everything or nothing. A refusal (the counters moved since the read: a concurrent
  * decision for the same player) gives the claim back and starts over from a fresh read.
  */
@@ -132,7 +132,7 @@ export async function decideEvent(ctx: EngineContext, d: DecisionInput): Promise
  * The player's last purchase as the decided event sees it: the later of the state applied
  * with that event and the state hash's value, the latter only when it is not after the
  * event (processors apply a whole chunk before deciding it, so the hash may already hold a
- * purchase that comes later). decide-8.lua applies the same rule.
+ * purchase that comes later). decide-6.lua applies the same rule.
  */
 function purchaseAsOfEvent(d: DecisionInput, fromHash: number | null): number | null {
   const v = d.input.player.last_purchase_at;

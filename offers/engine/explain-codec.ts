@@ -11,6 +11,8 @@ import { FIXED_REASONS, OUTCOMES, type DecisionRecord, type Outcome, type RuleDe
  *   [1, eventId, eventType, at, bundleVersion, offerId | nil, followUpOf | nil, rules]
  *   rule = [ruleId, 0 live | 1 shadow, priority, variant | nil, outcome index,
  *           reason | nil, until | nil, offerId | nil, values, error | nil]
+ *   values: the condition's reads, with the heads `event.data.`, `player.` and `event.`
+ *           written as one control character each
  */
 const FORMAT = 1;
 
@@ -30,13 +32,68 @@ export function encodeDecision(d: DecisionRecord): Buffer {
     r.reason === fixedReason(r.outcome) ? null : r.reason,
     r.until ?? null,
     r.offerId ?? null,
-    r.values,
+    packValues(r.values),
     r.error ?? null,
   ]);
   return packr.pack([FORMAT, d.eventId, d.eventType, d.at, d.bundleVersion, d.offerId, d.followUpOf ?? null, rules]);
 }
 
 export class DecisionDecodeError extends Error {}
+
+/** The records of a player's `decisions` string (decide-6.lua): each a 4-byte big-endian length and its bytes, newest first. */
+export function splitDecisions(raw: Buffer | null): Buffer[] {
+  const out: Buffer[] = [];
+  if (!raw) return out;
+  let pos = 0;
+  while (pos + 4 <= raw.length) {
+    const len = raw.readUInt32BE(pos);
+    if (pos + 4 + len > raw.length) break;
+    out.push(raw.subarray(pos + 4, pos + 4 + len));
+    pos += 4 + len;
+  }
+  return out;
+}
+
+/** The player's decisions kept in Redis, newest first; records that do not decode are left out. */
+export function decodeDecisionList(raw: Buffer | null): DecisionRecord[] {
+  const out: DecisionRecord[] = [];
+  for (const b of splitDecisions(raw)) {
+    try {
+      out.push(decodeDecision(b));
+    } catch {
+      // Written by another version: the decision stream holds it in full.
+    }
+  }
+  return out;
+}
+
+/**
+ * Condition reads name paths like `event.data.result` or `player.loss_streak`: the two
+ * common heads are kept as one control character each (never part of a path).
+ */
+const HEADS: readonly [string, string][] = [
+  ['event.data.', '\u0001'],
+  ['player.', '\u0002'],
+  ['event.', '\u0003'],
+];
+function packPath(path: string): string {
+  for (const [head, mark] of HEADS) if (path.startsWith(head)) return mark + path.slice(head.length);
+  return path;
+}
+function unpackPath(path: string): string {
+  for (const [head, mark] of HEADS) if (path.startsWith(mark)) return head + path.slice(mark.length);
+  return path;
+}
+function packValues(values: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(values)) out[packPath(k)] = v;
+  return out;
+}
+function unpackValues(values: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(values)) out[unpackPath(k)] = v;
+  return out;
+}
 
 export function decodeDecision(bytes: Buffer): DecisionRecord {
   let a: unknown;
@@ -59,7 +116,7 @@ export function decodeDecision(bytes: Buffer): DecisionRecord {
       reason,
       ...(typeof r[6] === 'number' ? { until: r[6] } : {}),
       ...(typeof r[7] === 'string' ? { offerId: r[7] } : {}),
-      values: (r[8] ?? {}) as Record<string, unknown>,
+      values: unpackValues((r[8] ?? {}) as Record<string, unknown>),
       ...(typeof r[9] === 'string' ? { error: r[9] } : {}),
     };
   });

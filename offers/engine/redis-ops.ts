@@ -4,7 +4,7 @@ import type { Offer } from '../../protocol/offer.ts';
 import type { DecisionRecord } from './explain.ts';
 import { encodeDecision } from './explain-codec.ts';
 import { budgetWindowEnd, budgetWindowStart, DAY_MS, HOUR_MS, type PlayerCounters } from './limits.ts';
-import type { LedgerRecord } from './offer.ts';
+import { decodeLedger, encodeLedgerRecord, type LedgerRecord } from './offer.ts';
 import type { EngineCommands } from './scripts.ts';
 import type { RedisClient } from '../../lib/redis.ts';
 
@@ -13,11 +13,11 @@ import type { RedisClient } from '../../lib/redis.ts';
  * hash tag; budgets and stats live in their rules' own slots (lib/keys.ts).
  */
 /** Compact explanations each player keeps in Redis (older ones: the decision stream, decision-log.ts). */
-export const DECISIONS_KEPT = 5;
+export const DECISIONS_KEPT = 3;
 /** They expire this long after the player's latest decision. */
 export const DECISIONS_KEEP_MS = 7 * 86_400_000;
 /** Lifecycle records kept per player: the latest offers, and none created longer ago than LEDGER_KEEP_MS. */
-export const LEDGER_KEPT = 20;
+export const LEDGER_KEPT = 10;
 export const LEDGER_KEEP_MS = 30 * 86_400_000;
 
 type Client = RedisClient & EngineCommands;
@@ -127,7 +127,7 @@ const opt = (v: number | null) => (v === null ? '' : v);
 /** How a decision is marked decided: by its event's Kafka position, or (a follow-up) in its first offer's ledger record. */
 export type DecisionMark = { readonly position: EventPosition } | { readonly followUpOf: string };
 
-/** Runs decide-7.lua: marker, limits re-check and consumption, inbox, ledger, explanation, expiries. */
+/** Runs decide-6.lua: marker, limits re-check and consumption, inbox, ledger, explanation, expiries. */
 export async function runDecide(
   redis: Client,
   prefix: string,
@@ -141,7 +141,7 @@ export async function runDecide(
   const k = playerKeys(prefix, playerId);
   const position = 'position' in mark ? mark.position : null;
   const args: (string | Buffer | number)[] = [
-    k.limits, k.state, k.inbox, k.offers, k.ledger, k.ledgerIdx, k.decisions,
+    k.limits, k.state, k.inbox, k.offers, k.ledger, k.decisions,
     decidedMarker(position) ?? '', position ? position.offset : '', 'followUpOf' in mark ? mark.followUpOf : '',
     now, encodeDecision(record), DECISIONS_KEPT, LEDGER_KEPT, LEDGER_KEEP_MS, retentionMs, DECISIONS_KEEP_MS,
   ];
@@ -155,7 +155,7 @@ export async function runDecide(
       opt(write.quietAfterPurchaseMs),
       opt(write.quietAfterDeclineMs),
       JSON.stringify({ ...write.offer, createdAt: now }),
-      JSON.stringify(write.ledger),
+      encodeLedgerRecord(write.ledger),
       write.offer.expiresAt,
       opt(write.lastPurchaseAt),
     );
@@ -282,6 +282,19 @@ export async function runSpend(redis: Client, prefix: string, playerId: string, 
 
 /** Ledger record of one offer, or null. */
 export async function readLedger(redis: RedisClient, prefix: string, playerId: string, offerId: string): Promise<LedgerRecord | null> {
-  const raw = await redis.hget(playerKeys(prefix, playerId).ledger, offerId);
-  return raw ? (JSON.parse(raw) as LedgerRecord) : null;
+  return (await readPlayerLedger(redis, prefix, playerId)).get(offerId) ?? null;
+}
+
+/** Every ledger record of a player, by offer id. */
+export async function readPlayerLedger(redis: RedisClient, prefix: string, playerId: string): Promise<Map<string, LedgerRecord>> {
+  const key = playerKeys(prefix, playerId).ledger;
+  try {
+    return decodeLedger(await redis.getBuffer(key));
+  } catch (err) {
+    if (!(err instanceof Error && err.message.startsWith('WRONGTYPE'))) throw err;
+    // A hash of JSON records left by an older version, until the player's next decision rewrites it.
+    const out = new Map<string, LedgerRecord>();
+    for (const [id, json] of Object.entries(await redis.hgetall(key))) out.set(id, JSON.parse(json) as LedgerRecord);
+    return out;
+  }
 }

@@ -3,11 +3,16 @@
   state, atomically; each event at most once.
 
   KEYS[1] state      HASH  built-ins and plain property values
-  KEYS[2] watermark  HASH  partition -> offset of the last event applied from it
+  KEYS[2] markers    HASH  <partition> -> offset of the last event applied from it;
+                           s:<stream> -> MessagePack {lastUsed, hi, from1, to1, ...} of a client
+                           stream (below). Kept apart from `state` so that a stream with
+                           many holes cannot turn the state hash into Redis' large encoding.
   KEYS[3] seen       ZSET  ids of recently applied events sent without a stream sequence
                            number, score = event time (ms); bounded
-  KEYS[4] windows    HASH  windowed property field -> MessagePack [bucket, value, ...],
-                           buckets ascending
+  KEYS[4] windows    STRING  MessagePack {windowed property field: [bucket, value, ...]},
+                           buckets ascending (one string: bucket lists are longer than a
+                           hash's compact encoding allows; a hash left by an older version is
+                           read, and replaced by the next write's SET)
 
   ARGV[1] the bundle's properties, MessagePack, 4 entries per property (P of them):
             kind   "c" count | "s" sum | "n" min | "x" max | "l" last | "k" streak |
@@ -35,9 +40,8 @@
   on that stream; without, its id is in `seen` with a time within seenAgeMs of t. A
   duplicate changes nothing but the watermark. The state field `seen_n` counts the ids in
   `seen` (so trimming needs no ZCARD).
-  Streams: the state field `streams` holds MessagePack {stream: {lastUsed, hi, from1, to1,
-  from2, to2, ...}}: the highest seq applied and the holes below it (seqs skipped so far,
-  ascending ranges), because a resend on a new socket can land in Kafka before the rest of
+  Streams: per stream, the highest seq applied (hi) and the holes below it (seqs skipped so
+  far, ascending ranges), because a resend on a new socket can land in Kafka before the rest of
   the old socket's events. A seq above hi is new (the skipped ones become a hole); one in a
   hole is new (the hole shrinks); any other, or one at or below hi - W, is a resend. Holes
   at or below hi - W are dropped, and past gapsKept ranges the oldest; past streamsKept
@@ -85,7 +89,7 @@ if not isnum(seenMax) or not isnum(seenAgeMs) or not isnum(retentionMs) or reten
 
 -- Property i: props[4i-3] kind, props[4i-2] field, props[4i-1] bucketMs, props[4i] buckets.
 local kind, field = {}, {}
-local stateFields = { 'first_seen', 'last_seen', 'events_total', 'last_purchase_at', 'offers_today', 'offers_day', 'seen_n', 'streams' }
+local stateFields = { 'first_seen', 'last_seen', 'events_total', 'last_purchase_at', 'offers_today', 'offers_day', 'seen_n' }
 local NB = #stateFields
 local winFields = {}
 for i = 1, P do
@@ -129,12 +133,29 @@ local firstSeen, lastSeen = tonumber(cur[1]), tonumber(cur[2])
 local total, lastPurchase = tonumber(cur[3]) or 0, tonumber(cur[4])
 local offersToday, offersDay = tonumber(cur[5]) or 0, tonumber(cur[6])
 local seenCount = tonumber(cur[7]) or 0
-local streams = {}
-if cur[8] then
-  local ok, decoded = pcall(cmsgpack.unpack, cur[8])
-  if ok and type(decoded) == 'table' then streams = decoded end
+-- The streams of this call's events, read in one HMGET.
+local streams, streamsDirty, newStream = {}, {}, false
+do
+  local names, fields = {}, {}
+  for e = 1, E do
+    local name = ev[starts[e] + 5]
+    if name ~= '' and not names[name] then
+      names[name] = true
+      fields[#fields + 1] = 's:' .. name
+    end
+  end
+  if #fields > 0 then
+    local raw = call('HMGET', KEYS[2], unpack(fields))
+    for j = 1, #fields do
+      local st = nil
+      if raw[j] then
+        local ok, decoded = pcall(cmsgpack.unpack, raw[j])
+        if ok and type(decoded) == 'table' and #decoded >= 2 then st = decoded end
+      end
+      if st then streams[string.sub(fields[j], 3)] = st end
+    end
+  end
 end
-local streamsDirty = false
 
 local sval, nval, lists = {}, {}, {}
 local pos = NB
@@ -152,18 +173,28 @@ for i = 1, P do
     end
   end
 end
+local allWin = {}
 if #winFields > 0 then
-  local raw = call('HMGET', KEYS[4], unpack(winFields))
-  local j = 0
+  local raw = {}
+  if call('TYPE', KEYS[4]).ok == 'hash' then
+    local h = call('HGETALL', KEYS[4])
+    for j = 1, #h, 2 do raw[h[j]] = h[j + 1] end
+    for f, packed in pairs(raw) do
+      local ok, decoded = pcall(cmsgpack.unpack, packed)
+      if ok and type(decoded) == 'table' then allWin[f] = decoded end
+    end
+  else
+    local whole = call('GET', KEYS[4])
+    if whole then
+      local ok, decoded = pcall(cmsgpack.unpack, whole)
+      if ok and type(decoded) == 'table' then allWin = decoded end
+    end
+  end
   for i = 1, P do
     if kind[i] == 'C' or kind[i] == 'S' then
-      j = j + 1
-      local list = nil
-      if raw[j] then
-        local ok, decoded = pcall(cmsgpack.unpack, raw[j])
-        if ok and type(decoded) == 'table' and #decoded % 2 == 0 then list = decoded end
-      end
-      lists[i] = list or {}
+      local list = allWin[field[i]]
+      if type(list) ~= 'table' or #list % 2 ~= 0 then list = {} end
+      lists[i] = list
     end
   end
 end
@@ -181,9 +212,10 @@ local function claimSeq(s, q, t)
   if not st then
     st = { t, 0 }
     streams[s] = st
+    newStream = true
   end
   st[1] = t
-  streamsDirty = true
+  streamsDirty[s] = true
   local hi = st[2]
   if q > hi then
     if q > hi + 1 then
@@ -358,36 +390,21 @@ for e = 1, E do
 end
 
 -- Write.
-if streamsDirty then
-  local names, n = {}, 0
-  for s in pairs(streams) do
-    n = n + 1
-    names[n] = s
-  end
-  if n > streamsKept then
-    table.sort(names, function(x, y) return streams[x][1] > streams[y][1] end)
-    for j = streamsKept + 1, n do streams[names[j]] = nil end
-  end
-end
 if dirty then
   local trim = seenCount > seenMax + floor(seenMax / 3)
   if trim then seenCount = seenMax end
   local h = { 'first_seen', val(firstSeen), 'last_seen', val(lastSeen), 'events_total', total, 'seen_n', seenCount }
-  if streamsDirty then
-    h[#h + 1] = 'streams'
-    h[#h + 1] = cmsgpack.pack(streams)
-  end
   if lastPurchase then
     h[#h + 1] = 'last_purchase_at'
     h[#h + 1] = val(lastPurchase)
   end
-  local w = {}
+  local winDirty = false
   for i = 1, P do
     if propDirty[i] then
       local k = kind[i]
       if k == 'C' or k == 'S' then
-        w[#w + 1] = field[i]
-        w[#w + 1] = cmsgpack.pack(lists[i])
+        allWin[field[i]] = lists[i]
+        winDirty = true
       else
         h[#h + 1] = field[i]
         if k == 'l' then h[#h + 1] = sval[i] else h[#h + 1] = val(nval[i]) end
@@ -396,9 +413,8 @@ if dirty then
   end
   call('HSET', KEYS[1], unpack(h))
   call('PEXPIRE', KEYS[1], retentionMs)
-  if #w > 0 then
-    call('HSET', KEYS[4], unpack(w))
-    call('PEXPIRE', KEYS[4], retentionMs)
+  if winDirty then
+    call('SET', KEYS[4], cmsgpack.pack(allWin), 'PX', retentionMs)
   end
   for from = 1, na, 2 * SLICE do call('ZADD', KEYS[3], unpack(adds, from, math.min(na, from + 2 * SLICE - 1))) end
   if na > 0 then call('PEXPIRE', KEYS[3], seenAgeMs) end
@@ -412,9 +428,32 @@ for part in pairs(wmDirty) do
   marks[#marks + 1] = part
   marks[#marks + 1] = val(wm[part])
 end
+if dirty then
+  for name in pairs(streamsDirty) do
+    marks[#marks + 1] = 's:' .. name
+    marks[#marks + 1] = cmsgpack.pack(streams[name])
+  end
+end
 if #marks > 0 then
   call('HSET', KEYS[2], unpack(marks))
   call('PEXPIRE', KEYS[2], retentionMs)
+end
+-- A new stream may push the player past streamsKept: forget the least recently used.
+if dirty and newStream then
+  local all = call('HGETALL', KEYS[2])
+  local used = {}
+  for j = 1, #all, 2 do
+    if string.sub(all[j], 1, 2) == 's:' then
+      local ok, st = pcall(cmsgpack.unpack, all[j + 1])
+      used[#used + 1] = { all[j], (ok and type(st) == 'table' and tonumber(st[1])) or 0 }
+    end
+  end
+  if #used > streamsKept then
+    table.sort(used, function(x, y) return x[2] > y[2] end)
+    local drop = {}
+    for j = streamsKept + 1, #used do drop[#drop + 1] = used[j][1] end
+    call('HDEL', KEYS[2], unpack(drop))
+  end
 end
 
 return cmsgpack.pack(out)

@@ -7,7 +7,8 @@ import { createRedis, type RedisClient } from '../../lib/redis.ts';
 import { staticBundleSource } from '../../offers/designer/store.ts';
 import type { Bundle } from '../../offers/designer/types.ts';
 import { createDecider, type ClosableDecider } from '../../offers/engine/decider.ts';
-import { decodeDecision } from '../../offers/engine/explain-codec.ts';
+import { decodeDecisionList } from '../../offers/engine/explain-codec.ts';
+import { readPlayerLedger } from '../../offers/engine/redis-ops.ts';
 import type { DecisionRecord } from '../../offers/engine/explain.ts';
 import { inHoldout, offerIdFor } from '../../offers/engine/hashing.ts';
 import type { LedgerRecord } from '../../offers/engine/offer.ts';
@@ -70,11 +71,10 @@ afterAll(async () => {
 });
 
 const decisions = async (r: Rig, player: string): Promise<DecisionRecord[]> =>
-  (await r.redis.lrangeBuffer(playerKeys(r.config.keyPrefix, player).decisions, 0, -1)).map((b) => decodeDecision(b));
+  decodeDecisionList(await r.redis.getBuffer(playerKeys(r.config.keyPrefix, player).decisions));
 const inbox = (r: Rig, player: string) => r.redis.zrange(playerKeys(r.config.keyPrefix, player).inbox, 0, -1);
 const ledger = async (r: Rig, player: string, offerId: string): Promise<LedgerRecord | null> => {
-  const raw = await r.redis.hget(playerKeys(r.config.keyPrefix, player).ledger, offerId);
-  return raw ? (JSON.parse(raw) as LedgerRecord) : null;
+  return (await readPlayerLedger(r.redis, r.config.keyPrefix, player)).get(offerId) ?? null;
 };
 const stats = (r: Rig, ruleId: string) => r.redis.hgetall(offerKeys(r.config.keyPrefix).stats(ruleId));
 

@@ -15,8 +15,9 @@ import { staticBundleSource } from '../../offers/designer/store.ts';
 import type { Bundle } from '../../offers/designer/types.ts';
 import { createDecider, type ClosableDecider } from '../../offers/engine/decider.ts';
 import { DecisionLog, readDecisionStream } from '../../offers/engine/decision-log.ts';
+import { decodeDecisionList } from '../../offers/engine/explain-codec.ts';
 import { offerIdFor } from '../../offers/engine/hashing.ts';
-import { DECISIONS_KEPT } from '../../offers/engine/redis-ops.ts';
+import { DECISIONS_KEPT, readPlayerLedger } from '../../offers/engine/redis-ops.ts';
 import type { AppliedEvent } from '../../offers/engine/types.ts';
 import { decideFollowUp } from '../../offers/jobs/follow-up.ts';
 import { applyItems, DEFAULT_SEEN_AGE_MS, DEFAULT_SEEN_MAX } from '../../processors/apply.ts';
@@ -55,10 +56,10 @@ describe('decided markers', () => {
     expect(await r.redis.hget(playerKeys(r.prefix, 'm1').limits, 'd:2')).toBe('100');
     // Redelivered (same position, even under another id) and older positions: nothing decided.
     await r.decider.decideBatch([at(loss('m1', T0 + 1, 4, 'a-copy'), 2, 100), at(loss('m1', T0 + 2, 5, 'older'), 2, 99)]);
-    expect(await r.redis.llen(playerKeys(r.prefix, 'm1').decisions)).toBe(1);
+    expect(decodeDecisionList(await r.redis.getBuffer(playerKeys(r.prefix, 'm1').decisions))).toHaveLength(1);
     // Another partition has a marker of its own.
     await r.decider.decideBatch([at(loss('m1', T0 + 3, 6, 'b'), 3, 5)]);
-    expect(await r.redis.llen(playerKeys(r.prefix, 'm1').decisions)).toBe(2);
+    expect(decodeDecisionList(await r.redis.getBuffer(playerKeys(r.prefix, 'm1').decisions))).toHaveLength(2);
     expect(await r.redis.hgetall(offerKeys(r.prefix).stats('comeback'))).toMatchObject({ 'default|triggered': '2' });
   });
 
@@ -67,7 +68,7 @@ describe('decided markers', () => {
     const first = at(loss('m2', T0, 3, 'x'), 0, 10);
     await r.decider.decideBatch([first]);
     await r.decider.decideBatch([{ ...first, offset: '11', duplicate: true, resent: true }]);
-    expect(await r.redis.llen(playerKeys(r.prefix, 'm2').decisions)).toBe(1);
+    expect(decodeDecisionList(await r.redis.getBuffer(playerKeys(r.prefix, 'm2').decisions))).toHaveLength(1);
     expect(await r.redis.hgetall(offerKeys(r.prefix).stats('comeback'))).toMatchObject({ 'default|triggered': '1', 'default|offered': '1' });
   });
 
@@ -89,8 +90,8 @@ describe('decided markers', () => {
     const twice = await decideFollowUp(decider.context, bundle, readState, job);
     expect(once.result === 'offered' || once.result === 'not_offered').toBe(true);
     expect(twice.result).toBe('duplicate');
-    const first = JSON.parse((await redis.hget(playerKeys(config.keyPrefix, 'm3').ledger, offerIdFor('comeback', 'm3', 'f'))) ?? '{}') as { followUpAt?: number };
-    expect(first.followUpAt).toBe(job.dueAt);
+    const first = (await readPlayerLedger(redis, config.keyPrefix, 'm3')).get(offerIdFor('comeback', 'm3', 'f'));
+    expect(first?.followUpAt).toBe(job.dueAt);
   });
 
   it('attributes a redelivered revenue event once, by its position', async () => {
@@ -132,7 +133,7 @@ describe('retention', () => {
     const keys = await r.redis.keys(`${playerTag(r.prefix, 'ret').replace(/[{}]/g, '\\$&')}:*`);
     const k = playerKeys(r.prefix, 'ret');
     // The inbox and offers hash emptied when the offer was shown (Redis deletes empty keys).
-    expect(keys.sort()).toEqual([k.state, k.watermark, k.seen, k.limits, k.ledger, k.ledgerIdx, k.decisions].sort());
+    expect(keys.sort()).toEqual([k.state, k.watermark, k.seen, k.limits, k.ledger, k.decisions].sort());
     for (const key of keys) {
       const ttl = await r.redis.pttl(key);
       expect(ttl, key).toBeGreaterThan(0);
@@ -173,5 +174,23 @@ describe('the decision stream', () => {
     // `since` bounds the stream read.
     const bounded = await playerDecisions(r.redis, r.prefix, 'auditee', 50, { read, sinceMs: T0 + 2 * HOUR_MS });
     expect(bounded.decisions.map((d) => d.eventId).at(-1)).toBe('ev-2');
+  });
+});
+
+describe('cut-over from the previous layout', () => {
+  it('reads a ledger hash of JSON records and an explanation list left by the older version, and replaces them', async () => {
+    const r = await rig(bundleOf(baseFiles({ 'comeback.yaml': comebackYaml() })));
+    const k = playerKeys(r.prefix, 'old');
+    const oldOffer = 'o-old-offer';
+    await r.redis.hset(k.ledger, oldOffer, JSON.stringify({ offerId: oldOffer, ruleId: 'comeback', variant: null, eventId: 'e0', sku: 'bundle.comeback', createdAt: T0 - 1_000, expiresAt: T0 + 60_000, price: { amount: 199, currency: 'USD' }, responses: {} }));
+    await r.redis.lpush(k.decisions, JSON.stringify({ eventId: 'e0', rules: [] }));
+    expect((await readPlayerLedger(r.redis, r.prefix, 'old')).get(oldOffer)?.ruleId).toBe('comeback');
+    expect((await playerDecisions(r.redis, r.prefix, 'old', 10)).decisions).toEqual([]);
+    await r.decider.decideBatch([at(loss('old', T0, 3, 'new-1'), 0, 1)]);
+    expect(await r.redis.type(k.ledger)).toBe('string');
+    expect(await r.redis.type(k.decisions)).toBe('string');
+    const ledger = await readPlayerLedger(r.redis, r.prefix, 'old');
+    expect([...ledger.keys()].sort()).toEqual([oldOffer, offerIdFor('comeback', 'old', 'new-1')].sort());
+    expect((await playerDecisions(r.redis, r.prefix, 'old', 10)).decisions.map((d) => d.eventId)).toEqual(['new-1']);
   });
 });

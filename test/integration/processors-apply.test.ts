@@ -164,9 +164,23 @@ describe('windows at their edges', () => {
     expect(out.applied.map((a) => a.state.props.losses_10m)).toEqual([1, 2, 3, 4, 4, 4]);
     const plan = planFor(bundle);
     const field = plan.properties.find((p) => p.spec.name === 'losses_10m')?.storageField as string;
-    const stored = await redis.hgetBuffer(playerKeys(opts.keyPrefix, 'w3').windows, field);
+    const stored = await redis.getBuffer(playerKeys(opts.keyPrefix, 'w3').windows);
     const { unpack } = await import('msgpackr');
-    expect((unpack(stored as Buffer) as number[]).filter((_, i) => i % 2 === 0)).toEqual([6, 9, 12, 15].map((m) => (t0 + m * MIN) / 10_000));
+    const lists = unpack(stored as Buffer) as Record<string, number[]>;
+    expect((lists[field] as number[]).filter((_, i) => i % 2 === 0)).toEqual([6, 9, 12, 15].map((m) => (t0 + m * MIN) / 10_000));
+  });
+
+  it('reads window buckets an older version left in a hash, and replaces the hash with the string', async () => {
+    const opts = options();
+    const plan = planFor(bundle);
+    const field = plan.properties.find((p) => p.spec.name === 'losses_10m')?.storageField as string;
+    const key = playerKeys(opts.keyPrefix, 'w9').windows;
+    const { pack, unpack } = await import('msgpackr');
+    await redis.hset(key, field, Buffer.from(pack([Math.floor(t0 / 10_000), 2])));
+    const out = await apply(bundle, [item('w9', 'match.end', { result: 'loss' }, t0)], opts);
+    expect(out.applied[0]?.state.props.losses_10m).toBe(3);
+    expect(await redis.type(key)).toBe('string');
+    expect((unpack((await redis.getBuffer(key)) as Buffer) as Record<string, number[]>)[field]).toEqual([Math.floor(t0 / 10_000), 3]);
   });
 
   it('sums over 7 days', async () => {

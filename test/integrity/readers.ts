@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { logLevel, type IHeaders } from 'kafkajs';
 import { createKafka } from '../../lib/kafka.ts';
-import { decodeDecision } from '../../offers/engine/explain-codec.ts';
+import { decodeDecisionList } from '../../offers/engine/explain-codec.ts';
+import { decodeLedger } from '../../offers/engine/offer.ts';
 import { playerKeys } from '../../lib/keys.ts';
 import type { RedisClient } from '../../lib/redis.ts';
 import { decodeRecord } from '../../protocol/record.ts';
@@ -160,8 +161,7 @@ export async function readPlayerOffers(
 
 /** The player's latest decisions (explanations) kept in Redis, newest first, decoded from their compact form. */
 export async function readPlayerDecisions(redis: RedisClient, prefix: string, player: string): Promise<Record<string, unknown>[]> {
-  const list = await redis.lrangeBuffer(playerKeys(prefix, player).decisions, 0, -1);
-  return list.map((b) => decodeDecision(b) as unknown as Record<string, unknown>);
+  return decodeDecisionList(await redis.getBuffer(playerKeys(prefix, player).decisions)) as unknown as Record<string, unknown>[];
 }
 
 /** One lifecycle record of the offer ledger (offers/engine/offer.ts `LedgerRecord`), as stored. */
@@ -177,8 +177,7 @@ export interface LedgerEntry {
 
 /** The player's offer ledger: every offer made for them (bounded), whatever happened to it since. */
 export async function readPlayerLedger(redis: RedisClient, prefix: string, player: string): Promise<LedgerEntry[]> {
-  const hash = await redis.hgetall(playerKeys(prefix, player).ledger);
-  return Object.values(hash).map((json) => JSON.parse(json) as LedgerEntry);
+  return [...decodeLedger(await redis.getBuffer(playerKeys(prefix, player).ledger)).values()];
 }
 
 /** The offers made for many players, from their ledgers, in the shape the checks take. */

@@ -3,7 +3,7 @@
   player's hash tag. Responses from the game (shown, accepted, declined, purchased) and
   `expired` take the offer out of the pending inbox.
 
-  KEYS[1] ledger  HASH  offer id -> JSON lifecycle record
+  KEYS[1] ledger  STRING  MessagePack {offer id: lifecycle record} (offers/engine/offer.ts)
   KEYS[2] inbox   ZSET  pending offer ids, score = expiresAt
   KEYS[3] offers  HASH  offer id -> JSON of Offer plus createdAt
   KEYS[4] state   HASH  last_purchase_at, last_decline_at
@@ -23,8 +23,25 @@
     {"moot", ruleId, variant}                     expired after a response: nothing to expire
     {"ok", ruleId, variant, revenue, currency}    recorded; revenue is "" unless purchased
 ]]
-local raw = redis.call('HGET', KEYS[1], ARGV[1])
-if not raw then
+local ledger, ledgerFromHash = {}, false
+if redis.call('TYPE', KEYS[1]).ok == 'hash' then
+  -- Left by an older version (a hash of JSON records): read here; the SET below replaces it.
+  local h = redis.call('HGETALL', KEYS[1])
+  for j = 1, #h, 2 do
+    local ok, rec = pcall(cjson.decode, h[j + 1])
+    if ok and type(rec) == 'table' then ledger[h[j]] = rec end
+  end
+  ledgerFromHash = true
+end
+do
+  local whole = redis.call('TYPE', KEYS[1]).ok == 'string' and redis.call('GET', KEYS[1])
+  if whole then
+    local ok, m = pcall(cmsgpack.unpack, whole)
+    if ok and type(m) == 'table' then ledger = m end
+  end
+end
+local r = ledger[ARGV[1]]
+if type(r) ~= 'table' then
   if ARGV[2] == 'expired' then
     local due = tonumber(redis.call('ZSCORE', KEYS[2], ARGV[1]) or '')
     if due and tonumber(ARGV[3]) >= due then
@@ -34,7 +51,6 @@ if not raw then
   end
   return {'unknown'}
 end
-local r = cjson.decode(raw)
 local kind = ARGV[2]
 local now = tonumber(ARGV[3])
 local variant = r.variant
@@ -73,7 +89,6 @@ elseif kind == 'declined' then
 end
 
 r.responses[kind] = now
-redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(r))
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('SET', KEYS[1], cmsgpack.pack(ledger), 'PX', ARGV[5])
 if redis.call('EXISTS', KEYS[4]) == 1 then redis.call('PEXPIRE', KEYS[4], ARGV[5]) end
 return {'ok', r.ruleId, variant, revenue, r.price.currency}

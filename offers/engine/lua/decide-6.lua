@@ -9,9 +9,9 @@
   KEYS[2] state      HASH  offers_today, offers_day, last_purchase_at, last_decline_at
   KEYS[3] inbox      ZSET  pending offer ids, score = expiresAt
   KEYS[4] offers     HASH  offer id -> JSON of Offer plus createdAt
-  KEYS[5] ledger     HASH  offer id -> JSON lifecycle record
-  KEYS[6] ledgerIdx  ZSET  offer ids of ledger, score = createdAt
-  KEYS[7] decisions  LIST  compact explanations (offers/engine/explain-codec.ts), newest first
+  KEYS[5] ledger     STRING  MessagePack {offer id: lifecycle record} (offers/engine/offer.ts)
+  KEYS[6] decisions  STRING  the latest compact explanations (offers/engine/explain-codec.ts),
+                             newest first, each as a 4-byte big-endian length and its bytes
 
   ARGV[1]  decided marker field "d:<partition>", or "" for a follow-up
   ARGV[2]  the event's offset in that partition (with a marker field)
@@ -32,7 +32,7 @@
   ARGV[16] policy quietAfterPurchase (ms), or ""
   ARGV[17] policy quietAfterDecline (ms), or ""
   ARGV[18] offer JSON (Offer plus createdAt)
-  ARGV[19] ledger record JSON
+  ARGV[19] ledger record (MessagePack map)
   ARGV[20] expiresAt (ms)
   ARGV[21] the player's last purchase (ms) in the state applied with this event, or "".
            The later of it and the state hash's last_purchase_at counts, the hash's only when
@@ -56,8 +56,27 @@ local now = tonumber(ARGV[4])
 local offerId = ARGV[11]
 local retention = tonumber(ARGV[9])
 
+local ledger, ledgerFromHash = {}, false
+if redis.call('TYPE', KEYS[5]).ok == 'hash' then
+  -- Left by an older version (a hash of JSON records): read here; the SET below replaces it.
+  local h = redis.call('HGETALL', KEYS[5])
+  for j = 1, #h, 2 do
+    local ok, rec = pcall(cjson.decode, h[j + 1])
+    if ok and type(rec) == 'table' then ledger[h[j]] = rec end
+  end
+  ledgerFromHash = true
+end
+do
+  local raw = redis.call('TYPE', KEYS[5]).ok == 'string' and redis.call('GET', KEYS[5])
+  if raw then
+    local ok, m = pcall(cmsgpack.unpack, raw)
+    if ok and type(m) == 'table' then ledger = m end
+  end
+end
+local ledgerDirty = ledgerFromHash
+
 local function offerMade()
-  return offerId ~= '' and redis.call('HEXISTS', KEYS[5], offerId) == 1
+  return offerId ~= '' and ledger[offerId] ~= nil
 end
 
 if ARGV[1] ~= '' then
@@ -69,9 +88,8 @@ if ARGV[1] ~= '' then
 end
 local first = nil
 if ARGV[3] ~= '' then
-  local raw = redis.call('HGET', KEYS[5], ARGV[3])
-  if raw then
-    first = cjson.decode(raw)
+  first = ledger[ARGV[3]]
+  if type(first) == 'table' then
     if first.followUpAt then
       if offerMade() then return {'dup', 1} end
       return {'dup', 0}
@@ -110,28 +128,44 @@ if offerId ~= '' then
   redis.call('HSET', KEYS[2], 'offers_today', tostring(today + 1), 'offers_day', tostring(day))
   redis.call('ZADD', KEYS[3], ARGV[20], offerId)
   redis.call('HSET', KEYS[4], offerId, ARGV[18])
-  redis.call('HSET', KEYS[5], offerId, ARGV[19])
-  redis.call('ZADD', KEYS[6], now, offerId)
+  ledger[offerId] = cmsgpack.unpack(ARGV[19])
+  ledgerDirty = true
   -- Bounded ledger: the oldest records past the count, and any created before the horizon.
-  local extra = redis.call('ZCARD', KEYS[6]) - tonumber(ARGV[7])
-  local old = {}
-  if extra > 0 then old = redis.call('ZRANGE', KEYS[6], 0, extra - 1) end
-  local aged = redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', '(' .. string.format('%d', now - tonumber(ARGV[8])))
-  for _, id in ipairs(aged) do old[#old + 1] = id end
-  for _, id in ipairs(old) do
-    redis.call('HDEL', KEYS[5], id)
-    redis.call('ZREM', KEYS[6], id)
+  local horizon = now - tonumber(ARGV[8])
+  local byAge = {}
+  for id, rec in pairs(ledger) do
+    local created = (type(rec) == 'table' and tonumber(rec.createdAt)) or 0
+    if created < horizon then ledger[id] = nil else byAge[#byAge + 1] = { id, created } end
   end
-  for i = 2, 6 do redis.call('PEXPIRE', KEYS[i], retention) end
+  local kept = tonumber(ARGV[7])
+  if #byAge > kept then
+    table.sort(byAge, function(x, y) return x[2] > y[2] end)
+    for j = kept + 1, #byAge do ledger[byAge[j][1]] = nil end
+  end
+  for i = 2, 4 do redis.call('PEXPIRE', KEYS[i], retention) end
 end
 
 if ARGV[1] ~= '' then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
 redis.call('PEXPIRE', KEYS[1], retention)
 if first then
   first.followUpAt = now
-  redis.call('HSET', KEYS[5], ARGV[3], cjson.encode(first))
+  ledgerDirty = true
 end
-redis.call('LPUSH', KEYS[7], ARGV[5])
-redis.call('LTRIM', KEYS[7], 0, tonumber(ARGV[6]) - 1)
-redis.call('PEXPIRE', KEYS[7], tonumber(ARGV[10]))
+if ledgerDirty then redis.call('SET', KEYS[5], cmsgpack.pack(ledger), 'PX', retention) end
+-- The new explanation first, then the kept ones before it: records are opaque here.
+local list = struct.pack('>I4', #ARGV[5]) .. ARGV[5]
+-- A list left by an older version holds JSON explanations this version does not read: the
+-- SET below replaces it.
+local older = redis.call('TYPE', KEYS[6]).ok == 'string' and redis.call('GET', KEYS[6])
+if older then
+  local pos, n = 1, 1
+  while n < tonumber(ARGV[6]) and pos + 3 <= #older do
+    local len = struct.unpack('>I4', older, pos)
+    if pos + 3 + len > #older then break end
+    pos = pos + 4 + len
+    n = n + 1
+  end
+  list = list .. string.sub(older, 1, pos - 1)
+end
+redis.call('SET', KEYS[6], list, 'PX', tonumber(ARGV[10]))
 return {'ok'}

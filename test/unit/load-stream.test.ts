@@ -20,7 +20,7 @@ describe('EventStream', () => {
     expect(s.stampFrame(batchFrame(a))).toEqual({ t: 'evs', events: [{ id: 'a', type: 'x', seq: 1 }, { id: 'b', type: 'x', seq: 2 }] });
     expect(s.stampFrame(batchFrame([one]))).toEqual({ t: 'ev', id: 'c', type: 'x', seq: 3 });
     expect(s.stamp(a).map((e) => e.seq)).toEqual([1, 2]);
-    expect(s.stamp([{ id: 'd', type: 'x' }])[0]?.seq).toBe(4);
+    expect(s.stamp<WireEvent>([{ id: 'd', type: 'x' }])[0]?.seq).toBe(4);
     expect(s.stampFrame(pingFrame(1))).toEqual({ t: 'ping', n: 1 });
   });
 });

@@ -55,7 +55,10 @@ export interface ClientOptions {
 }
 
 export interface ClientEvent {
-  /** Unique per player; generated when absent. Reuse it when resending by hand. */
+  /**
+   * Unique per player; generated when absent. The client resends unacked events itself; an
+   * id sent again while still unacked keeps its seq (and both promises settle on its ack).
+   */
   id?: string;
   type: string;
   ts?: number;

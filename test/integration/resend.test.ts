@@ -9,7 +9,8 @@
  *   1. after all of them were acked (the acks were lost to the game, not to the edge);
  *   2. after the socket was cut before any ack arrived (all of them reached Kafka anyway);
  *   3. as 2, with the new socket on a second edge instance;
- *   4. as 2, with the processor SIGKILLed half-way through the resend and started again.
+ *   4. as 2, with the processor SIGKILLed half-way through the resend and started again
+ *      while the rest of the resend goes on.
  *
  * Kafka then holds every event twice; the player's state must hold each once:
  * `matches_played` and `events_total` are exactly 5,000.
@@ -185,9 +186,10 @@ describe('resend of 5,000 events with the processor SIGKILLed half-way', () => {
     first.child.kill('SIGKILL');
     await first.exited;
     expect(first.child.signalCode).toBe('SIGKILL');
+    const restarted = startProcessor(world());
     await sendAcked(second, events.slice(EVENTS / 2));
     second.close();
-    await startProcessor(world());
+    await restarted;
     await expectCountedOnce(world(), player);
   }, 240_000);
 });

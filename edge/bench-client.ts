@@ -2,10 +2,13 @@
  * Load generator of the edge-only ingest benchmark (bench-ingest.ts starts it as its own
  * process). Opens `connections` WebSocket clients (`ws`), each keeping `window` frames of
  * `batch` events in flight (closed loop), for `seconds`; records per-event ack latency
- * (send to ack) in an HdrHistogram. Prints one JSON line with the result on stdout.
+ * (send to ack) in an HdrHistogram. Each connection is one stream, like an SDK instance:
+ * `?stream=` on the upgrade and a seq on every event. Prints one JSON line with the result
+ * on stdout.
  *
  *   tsx edge/bench-client.ts <json options>
  */
+import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { build } from 'hdr-histogram-js';
 import WebSocket from 'ws';
@@ -41,7 +44,7 @@ async function run(o: BenchClientOptions): Promise<BenchClientResult> {
   const loops: Promise<void>[] = [];
   for (let c = 0; c < o.connections; c++) {
     const token = await signPlayerToken(o.secret, `bench-${c}`, 3600);
-    const ws = new WebSocket(`${o.url}?token=${token}`);
+    const ws = new WebSocket(`${o.url}?token=${token}&stream=${randomBytes(12).toString('base64url')}`);
     sockets.push(ws);
     loops.push(
       new Promise<void>((resolve, reject) => {
@@ -54,7 +57,7 @@ async function run(o: BenchClientOptions): Promise<BenchClientResult> {
           for (let i = 0; i < o.batch; i++) {
             const id = `${c}-${seq++}`;
             sentAt.set(id, now);
-            events.push({ id, type: 'match.end', ts: Date.now(), data: { result: seq % 3 === 0 ? 'loss' : 'win', duration_s: 300, mode: 'ranked' } });
+            events.push({ id, type: 'match.end', ts: Date.now(), seq, data: { result: seq % 3 === 0 ? 'loss' : 'win', duration_s: 300, mode: 'ranked' } });
           }
           ws.send(encodeFrame(o.batch === 1 ? { t: 'ev', ...events[0] } : { t: 'evs', events }));
         };

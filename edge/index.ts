@@ -139,7 +139,7 @@ export async function startEdge(deps: EdgeDeps): Promise<RunningEdge> {
       ws.end(CLOSE.TRY_AGAIN_LATER, refusal);
       return;
     }
-    const session = new Session(ws, data.player, data.expMs, ctx);
+    const session = new Session(ws, data.player, data.expMs, ctx, data.stream);
     data.session = session;
     sessions.add(session);
     edgeMetrics.connections.inc();

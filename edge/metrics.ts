@@ -3,11 +3,12 @@ import { LATENCY_BUCKETS_S, counter, gauge, histogram } from '../lib/metrics.ts'
 
 export const edgeMetrics = {
   connections: gauge('playpulse_edge_connections', 'Open WebSocket connections'),
-  upgrades: counter('playpulse_edge_upgrades_total', 'Upgrade requests by outcome (ok, 401, draining)', ['outcome']),
+  upgrades: counter('playpulse_edge_upgrades_total', 'Upgrade requests by outcome (ok, 401, 400, draining)', ['outcome']),
   closes: counter('playpulse_edge_closes_total', 'Connections closed, by close code', ['code']),
   framesIn: counter('playpulse_edge_frames_in_total', 'Frames received, by type (ev, evs, ping, text, bad, too_big)', ['type']),
   framesOut: counter('playpulse_edge_frames_out_total', 'Frames sent, by type (hello, ack, offer, pong, err)', ['type']),
   eventsIn: counter('playpulse_edge_events_received_total', 'Valid events received (including resent ids)'),
+  eventsWithoutSeq: counter('playpulse_edge_events_without_seq_total', 'Events passed on to Kafka without a stream and seq (processors de-duplicate those by id over only the last ~96 events of the player)'),
   eventsDuplicate: counter('playpulse_edge_events_duplicate_total', 'Resent event ids answered without a second produce'),
   eventsProduced: counter('playpulse_edge_events_produced_total', 'Events acknowledged by Kafka'),
   produceFailures: counter('playpulse_edge_produce_failures_total', 'Events whose produce failed or timed out'),

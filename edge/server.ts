@@ -10,9 +10,10 @@
  */
 import uWS from 'uWebSockets.js';
 import type { HttpResponse, TemplatedApp, WebSocket } from 'uWebSockets.js';
-import { isPlayPulseError } from '../lib/errors.ts';
+import { ERRORS, isPlayPulseError } from '../lib/errors.ts';
 import { healthReply, type Health } from '../lib/health.ts';
 import type { Logger } from '../lib/log.ts';
+import { STREAM_PATTERN } from '../protocol/limits.ts';
 import { tokenFromRequest, verifyPlayerToken } from './auth.ts';
 import { edgeMetrics } from './metrics.ts';
 import type { UserData } from './session.ts';
@@ -29,7 +30,7 @@ export interface AppHandlers {
   close(ws: WebSocket<UserData>, code: number): void;
 }
 
-const STATUS_TEXT: Record<number, string> = { 200: '200 OK', 401: '401 Unauthorized', 404: '404 Not Found', 500: '500 Internal Server Error', 503: '503 Service Unavailable' };
+const STATUS_TEXT: Record<number, string> = { 200: '200 OK', 400: '400 Bad Request', 401: '401 Unauthorized', 404: '404 Not Found', 500: '500 Internal Server Error', 503: '503 Service Unavailable' };
 
 /**
  * uWS force-closes (no close frame, 1006) a message over its own limit, so it is set above
@@ -72,9 +73,15 @@ export function createEdgeApp(h: AppHandlers): TemplatedApp {
           .end(JSON.stringify({ error: code, message }));
         return;
       }
+      const stream = streamFromQuery(req.getQuery('stream'));
+      if (stream === false) {
+        edgeMetrics.upgrades.inc({ outcome: '400' });
+        writeReply(res, 400, 'application/json', JSON.stringify({ error: 'EDGE_BAD_STREAM', message: ERRORS.EDGE_BAD_STREAM.message }));
+        return;
+      }
       edgeMetrics.upgrades.inc({ outcome: 'ok' });
       res.upgrade<UserData>(
-        { player: claims.player, expMs: claims.expMs, session: null },
+        { player: claims.player, expMs: claims.expMs, stream, session: null },
         req.getHeader('sec-websocket-key'),
         '',
         req.getHeader('sec-websocket-extensions'),
@@ -111,6 +118,15 @@ export function createEdgeApp(h: AppHandlers): TemplatedApp {
     );
   });
   return app;
+}
+
+/**
+ * The upgrade's `?stream=` (decoded as uWS decodes query values): undefined when absent,
+ * false when present but not 1..64 of [A-Za-z0-9_.:-] (an empty `stream=` included).
+ */
+export function streamFromQuery(value: string | undefined): string | undefined | false {
+  if (value === undefined) return undefined;
+  return STREAM_PATTERN.test(value) ? value : false;
 }
 
 /** A reply from outside a uWS handler (after an await): corked, one syscall. */

@@ -27,6 +27,8 @@ import { ABUSE_LIMIT, ABUSE_WINDOW_MS, AbuseMeter, TokenBucket } from './token-b
 export interface UserData {
   player: string;
   expMs: number;
+  /** The upgrade's `?stream=`, checked; undefined when none was given. */
+  stream: string | undefined;
   session: Session | null;
 }
 
@@ -62,6 +64,7 @@ export class Session implements ProduceSink {
     readonly player: string,
     private readonly expMs: number,
     private readonly ctx: SessionContext,
+    readonly stream?: string,
   ) {
     this.bucket = new TokenBucket(ctx.limits.ratePerSec, ctx.limits.rateBurst, Date.now());
   }
@@ -72,7 +75,7 @@ export class Session implements ProduceSink {
 
   /** Sends `hello` and arms the token-expiry close. */
   start(): void {
-    this.send(helloFrame(this.player, this.id, Date.now()));
+    this.send(helloFrame(this.player, this.id, Date.now(), this.stream));
     this.armExpiry();
   }
 
@@ -170,9 +173,10 @@ export class Session implements ProduceSink {
     const taxonomy = this.ctx.bundles.current().events;
     const ackNow: string[] = [];
     const recvAt = Date.now();
+    const eventContext = { hasStream: this.stream !== undefined };
     for (const raw of rawEvents) {
       if (this.closed) return;
-      const check = validateEvent(raw, taxonomy);
+      const check = validateEvent(raw, taxonomy, eventContext);
       if (!check.ok) {
         this.error('bad_event', check.message, check.id);
         continue;
@@ -198,6 +202,10 @@ export class Session implements ProduceSink {
       const record: EventRecord = { v: RECORD_VERSION, player: this.player, id: event.id, type: event.type, recvAt, edge: this.ctx.instanceId, session: this.id };
       if (event.ts !== undefined) record.ts = event.ts;
       if (event.data !== undefined) record.data = event.data;
+      if (event.seq !== undefined && this.stream !== undefined) {
+        record.stream = this.stream;
+        record.seq = event.seq;
+      }
       const value = encodeRecord(record);
       const bytes = value.length + this.player.length + RECORD_OVERHEAD_BYTES;
       if (!this.fits(bytes)) {
@@ -207,6 +215,7 @@ export class Session implements ProduceSink {
       const item: ProduceItem = { id: event.id, key: this.player, value, headers: recordHeaders(record), bytes, receivedAt, sink: this, notified: false };
       this.pending.set(event.id, item);
       this.inflightBytes += bytes;
+      if (record.seq === undefined) edgeMetrics.eventsWithoutSeq.inc();
       this.ctx.producer.submit(item);
     }
     if (ackNow.length > 0) this.send(ackFrame(ackNow));

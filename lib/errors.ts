@@ -26,6 +26,7 @@ export const ERRORS = {
   EDGE_FRAME_TOO_LARGE: { retriable: false, message: 'the frame is over the size limit' },
   EDGE_OVERLOADED: { retriable: true, message: 'the edge is overloaded or draining' },
   EDGE_TOO_MANY_CONNECTIONS: { retriable: true, message: 'too many connections for this player' },
+  EDGE_BAD_STREAM: { retriable: false, http: 400, message: 'the upgrade parameter `stream` is not 1..64 of [A-Za-z0-9_.:-]' },
 
   PROC_POISON_EVENT: { retriable: false, message: 'an event in the topic cannot be decoded or applied' },
   PROC_FIELD_TYPE: { retriable: false, message: 'an event field has the wrong type for a property' },

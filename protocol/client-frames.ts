@@ -1,12 +1,14 @@
 /**
  * Client → edge frames (CONTRACT.md §3):
  *
- *   ev    { t: "ev", id, type, ts?, data? }           one event
- *   evs   { t: "evs", events: [ {id, type, ts?, data?}, ... ] }   1..500 events
+ *   ev    { t: "ev", id, type, ts?, data?, seq? }     one event
+ *   evs   { t: "evs", events: [ {id, type, ts?, data?, seq?}, ... ] }   1..500 events
  *   ping  { t: "ping", n? }                            answered by { t: "pong", n }
  *
  * parseClientFrame sorts a decoded frame into one of these; the events stay raw here and
  * are checked one by one by validate-event.ts, so one bad event never sinks its batch.
+ * `seq` (the event's place in its client's stream, named by `?stream=` on the upgrade) is
+ * kept by resends: it is what lets processors count a resent event once.
  */
 import { MAX_BATCH_EVENTS } from './limits.ts';
 
@@ -15,6 +17,8 @@ export interface WireEvent {
   type: string;
   ts?: number;
   data?: Record<string, unknown>;
+  /** Place in the socket's stream (`?stream=`), 1..2^53 - 1; the same on every resend. */
+  seq?: number;
 }
 
 export type ClientFrame =
@@ -58,5 +62,6 @@ function eventFields(e: WireEvent): Record<string, unknown> {
   const out: Record<string, unknown> = { id: e.id, type: e.type };
   if (e.ts !== undefined) out.ts = e.ts;
   if (e.data !== undefined) out.data = e.data;
+  if (e.seq !== undefined) out.seq = e.seq;
   return out;
 }

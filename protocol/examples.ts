@@ -7,9 +7,11 @@ import { encodeFrame } from './codec.ts';
 
 export const EXAMPLES: Readonly<Record<string, Record<string, unknown>>> = {
   ev: { t: 'ev', id: 'e1', type: 'match.end', ts: 1700000000000, data: { result: 'loss' } },
+  evSeq: { t: 'ev', id: 'e4', type: 'level.up', data: { level: 6 }, seq: 42 },
   evs: { t: 'evs', events: [{ id: 'e2', type: 'level.up', data: { level: 5 } }, { id: 'e3', type: 'offer.shown', data: { offerId: 'o1' } }] },
   ping: { t: 'ping', n: 7 },
   hello: { t: 'hello', player: 'p1', session: 's1', serverTime: 1700000000000 },
+  helloStream: { t: 'hello', player: 'p1', session: 's1', serverTime: 1700000000000, stream: 'Qm9vdHN0cmFwMDAx' },
   ack: { t: 'ack', ids: ['e1', 'e2'] },
   offer: { t: 'offer', offer: { id: 'o1', ruleId: 'comeback', sku: 'bundle.s', price: { amount: 199, currency: 'USD' }, discountPct: 40, expiresAt: 1700000900000 } },
   pong: { t: 'pong', n: 7 },

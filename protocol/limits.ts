@@ -26,8 +26,17 @@ export const FORBIDDEN_KEYS: readonly string[] = ['__proto__', 'constructor', 'p
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
 
 /**
- * Resend window of a stream: an event resent with its original stream and `seq` is counted
- * once while its seq is above (the newest seq the stream has sent) - RESEND_WINDOW. The SDK
- * never holds more unacked events than this (docs/protocol.md, "Resends and de-duplication").
+ * `stream` of the upgrade URL (one client's event sequence, e.g. one SDK instance): 1..64 of
+ * `[A-Za-z0-9_.:-]`, like a player id.
+ */
+export const STREAM_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/** `seq` of an event: an integer 1..2^53 - 1, strictly increasing per stream in first-send order. */
+export const MAX_SEQ = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The resend bound: an event resent with the same stream and seq is counted once while its
+ * seq is greater than (the newest seq the stream has sent) - RESEND_WINDOW. A client never
+ * keeps an event unacked once its seq has fallen out of that window.
  */
 export const RESEND_WINDOW = 65_536;

@@ -4,15 +4,19 @@
  *
  *   key     = player id (UTF-8), so one player's events share a partition and keep order
  *   value   = MessagePack map (plain, no extensions):
- *             { v: 1, player, id, type, ts?, data?, recvAt, edge, session }
+ *             { v: 1, player, id, type, ts?, data?, recvAt, edge, session, stream?, seq? }
  *   headers = pp-type: event type (so tools can route or filter without decoding the
  *             value). Only one: kafkajs encodes every header separately, and the event id
  *             and record version are in the value already.
  *
  * `player` always comes from the token the edge verified; `recvAt` is the edge's
- * receive time in ms; `ts` the client's clock, if it sent one.
+ * receive time in ms; `ts` the client's clock, if it sent one. `stream` (the upgrade's
+ * `?stream=`) and `seq` (the event's place in it) are both present or both absent: with
+ * them, processors count a resent event once (protocol/limits.ts, RESEND_WINDOW). They
+ * are optional fields of version 1; readers that do not know them ignore them.
  */
 import { Packr, Unpackr } from 'msgpackr';
+import { MAX_SEQ, STREAM_PATTERN } from './limits.ts';
 
 export const RECORD_VERSION = 1;
 
@@ -26,7 +30,6 @@ export interface EventRecord {
   recvAt: number;
   edge: string;
   session: string;
-  /** The client's stream (one SDK instance) and the event's sequence number on it; both or neither. */
   stream?: string;
   seq?: number;
 }
@@ -57,6 +60,13 @@ export function decodeRecord(value: Buffer | null): EventRecord {
   if (o.ts !== undefined && (typeof o.ts !== 'number' || !Number.isFinite(o.ts))) throw new Error('record field ts is not a number');
   if (o.data !== undefined && (o.data === null || typeof o.data !== 'object' || Array.isArray(o.data))) {
     throw new Error('record field data is not a map');
+  }
+  if ((o.stream === undefined) !== (o.seq === undefined)) throw new Error('record fields stream and seq must be both present or both absent');
+  if (o.stream !== undefined && (typeof o.stream !== 'string' || !STREAM_PATTERN.test(o.stream))) {
+    throw new Error('record field stream is not 1..64 of [A-Za-z0-9_.:-]');
+  }
+  if (o.seq !== undefined && (typeof o.seq !== 'number' || !Number.isSafeInteger(o.seq) || o.seq < 1 || o.seq > MAX_SEQ)) {
+    throw new Error('record field seq is not an integer 1..2^53 - 1');
   }
   return o as unknown as EventRecord;
 }

@@ -1,7 +1,8 @@
 /**
  * Edge → client frames (CONTRACT.md §3):
  *
- *   hello  { t: "hello", player, session, serverTime }   first frame after the upgrade
+ *   hello  { t: "hello", player, session, serverTime, stream? }   first frame after the
+ *          upgrade; `stream` echoes the upgrade's `?stream=`, absent when none was given
  *   ack    { t: "ack", ids: [event id, ...] }             durably in Kafka
  *   offer  { t: "offer", offer: { id, ruleId, sku, title?, price: { amount, currency },
  *                                  discountPct?, variant?, expiresAt, data? } }
@@ -19,6 +20,7 @@ export interface HelloFrame {
   player: string;
   session: string;
   serverTime: number;
+  stream?: string;
 }
 export interface AckFrame {
   t: 'ack';
@@ -42,8 +44,8 @@ export type ServerFrame = HelloFrame | AckFrame | OfferFrame | PongFrame | ErrFr
 
 export const WIRE_ERROR_CODES: readonly WireErrorCode[] = ['bad_frame', 'bad_event', 'rate_limited', 'unavailable'];
 
-export function helloFrame(player: string, session: string, serverTime: number): HelloFrame {
-  return { t: 'hello', player, session, serverTime };
+export function helloFrame(player: string, session: string, serverTime: number, stream?: string): HelloFrame {
+  return stream === undefined ? { t: 'hello', player, session, serverTime } : { t: 'hello', player, session, serverTime, stream };
 }
 
 export function ackFrame(ids: string[]): AckFrame {
@@ -85,7 +87,7 @@ export function parseServerFrame(f: Record<string, unknown>): ServerFrame | null
   switch (f.t) {
     case 'hello':
       return typeof f.player === 'string' && typeof f.session === 'string' && typeof f.serverTime === 'number'
-        ? helloFrame(f.player, f.session, f.serverTime)
+        ? helloFrame(f.player, f.session, f.serverTime, typeof f.stream === 'string' ? f.stream : undefined)
         : null;
     case 'ack':
       return Array.isArray(f.ids) && f.ids.every((i) => typeof i === 'string') ? ackFrame(f.ids as string[]) : null;

@@ -9,6 +9,8 @@
  *         of the right type (int: safe integer; double: any number; string; bool; map; list),
  *         in its enum when it has one, present when required. Undeclared fields are kept as
  *         sent. No number anywhere in it may be NaN, ±Infinity or an integer beyond ±(2^53 - 1).
+ *   seq   optional integer 1..2^53 - 1; nil counts as absent. Only on a socket that named a
+ *         stream at the upgrade (`?stream=`): without one, an event with `seq` is refused.
  *
  * Any other field of the event map (`t`, `player`, ...) is ignored: the player always comes
  * from the token. Pure: takes values, returns values.
@@ -16,13 +18,20 @@
 import type { EventSpec, FieldSpec } from '../offers/designer/types.ts';
 import type { WireEvent } from './client-frames.ts';
 import { encodeFrame, isPlainMap } from './codec.ts';
-import { EVENT_TYPE_PATTERN, MAX_DATA_BYTES, MAX_EVENT_ID_CHARS } from './limits.ts';
+import { EVENT_TYPE_PATTERN, MAX_DATA_BYTES, MAX_EVENT_ID_CHARS, MAX_SEQ } from './limits.ts';
 
 export type EventCheck = { ok: true; event: WireEvent } | { ok: false; id?: string; message: string };
 
-export function validateEvent(raw: unknown, taxonomy: ReadonlyMap<string, EventSpec>): EventCheck {
+export interface EventContext {
+  /** The socket named a stream at the upgrade, so its events may carry `seq`. */
+  hasStream: boolean;
+}
+
+const NO_STREAM: EventContext = { hasStream: false };
+
+export function validateEvent(raw: unknown, taxonomy: ReadonlyMap<string, EventSpec>, ctx: EventContext = NO_STREAM): EventCheck {
   if (!isPlainMap(raw)) return { ok: false, message: 'an event must be a map' };
-  const { id, type, ts, data } = raw;
+  const { id, type, ts, data, seq } = raw;
   if (typeof id !== 'string' || id.length === 0 || id.length > MAX_EVENT_ID_CHARS) {
     return { ok: false, message: `\`id\` must be a string of 1..${MAX_EVENT_ID_CHARS} characters` };
   }
@@ -34,6 +43,11 @@ export function validateEvent(raw: unknown, taxonomy: ReadonlyMap<string, EventS
   if (ts !== undefined && ts !== null) {
     if (typeof ts !== 'number' || !Number.isSafeInteger(ts) || ts < 0) return fail('`ts` must be an integer >= 0 (ms since the epoch)');
     event.ts = ts;
+  }
+  if (seq !== undefined && seq !== null) {
+    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1 || seq > MAX_SEQ) return fail('`seq` must be an integer 1..2^53 - 1');
+    if (!ctx.hasStream) return fail('`seq` needs a stream: connect with `?stream=<id>` to send seq');
+    event.seq = seq;
   }
   if (data !== undefined && data !== null) {
     if (!isPlainMap(data)) return fail('`data` must be a map');

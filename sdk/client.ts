@@ -10,10 +10,16 @@
  * Every event goes into the outbox until the edge acks it; after a reconnect (backoff with
  * jitter) the outbox is sent again. `unavailable` and `rate_limited` are retried after a
  * backoff; `bad_event` rejects the event's promise. Offers are de-duplicated by id.
+ *
+ * Each client is one stream (docs/protocol.md, "Resends and de-duplication"): it connects
+ * with `?stream=<id>` (random unless given) and gives every event a `seq` when first sent,
+ * kept on every resend, so the backend counts a resent event once. The outbox never keeps
+ * an event unacked once its seq is RESEND_WINDOW behind the newest: `send` rejects with
+ * `outbox_full` instead.
  */
 import { evFrame, evsFrame, pingFrame, type WireEvent } from '../protocol/client-frames.ts';
 import { decodeFrame, encodeFrame } from '../protocol/codec.ts';
-import { MAX_BATCH_EVENTS } from '../protocol/limits.ts';
+import { MAX_BATCH_EVENTS, STREAM_PATTERN } from '../protocol/limits.ts';
 import type { Offer } from '../protocol/offer.ts';
 import { parseServerFrame, type ErrFrame, type ServerFrame } from '../protocol/server-frames.ts';
 import { backoffDelay, type BackoffOptions } from './backoff.ts';
@@ -40,12 +46,19 @@ export interface ClientOptions {
   token: string | (() => string | Promise<string>);
   WebSocket?: WebSocketConstructor;
   backoff?: BackoffOptions;
-  /** Most unacked events kept; `send` rejects beyond it. Default 10 000. */
+  /** Most unacked events kept; `send` rejects beyond it. Default 10 000, at most RESEND_WINDOW (65 536). */
   outboxCapacity?: number;
+  /** The stream id (1..64 of [A-Za-z0-9_.:-]); default 16 random base64url characters. */
+  stream?: string;
+  /** To continue a persisted stream: the seq of the first event sent (its `nextSeq` when persisted). Default 1. */
+  nextSeq?: number;
 }
 
 export interface ClientEvent {
-  /** Unique per player; generated when absent. Reuse it when resending by hand. */
+  /**
+   * Unique per player; generated when absent. The client resends unacked events itself; an
+   * id sent again while still unacked keeps its seq (and both promises settle on its ack).
+   */
   id?: string;
   type: string;
   ts?: number;
@@ -84,13 +97,22 @@ export class PlayPulseClient {
   private readonly backoff: BackoffOptions;
   private pongWaiters: ((n: unknown) => void)[] = [];
   session: string | null = null;
+  /** This client's stream id, sent as `?stream=` on every connect. */
+  readonly stream: string;
 
   constructor(private readonly opts: ClientOptions) {
     const ctor = opts.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!ctor) throw new Error('no WebSocket constructor: pass options.WebSocket (in Node: the `ws` package)');
     this.WS = ctor;
     this.backoff = opts.backoff ?? { baseMs: 250, maxMs: 10_000 };
-    this.outbox = new Outbox(opts.outboxCapacity ?? 10_000);
+    if (opts.stream !== undefined && !STREAM_PATTERN.test(opts.stream)) throw new Error('options.stream must be 1..64 of [A-Za-z0-9_.:-]');
+    this.stream = opts.stream ?? randomStreamId();
+    this.outbox = new Outbox({ capacity: opts.outboxCapacity ?? 10_000, nextSeq: opts.nextSeq });
+  }
+
+  /** The seq the next new event gets: persist it with `stream` to continue the stream later. */
+  get nextSeq(): number {
+    return this.outbox.nextSeq;
   }
 
   get connected(): boolean {
@@ -183,7 +205,7 @@ export class PlayPulseClient {
     }
     if (this.closing) return;
     const sep = this.opts.url.includes('?') ? '&' : '?';
-    const ws = new this.WS(`${this.opts.url}${sep}token=${encodeURIComponent(token)}`);
+    const ws = new this.WS(`${this.opts.url}${sep}token=${encodeURIComponent(token)}&stream=${encodeURIComponent(this.stream)}`);
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
     ws.onmessage = (ev) => this.onMessage(ev.data);
@@ -282,4 +304,17 @@ export class PlayPulseClient {
 
 function randomId(): string {
   return globalThis.crypto.randomUUID();
+}
+
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/** 16 base64url characters (96 random bits) from the platform's crypto random source. */
+export function randomStreamId(): string {
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(12));
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 3) {
+    const n = ((bytes[i] as number) << 16) | ((bytes[i + 1] as number) << 8) | (bytes[i + 2] as number);
+    out += `${BASE64URL[(n >> 18) & 63]}${BASE64URL[(n >> 12) & 63]}${BASE64URL[(n >> 6) & 63]}${BASE64URL[n & 63]}`;
+  }
+  return out;
 }

@@ -3,7 +3,7 @@
  * teams would build one: the `ws` server, jose for the token, msgpackr, and one awaited
  * kafkajs `producer.send` per frame before the ack. Same producer settings as ours
  * (lib/kafka.ts createDurableProducer, acks from all in-sync replicas, idempotent), same
- * record format and topic, same token contract. It takes events and acks them; it does not
+ * record format and topic (with the upgrade's `stream` and each event's `seq`), same token contract. It takes events and acks them; it does not
  * deliver offers. Only the bench starts it.
  *
  *   node --import tsx load/peers/ws-edge.ts   (EDGE_PORT, KAFKA_BROKERS, PLAYPULSE_TOPIC_PREFIX, PLAYPULSE_AUTH_SECRET)
@@ -31,6 +31,7 @@ interface ClientEvent {
   type: string;
   ts?: number;
   data?: Record<string, unknown>;
+  seq?: number;
 }
 
 const server = createServer((req, res) => {
@@ -47,6 +48,7 @@ const wss = new WebSocketServer({ noServer: true, maxPayload: config.edge.maxPay
 server.on('upgrade', (req, socket, head) => {
   const url = new URL(req.url ?? '/', 'http://peer');
   const token = url.searchParams.get('token') ?? '';
+  const stream = url.searchParams.get('stream') ?? undefined;
   if (url.pathname !== '/v1/play') {
     socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
     return;
@@ -55,13 +57,13 @@ server.on('upgrade', (req, socket, head) => {
     ({ payload }) => {
       if (typeof payload.sub !== 'string') throw new Error('no sub');
       const player = payload.sub;
-      wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, player));
+      wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, player, stream));
     },
     () => socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n'),
   );
 });
 
-function onConnection(ws: WebSocket, player: string): void {
+function onConnection(ws: WebSocket, player: string, stream: string | undefined): void {
   const session = randomUUID();
   const send = (m: unknown) => ws.send(packr.pack(m));
   send({ t: 'hello', player, session, serverTime: Date.now() });
@@ -79,6 +81,10 @@ function onConnection(ws: WebSocket, player: string): void {
     const recvAt = Date.now();
     const messages = events.map((e) => {
       const record: EventRecord = { v: 1, player, id: e.id, type: e.type, ts: e.ts, data: e.data, recvAt, edge: 'ws-peer', session };
+      if (stream !== undefined && typeof e.seq === 'number') {
+        record.stream = stream;
+        record.seq = e.seq;
+      }
       return { key: player, value: encodeRecord(record), headers: recordHeaders(record) };
     });
     try {

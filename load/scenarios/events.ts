@@ -11,6 +11,8 @@ export interface WireEvent {
   type: string;
   ts?: number;
   data?: Record<string, unknown>;
+  /** Place in the socket's stream (stream.ts), given at first send. */
+  seq?: number;
 }
 
 /** A small, fast, seeded PRNG (mulberry32): the same seed gives the same traffic. */

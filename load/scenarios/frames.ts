@@ -27,7 +27,7 @@ export interface OfferPayload {
 }
 
 export type ServerFrame =
-  | { t: 'hello'; player: string; session: string; serverTime: number }
+  | { t: 'hello'; player: string; session: string; serverTime: number; stream?: string }
   | { t: 'ack'; ids: string[] }
   | { t: 'offer'; offer: OfferPayload }
   | { t: 'pong'; n?: unknown }
@@ -40,7 +40,9 @@ export function readServerFrame(value: unknown): ServerFrame {
   const m = value as Record<string, unknown>;
   switch (m.t) {
     case 'hello':
-      return { t: 'hello', player: String(m.player), session: String(m.session), serverTime: Number(m.serverTime) };
+      return typeof m.stream === 'string'
+        ? { t: 'hello', player: String(m.player), session: String(m.session), serverTime: Number(m.serverTime), stream: m.stream }
+        : { t: 'hello', player: String(m.player), session: String(m.session), serverTime: Number(m.serverTime) };
     case 'ack':
       return Array.isArray(m.ids) ? { t: 'ack', ids: m.ids.map(String) } : { t: 'unknown', raw: value };
     case 'offer': {

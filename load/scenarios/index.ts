@@ -9,6 +9,7 @@
  */
 export * from './events.ts';
 export * from './frames.ts';
+export * from './stream.ts';
 
 /** What the sample rules folder (offers/rules) promises for the comeback sequence. */
 export const SAMPLE_RULES = {

@@ -12,6 +12,8 @@ export interface WireEvent {
   type: string;
   ts?: number;
   data?: Record<string, unknown>;
+  /** Place in the socket's stream (ConnectOptions.stream); kept on every resend. */
+  seq?: number;
 }
 
 export interface ServerError {
@@ -34,6 +36,8 @@ export interface ConnectOptions {
   timeoutMs?: number;
   /** Do not read from the socket (a slow reader). */
   paused?: boolean;
+  /** The upgrade's `?stream=`: the client's event sequence, whose events carry `seq`. */
+  stream?: string;
 }
 
 /** The upgrade was refused with an HTTP status (401, 503, …). */
@@ -50,7 +54,7 @@ export class TestClient {
   readonly offers: ReceivedOffer[] = [];
   readonly pongs: unknown[] = [];
   readonly unknownFrames: unknown[] = [];
-  hello: { player: string; session: string; serverTime: number } | null = null;
+  hello: { player: string; session: string; serverTime: number; stream?: string } | null = null;
   closeCode: number | null = null;
   closeReason = '';
   readonly closed: Promise<number>;
@@ -71,7 +75,11 @@ export class TestClient {
 
   /** Opens a socket and waits for the `hello` frame. Rejects with UpgradeRefused on an HTTP refusal. */
   static connect(url: string, token: string | null, options: ConnectOptions = {}): Promise<TestClient> {
-    const target = token !== null && !options.bearer ? `${url}?token=${encodeURIComponent(token)}` : url;
+    const params = new URLSearchParams();
+    if (token !== null && !options.bearer) params.set('token', token);
+    if (options.stream !== undefined) params.set('stream', options.stream);
+    const query = params.toString();
+    const target = query === '' ? url : `${url}${url.includes('?') ? '&' : '?'}${query}`;
     const headers: Record<string, string> = { ...(options.headers ?? {}) };
     if (token !== null && options.bearer) headers.authorization = `Bearer ${token}`;
     const ws = new WebSocket(target, { headers, perMessageDeflate: false, handshakeTimeout: options.timeoutMs ?? 10_000 });

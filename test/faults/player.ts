@@ -2,8 +2,11 @@
  * A simulated game client with an outbox, as CONTRACT.md §3 asks of real clients: it sends
  * its events in `evs` frames with at most `window` unacked events in flight, forgets an
  * event only when it is acked, and after losing its socket reconnects (to the next URL of
- * its list) and resends every unacked event. Everything it did is counted.
+ * its list) and resends every unacked event. Like the SDK it is one stream: it connects with
+ * `?stream=` and sends event i of its list with seq i + 1, on every resend too. Everything it
+ * did is counted.
  */
+import { randomUUID } from 'node:crypto';
 import { TestClient, type WireEvent } from './client.ts';
 
 export interface PlayerStats {
@@ -23,6 +26,10 @@ export class SimulatedPlayer {
   private urlIndex = 0;
   private next = 0;
   private stopped = false;
+  /** This player's stream id. */
+  readonly stream = randomUUID().replaceAll('-', '').slice(0, 16);
+  /** `events` as sent: each with its seq. */
+  private readonly wire: readonly WireEvent[];
 
   constructor(
     readonly player: string,
@@ -30,7 +37,9 @@ export class SimulatedPlayer {
     private readonly urls: readonly string[],
     readonly events: readonly WireEvent[],
     private readonly opts: { window?: number; batch?: number; pauseMs?: number } = {},
-  ) {}
+  ) {
+    this.wire = events.map((e, i) => ({ ...e, seq: i + 1 }));
+  }
 
   get done(): boolean {
     return this.acked.size === this.events.length;
@@ -82,7 +91,7 @@ export class SimulatedPlayer {
     this.absorb(c);
     const batch = this.opts.batch ?? 5;
     while (c.open && this.canSend(c)) {
-      const slice = this.events.slice(this.next, Math.min(this.next + batch, this.events.length));
+      const slice = this.wire.slice(this.next, Math.min(this.next + batch, this.wire.length));
       c.sendEvents(slice);
       this.next += slice.length;
       this.stats.framesSent += 1;
@@ -105,9 +114,9 @@ export class SimulatedPlayer {
       this.stats.reconnects += 1;
     }
     try {
-      const c = await TestClient.connect(this.urls[this.urlIndex] as string, this.token, { timeoutMs: 5_000 });
+      const c = await TestClient.connect(this.urls[this.urlIndex] as string, this.token, { timeoutMs: 5_000, stream: this.stream });
       this.client = c;
-      const outbox = this.events.slice(0, this.next).filter((e) => !this.acked.has(e.id));
+      const outbox = this.wire.slice(0, this.next).filter((e) => !this.acked.has(e.id));
       for (let i = 0; i < outbox.length; i += 50) {
         c.sendEvents(outbox.slice(i, i + 50));
         this.stats.framesSent += 1;
@@ -131,7 +140,7 @@ export class SimulatedPlayer {
     c.errors.splice(0, c.errors.length, ...c.errors.filter((e) => e.code !== 'unavailable'));
     const named = new Set(refusals.filter((e) => e.id !== undefined).map((e) => e.id as string));
     const all = refusals.some((e) => e.id === undefined);
-    const again = this.events.slice(0, this.next).filter((e) => !this.acked.has(e.id) && !c.acked.has(e.id) && (all || named.has(e.id)));
+    const again = this.wire.slice(0, this.next).filter((e) => !this.acked.has(e.id) && !c.acked.has(e.id) && (all || named.has(e.id)));
     for (let i = 0; i < again.length; i += 50) {
       c.sendEvents(again.slice(i, i + 50));
       this.stats.framesSent += 1;

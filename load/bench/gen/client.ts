@@ -1,11 +1,12 @@
 /**
  * One player's socket in a bench load generator: the `ws` client, plain MessagePack frames
- * (CONTRACT.md §3), every server frame read through the shared scenarios module. Pure
- * plumbing: scenario logic lives in the generator jobs.
+ * (CONTRACT.md §3), every server frame read through the shared scenarios module. Each socket
+ * is one stream, like an SDK instance: `?stream=` on the upgrade, a seq on every event sent.
+ * Pure plumbing: scenario logic lives in the generator jobs.
  */
 import { Packr, Unpackr } from 'msgpackr';
 import WebSocket from 'ws';
-import { readServerFrame, type ClientFrame, type OfferPayload } from '../../scenarios/index.ts';
+import { EventStream, readServerFrame, type ClientFrame, type OfferPayload } from '../../scenarios/index.ts';
 
 const packr = new Packr({ useRecords: false, variableMapSize: true, moreTypes: false });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
@@ -29,7 +30,8 @@ export interface BenchSocket {
 }
 
 export function connectPlayer(url: string, token: string, hooks: ClientHooks, localAddress?: string): BenchSocket {
-  const ws = new WebSocket(`${url}/v1/play?token=${encodeURIComponent(token)}`, {
+  const stream = new EventStream();
+  const ws = new WebSocket(`${url}/v1/play?token=${encodeURIComponent(token)}&${stream.query}`, {
     perMessageDeflate: false,
     handshakeTimeout: 30_000,
     ...(localAddress ? { localAddress } : {}),
@@ -77,7 +79,7 @@ export function connectPlayer(url: string, token: string, hooks: ClientHooks, lo
   return {
     send(frame) {
       if (!open) return false;
-      ws.send(packr.pack(frame), { binary: true });
+      ws.send(packr.pack(stream.stampFrame(frame)), { binary: true });
       return true;
     },
     isOpen: () => open,

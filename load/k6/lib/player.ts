@@ -1,10 +1,10 @@
 /**
- * One player's socket in a k6 VU (k6/websockets: a VU holds many of these at once). Decodes
- * every server frame, records acks, errors and pongs in the shared metrics and hands
+ * One player's socket in a k6 VU (k6/websockets: a VU holds many of these at once), one
+ * stream like an SDK instance (`?stream=`, a seq on every event sent). Decodes every server frame, records acks, errors and pongs in the shared metrics and hands
  * hello, ack and offer frames to the caller.
  */
 import { WebSocket } from 'k6/websockets';
-import { readServerFrame, type ClientFrame, type OfferPayload, type WireEvent, batchFrame, pingFrame } from '../../scenarios/index.ts';
+import { EventStream, readServerFrame, type ClientFrame, type OfferPayload, type WireEvent, batchFrame, pingFrame } from '../../scenarios/index.ts';
 import { decodeFrame, encodeFrame } from './codec.ts';
 import { playUrl } from './env.ts';
 import { ackMs, errFrames, eventErrors, eventsAcked, eventsSent, pongMs, unexpectedCloses, unknownFrames, wsErrors } from './metrics.ts';
@@ -29,7 +29,8 @@ export interface PlayerSocket {
 }
 
 export function openPlayer(creds: PlayerCredentials, hooks: PlayerHooks = {}): PlayerSocket {
-  const ws = new WebSocket(playUrl(creds.token));
+  const stream = new EventStream();
+  const ws = new WebSocket(playUrl(creds.token, stream));
   ws.binaryType = 'arraybuffer';
   const sentAt = new Map<string, number>();
   const pings = new Map<number, number>();
@@ -99,7 +100,7 @@ export function openPlayer(creds: PlayerCredentials, hooks: PlayerHooks = {}): P
       if (!open || events.length === 0) return;
       const now = Date.now();
       for (const ev of events) sentAt.set(ev.id, now);
-      send(batchFrame(events));
+      send(batchFrame(stream.stamp(events)));
       eventsSent.add(events.length);
     },
     ping() {

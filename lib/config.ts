@@ -20,7 +20,8 @@ export const DEV_ADMIN_TOKEN = 'playpulse-dev-admin-token';
  */
 export const DEFAULT_SESSION_TIMEOUT_MS = 6_000;
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 1_000;
-const MIN_SESSION_TIMEOUT_MS = 1_000;
+/** The batch handler heartbeats every second while a step runs: a session must outlast a few of those. */
+const MIN_SESSION_TIMEOUT_MS = 3_000;
 const MAX_SESSION_TIMEOUT_MS = 1_800_000;
 
 const port = z.coerce.number().int().min(0).max(65535);

@@ -122,13 +122,13 @@ const partitionMetadata = allPartitions().map((partitionId) => ({ partitionId, l
 
 /** One probe player per partition (found by the producer's own partitioner). */
 function probePlayers(): string[] {
-  const out: string[] = [];
-  for (let i = 0; out.length < PARTITIONS; i++) {
+  const out = new Map<number, string>();
+  for (let i = 0; out.size < PARTITIONS; i++) {
     const player = `probe-${i}`;
     const p = partitioner({ topic: 't', partitionMetadata, message: { key: player, value: null } });
-    if (out[p] === undefined) out[p] = player;
+    if (!out.has(p)) out.set(p, player);
   }
-  return out;
+  return allPartitions().map((p) => out.get(p) as string);
 }
 
 interface ProbeEvent {
@@ -151,6 +151,7 @@ class Probes {
   private running = true;
   private loops: Promise<void>[] = [];
   private seq = 0;
+  private failure: unknown = null;
 
   constructor(private readonly config: Config) {
     this.producer = createDurableProducer(kafka);
@@ -158,7 +159,17 @@ class Probes {
 
   async start(): Promise<void> {
     await this.producer.connect();
-    this.loops = [this.sendLoop(), this.watchLoop()];
+    const guard = (loop: Promise<void>) =>
+      loop.catch((err: unknown) => {
+        this.failure ??= err;
+        this.running = false;
+      });
+    this.loops = [guard(this.sendLoop()), guard(this.watchLoop())];
+  }
+
+  /** Throws what stopped a loop, if one failed. */
+  check(): void {
+    if (this.failure) throw this.failure instanceof Error ? this.failure : new Error(String(this.failure));
   }
 
   private async sendLoop(): Promise<void> {
@@ -218,6 +229,7 @@ class Probes {
     this.running = false;
     await Promise.all(this.loops);
     await this.producer.disconnect();
+    this.check();
   }
 
   /** Latency (sent → seen applied) of the probe events on `partitions` sent in [from, to]. */
@@ -250,6 +262,10 @@ function joinAfter(c: ProcessorChild, t: number, topic: string): { time: number;
   if (!line) return undefined;
   const assignment = (line.assignment ?? {}) as Record<string, number[]>;
   return { time: line.time, partitions: [...(assignment[topic] ?? [])].sort((x, y) => x - y) };
+}
+
+function startedAfter(c: ProcessorChild, t: number): number | undefined {
+  return logLines(c).find((l) => l.msg === 'consumer connecting' && l.time >= t)?.time;
 }
 
 function firstBatchAfter(c: ProcessorChild, t: number): number | undefined {
@@ -293,23 +309,28 @@ async function scenario(
   name: string,
   config: Config,
   victim: ProcessorChild,
-  fault: () => Promise<{ survivor: ProcessorChild; faultAt: number; goneAt: number; restartedAt?: number }>,
+  fault: () => Promise<{ survivor: ProcessorChild; faultAt: number; goneAt: number; restartedAt?: number; readyAt?: number }>,
 ): Promise<void> {
   const before = await stableWith(config, children.filter((c) => c.child.exitCode === null && c.child.signalCode === null).length);
   const events = history(31);
   await produceRecords(kafka, config.topics.events, events, 2_000);
   const probes = new Probes(config);
   await probes.start();
+  const probingFrom = Date.now();
   try {
     await waitUntil('the history to be committed and every probe partition to apply events', async () => {
+      probes.check();
       const p = await groupProgress(kafka, groupOf(config), config.topics.events);
       return p.committed >= events.length && allPartitions().every((i) => probes.applied(i) >= 5);
     });
     const victimPartitions = before.find((m) => m.clientId === clientIdOf(victim))?.partitions ?? [];
     expect(victimPartitions.length).toBeGreaterThan(0);
 
-    const { survivor, faultAt, goneAt, restartedAt } = await fault();
-    await waitUntil('every partition to apply probe events sent after the fault', () => probes.caughtUpSince(faultAt + PROBE_EVERY_MS), 60_000, 50);
+    const { survivor, faultAt, goneAt, restartedAt, readyAt } = await fault();
+    await waitUntil('every partition to apply probe events sent after the fault', () => {
+      probes.check();
+      return probes.caughtUpSince(faultAt + PROBE_EVERY_MS);
+    }, 60_000, 50);
     const recoveredAt = Date.now();
     await sleep(500);
     await probes.stop();
@@ -331,10 +352,10 @@ async function scenario(
     const firstApplied = Math.min(...moved.map((p) => probes.firstAppliedSince(p, faultAt) ?? Number.POSITIVE_INFINITY));
     const movedLat = probes.latencies(moved, faultAt - 2_000, recoveredAt);
     const stayedLat = probes.latencies(stayed, faultAt - 2_000, recoveredAt);
-    const normal = probes.latencies(allPartitions(), 0, faultAt - 1_000);
+    const normal = probes.latencies(allPartitions(), probingFrom, faultAt - PROBE_EVERY_MS);
     console.log(
       `failover ${name}: session ${GROUP_ENV.PLAYPULSE_PROCESSORS_SESSION_TIMEOUT_MS} ms, heartbeat ${GROUP_ENV.PLAYPULSE_PROCESSORS_HEARTBEAT_INTERVAL_MS} ms; ` +
-        `from the fault: process gone ${rel(goneAt, faultAt)}, ${restartedAt === undefined ? '' : `replacement ready ${rel(restartedAt, faultAt)}, `}` +
+        `from the fault: process gone ${rel(goneAt, faultAt)}, ${restartedAt === undefined ? '' : `replacement spawned ${rel(restartedAt, faultAt)}, consumer connecting ${rel(startedAfter(survivor, faultAt), faultAt)}, ready ${rel(readyAt, faultAt)}, `}` +
         `joined with all ${PARTITIONS} partitions ${rel(join?.time, faultAt)}, first batch after joining ${rel(firstBatchAfter(survivor, faultAt), faultAt)}, ` +
         `first probe applied on the moved partitions [${moved.join(',')}] ${rel(Number.isFinite(firstApplied) ? firstApplied : undefined, faultAt)}, every partition caught up ${rel(recoveredAt, faultAt)}; ` +
         `send→applied latency around the fault: moved partitions p50 ${pct(movedLat, 0.5)} max ${pct(movedLat, 1)} ms, other partitions p50 ${pct(stayedLat, 0.5)} max ${pct(stayedLat, 1)} ms ` +
@@ -376,7 +397,7 @@ describe('processors failover at the default session timeout', () => {
       await a.exited;
       const goneAt = Date.now();
       const b = await child(config);
-      return { survivor: b, faultAt, goneAt, restartedAt: Date.now() };
+      return { survivor: b, faultAt, goneAt, restartedAt: goneAt, readyAt: Date.now() };
     });
   });
 
@@ -387,6 +408,7 @@ describe('processors failover at the default session timeout', () => {
       const faultAt = Date.now();
       a?.child.kill('SIGTERM');
       expect(await a?.exited).toBe(0);
+      expect(logLines(a as ProcessorChild).filter((l) => l.msg === 'left consumer group' && l.time >= faultAt)).toHaveLength(1);
       return { survivor: b as ProcessorChild, faultAt, goneAt: Date.now() };
     });
   });

@@ -56,6 +56,11 @@ describe('loadConfig', () => {
     ['PLAYPULSE_AUTH_SECRET', 'short'],
     ['PLAYPULSE_FULFILMENT_URL', 'ftp://x'],
     ['PLAYPULSE_LOG_LEVEL', 'loud'],
+    ['PLAYPULSE_PROCESSORS_SESSION_TIMEOUT_MS', 'soon'],
+    ['PLAYPULSE_PROCESSORS_SESSION_TIMEOUT_MS', '2999'],
+    ['PLAYPULSE_PROCESSORS_SESSION_TIMEOUT_MS', '3600000'],
+    ['PLAYPULSE_PROCESSORS_HEARTBEAT_INTERVAL_MS', '-1'],
+    ['PLAYPULSE_PROCESSORS_HEARTBEAT_INTERVAL_MS', '1.5'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     const err = configError({ [name]: value });
     expect(err.code).toBe('CONFIG_INVALID');
@@ -67,10 +72,26 @@ describe('loadConfig', () => {
     expect(err.message).toContain('PLAYPULSE_INFLIGHT_BYTES_PER_CONN');
   });
 
+  it('gives the processors a short session and a frequent heartbeat, both settable', () => {
+    const d = loadConfig({});
+    expect(d.processors).toEqual({ sessionTimeoutMs: 6_000, heartbeatIntervalMs: 1_000 });
+    const c = loadConfig({ PLAYPULSE_PROCESSORS_SESSION_TIMEOUT_MS: '10000', PLAYPULSE_PROCESSORS_HEARTBEAT_INTERVAL_MS: '2000' });
+    expect(c.processors).toEqual({ sessionTimeoutMs: 10_000, heartbeatIntervalMs: 2_000 });
+  });
+
+  it('refuses a heartbeat interval above a third of the session timeout, naming both', () => {
+    const err = configError({ PLAYPULSE_PROCESSORS_SESSION_TIMEOUT_MS: '6000', PLAYPULSE_PROCESSORS_HEARTBEAT_INTERVAL_MS: '2500' });
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.message).toContain('PLAYPULSE_PROCESSORS_HEARTBEAT_INTERVAL_MS=2500');
+    expect(err.message).toContain('PLAYPULSE_PROCESSORS_SESSION_TIMEOUT_MS=6000');
+    expect(loadConfig({ PLAYPULSE_PROCESSORS_SESSION_TIMEOUT_MS: '6000', PLAYPULSE_PROCESSORS_HEARTBEAT_INTERVAL_MS: '2000' }).processors.heartbeatIntervalMs).toBe(2_000);
+  });
+
   it('is frozen, and withServices fills addresses into a new frozen object', () => {
     const c = loadConfig({});
     expect(Object.isFrozen(c)).toBe(true);
     expect(Object.isFrozen(c.edge)).toBe(true);
+    expect(Object.isFrozen(c.processors)).toBe(true);
     const d = withServices(c, { kafkaBrokers: ['127.0.0.1:9092'], redisUrl: 'redis://127.0.0.1:6379' });
     expect(d.kafkaBrokers).toEqual(['127.0.0.1:9092']);
     expect(c.kafkaBrokers).toBeNull();

@@ -11,6 +11,19 @@ import { PlayPulseError } from './errors.ts';
 export const DEV_AUTH_SECRET = 'playpulse-dev-secret-do-not-use-in-production';
 export const DEV_ADMIN_TOKEN = 'playpulse-dev-admin-token';
 
+/**
+ * Processors' consumer group timing. A member that stops heartbeating (killed, host gone)
+ * keeps its partitions until its session times out, so the session timeout is the stall a
+ * crash costs; 6 s is the smallest session a broker accepts by default
+ * (group.min.session.timeout.ms). docs/operations.md "Failover" weighs it against false
+ * evictions.
+ */
+export const DEFAULT_SESSION_TIMEOUT_MS = 6_000;
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 1_000;
+/** The batch handler heartbeats every second while a step runs: a session must outlast a few of those. */
+const MIN_SESSION_TIMEOUT_MS = 3_000;
+const MAX_SESSION_TIMEOUT_MS = 1_800_000;
+
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 const nonNegativeInt = z.coerce.number().int().min(0);
@@ -57,6 +70,12 @@ const envSchema = z.object({
   PLAYPULSE_INFLIGHT_BYTES_GLOBAL: positiveInt.default(256 * 1024 * 1024),
   PLAYPULSE_LINGER_MS: nonNegativeInt.max(1000).default(2),
   PLAYPULSE_DRAIN_TIMEOUT_MS: positiveInt.default(10_000),
+
+  PLAYPULSE_PROCESSORS_SESSION_TIMEOUT_MS: positiveInt
+    .min(MIN_SESSION_TIMEOUT_MS, `must be at least ${MIN_SESSION_TIMEOUT_MS} ms`)
+    .max(MAX_SESSION_TIMEOUT_MS, `must be at most ${MAX_SESSION_TIMEOUT_MS} ms (the broker's default group.max.session.timeout.ms)`)
+    .default(DEFAULT_SESSION_TIMEOUT_MS),
+  PLAYPULSE_PROCESSORS_HEARTBEAT_INTERVAL_MS: positiveInt.min(100, 'must be at least 100 ms').default(DEFAULT_HEARTBEAT_INTERVAL_MS),
 });
 
 export interface Config {
@@ -97,6 +116,12 @@ export interface Config {
     readonly lingerMs: number;
     readonly drainTimeoutMs: number;
   };
+  readonly processors: {
+    /** Consumer group session timeout: how long a silent member keeps its partitions. */
+    readonly sessionTimeoutMs: number;
+    /** How often the consumer heartbeats; at most a third of the session timeout. */
+    readonly heartbeatIntervalMs: number;
+  };
 }
 
 /** Reads and validates the environment; throws CONFIG_INVALID naming every bad variable. */
@@ -119,6 +144,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new PlayPulseError(
       'CONFIG_INVALID',
       'invalid configuration:\n  PLAYPULSE_INFLIGHT_BYTES_PER_CONN must not exceed PLAYPULSE_INFLIGHT_BYTES_GLOBAL',
+    );
+  }
+  if (e.PLAYPULSE_PROCESSORS_HEARTBEAT_INTERVAL_MS * 3 > e.PLAYPULSE_PROCESSORS_SESSION_TIMEOUT_MS) {
+    throw new PlayPulseError(
+      'CONFIG_INVALID',
+      `invalid configuration:\n  PLAYPULSE_PROCESSORS_HEARTBEAT_INTERVAL_MS=${e.PLAYPULSE_PROCESSORS_HEARTBEAT_INTERVAL_MS} must be at most a third of ` +
+        `PLAYPULSE_PROCESSORS_SESSION_TIMEOUT_MS=${e.PLAYPULSE_PROCESSORS_SESSION_TIMEOUT_MS}, so that a missed heartbeat or two does not evict a live processor`,
     );
   }
   const topicPrefix = e.PLAYPULSE_TOPIC_PREFIX;
@@ -156,6 +188,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       inflightBytesGlobal: e.PLAYPULSE_INFLIGHT_BYTES_GLOBAL,
       lingerMs: e.PLAYPULSE_LINGER_MS,
       drainTimeoutMs: e.PLAYPULSE_DRAIN_TIMEOUT_MS,
+    },
+    processors: {
+      sessionTimeoutMs: e.PLAYPULSE_PROCESSORS_SESSION_TIMEOUT_MS,
+      heartbeatIntervalMs: e.PLAYPULSE_PROCESSORS_HEARTBEAT_INTERVAL_MS,
     },
   };
   return deepFreeze(config);

@@ -1,7 +1,10 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from '../lib/log.ts';
+import { counter } from '../lib/metrics.ts';
 import { processorMetrics as m } from './metrics.ts';
 import { backoffMs, sleep } from './retry.ts';
+
+const groupJoins = counter('playpulse_processor_group_joins_total', 'Times this process joined the consumer group (its first join, then one per rebalance it took part in)');
 
 /**
  * Keeps one kafkajs consumer of the events topic alive. kafkajs restarts itself after a
@@ -9,6 +12,13 @@ import { backoffMs, sleep } from './retry.ts';
  * backoff, and gives up (calls `onFatal`, which exits the process by default) only after
  * `maxRestarts` consecutive failures — so a process is either consuming, recovering (and
  * not ready), or gone; never alive and idle.
+ *
+ * Failover timing (docs/operations.md "Failover"): the session timeout is how long the
+ * partitions of a member that died without leaving stay unconsumed; the heartbeat interval
+ * bounds how late the other members learn of a rebalance. `stop()` leaves the group
+ * (kafkajs sends LeaveGroup on disconnect), so a drained process hands its partitions over
+ * at once. Each step is logged with its time: connecting, joined (with the partitions),
+ * the first batch applied since joining, left.
  */
 export interface SupervisorOptions {
   readonly kafka: Kafka;
@@ -16,6 +26,7 @@ export interface SupervisorOptions {
   readonly groupId: string;
   readonly concurrency: number;
   readonly sessionTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
   readonly eachBatch: (payload: EachBatchPayload) => Promise<void>;
   readonly log: Logger;
   readonly maxRestarts: number;
@@ -28,6 +39,8 @@ export class ConsumerSupervisor {
   private stopping = false;
   private restarting: Promise<void> | null = null;
   private failures = 0;
+  /** When the current consumer joined, until its first batch after that join is applied. */
+  private joinedAt: number | null = null;
 
   constructor(private readonly opts: SupervisorOptions) {}
 
@@ -38,11 +51,13 @@ export class ConsumerSupervisor {
 
   async start(): Promise<void> {
     const o = this.opts;
+    const startedAt = Date.now();
+    o.log.info({ groupId: o.groupId, sessionTimeoutMs: o.sessionTimeoutMs, heartbeatIntervalMs: o.heartbeatIntervalMs }, 'consumer connecting');
     const consumer = o.kafka.consumer({
       groupId: o.groupId,
       sessionTimeout: o.sessionTimeoutMs,
       rebalanceTimeout: 60_000,
-      heartbeatInterval: 3_000,
+      heartbeatInterval: o.heartbeatIntervalMs,
       maxWaitTimeInMs: 250,
       maxBytesPerPartition: 2 * 1024 * 1024,
       maxBytes: 16 * 1024 * 1024,
@@ -53,7 +68,16 @@ export class ConsumerSupervisor {
       if (this.consumer !== consumer) return;
       this.joined = true;
       this.failures = 0;
-      o.log.info({ groupId: payload.groupId, assignment: payload.memberAssignment }, 'joined consumer group');
+      this.joinedAt = Date.now();
+      groupJoins.inc();
+      o.log.info(
+        { groupId: payload.groupId, memberId: payload.memberId, isLeader: payload.isLeader, assignment: payload.memberAssignment, joinMs: payload.duration, sinceStartMs: this.joinedAt - startedAt },
+        'joined consumer group',
+      );
+    });
+    consumer.on(consumer.events.REBALANCING, ({ payload }) => {
+      if (this.consumer !== consumer) return;
+      o.log.info({ groupId: payload.groupId, memberId: payload.memberId }, 'consumer group rebalancing');
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (this.consumer !== consumer) return;
@@ -66,7 +90,16 @@ export class ConsumerSupervisor {
     });
     await consumer.connect();
     await consumer.subscribe({ topic: o.topic, fromBeginning: true });
-    await consumer.run({ eachBatchAutoResolve: false, partitionsConsumedConcurrently: o.concurrency, eachBatch: o.eachBatch });
+    await consumer.run({ eachBatchAutoResolve: false, partitionsConsumedConcurrently: o.concurrency, eachBatch: (payload) => this.eachBatch(consumer, payload) });
+  }
+
+  private async eachBatch(consumer: Consumer, payload: EachBatchPayload): Promise<void> {
+    await this.opts.eachBatch(payload);
+    const joinedAt = this.joinedAt;
+    if (joinedAt !== null && this.consumer === consumer && payload.batch.messages.length > 0 && payload.isRunning() && !payload.isStale()) {
+      this.joinedAt = null;
+      this.opts.log.info({ partition: payload.batch.partition, messages: payload.batch.messages.length, sinceJoinMs: Date.now() - joinedAt }, 'first batch applied since joining');
+    }
   }
 
   /** Replaces the consumer after a crash kafkajs does not recover from itself. */
@@ -101,12 +134,21 @@ export class ConsumerSupervisor {
     return this.restarting;
   }
 
-  /** Stops consuming: the batch in progress finishes its current chunk or gives up unresolved. */
+  /**
+   * Stops consuming and leaves the group: the batch in progress finishes its current chunk
+   * (or gives up unresolved), what it applied is committed, then kafkajs sends LeaveGroup, so
+   * the others take the partitions over at their next heartbeat instead of after a session
+   * timeout.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     this.joined = false;
     await this.restarting;
-    await this.consumer?.disconnect();
+    const consumer = this.consumer;
+    if (!consumer) return;
+    const t0 = Date.now();
+    await consumer.disconnect();
     this.consumer = null;
+    this.opts.log.info({ groupId: this.opts.groupId, ms: Date.now() - t0 }, 'left consumer group');
   }
 }

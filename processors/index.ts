@@ -23,7 +23,10 @@ export interface ProcessorsDeps {
   readonly concurrency?: number;
   /** Messages per pipelined apply; default 10000. */
   readonly chunkSize?: number;
-  /** Consumer group session timeout; default 30 s. A killed member's partitions move after it. */
+  /**
+   * Consumer group session timeout; default `config.processors.sessionTimeoutMs`
+   * (PLAYPULSE_PROCESSORS_SESSION_TIMEOUT_MS). A killed member's partitions move after it.
+   */
   readonly sessionTimeoutMs?: number;
   /** Called when the consumer cannot be restarted; default: log and exit the process with code 70. */
   readonly onFatal?: (err: Error) => void;
@@ -90,7 +93,8 @@ export async function startProcessors(deps: ProcessorsDeps): Promise<Processors>
     topic: config.topics.events,
     groupId: deps.groupId ?? `${config.keyPrefix}-processors`,
     concurrency: deps.concurrency ?? 4,
-    sessionTimeoutMs: deps.sessionTimeoutMs ?? 30_000,
+    sessionTimeoutMs: deps.sessionTimeoutMs ?? config.processors.sessionTimeoutMs,
+    heartbeatIntervalMs: Math.min(config.processors.heartbeatIntervalMs, Math.floor((deps.sessionTimeoutMs ?? config.processors.sessionTimeoutMs) / 3)),
     eachBatch,
     log,
     maxRestarts: CONSUMER_MAX_RESTARTS,

@@ -3,8 +3,9 @@
  * (KAFKA_BROKERS and REDIS_URL required; PLAYPULSE_RULES_DIR, PLAYPULSE_KEY_PREFIX,
  * PLAYPULSE_TOPIC_PREFIX, HEALTH_PORT as in CONTRACT.md §1). Keeps player state only (no
  * offers decided). Tests start it to kill it with real signals; operators rebuilding state
- * without offers may run it too. `PLAYPULSE_PROCESSORS_GROUP` overrides the consumer group,
- * `PLAYPULSE_PROCESSORS_SESSION_TIMEOUT_MS` its session timeout (default 30000).
+ * without offers may run it too. `PLAYPULSE_PROCESSORS_GROUP` overrides the consumer group;
+ * the group's timing is in the config (PLAYPULSE_PROCESSORS_SESSION_TIMEOUT_MS,
+ * PLAYPULSE_PROCESSORS_HEARTBEAT_INTERVAL_MS).
  * Prints one JSON line `{"ready":true,"healthPort":…}` on stdout once consuming.
  */
 import { resolve } from 'node:path';
@@ -32,14 +33,12 @@ async function main(): Promise<void> {
   const { server, port } = await serveHealth(health, config.healthPort, '127.0.0.1');
   onShutdown('health server', () => new Promise<void>((r) => server.close(() => r())));
   const groupId = process.env.PLAYPULSE_PROCESSORS_GROUP;
-  const session = Number(process.env.PLAYPULSE_PROCESSORS_SESSION_TIMEOUT_MS ?? '');
   const processors = await startProcessors({
     config,
     health,
     bundles,
     decider: stateOnlyDecider,
     ...(groupId ? { groupId } : {}),
-    ...(Number.isInteger(session) && session > 0 ? { sessionTimeoutMs: session } : {}),
   });
   onShutdown('processors', () => processors.stop());
   process.stdout.write(`${JSON.stringify({ ready: true, healthPort: port, pid: process.pid })}\n`);

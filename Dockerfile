@@ -38,11 +38,9 @@ RUN apt-get update \
   && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
 WORKDIR /app
+# Production dependencies only. esbuild is among them (tsx depends on it), which is what
+# offers/console/build.ts imports when it loads; the console itself is prebuilt below.
 COPY --from=prod-deps /app/node_modules ./node_modules
-# offers/console/build.ts imports esbuild at module load (it rebuilds a missing console);
-# the console is prebuilt below, so only the package is needed, not the dev tree.
-COPY --from=build /app/node_modules/esbuild ./node_modules/esbuild
-COPY --from=build /app/node_modules/@esbuild ./node_modules/@esbuild
 COPY --from=build /app/package.json /app/tsconfig.json ./
 COPY --from=build /app/bin ./bin
 COPY --from=build /app/lib ./lib

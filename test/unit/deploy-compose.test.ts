@@ -116,6 +116,14 @@ describe('compose: Kafka', () => {
     }
   });
 
+  it('shares one cluster id, a Kafka UUID (16 bytes, base64url)', () => {
+    const ids = new Set(brokers.map(([, s]) => env(s).CLUSTER_ID));
+    expect(ids.size).toBe(1);
+    const id = [...ids][0] as string;
+    expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(Buffer.from(id, 'base64url')).toHaveLength(16);
+  });
+
   it('runs the broker settings of deploy/cluster-settings.json', () => {
     for (const [, s] of brokers) {
       for (const [prop, value] of Object.entries(settings.kafka.broker)) {

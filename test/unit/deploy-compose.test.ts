@@ -201,8 +201,12 @@ describe('compose: load balancer', () => {
   });
 
   it('takes an edge out on the readiness path the edge serves', async () => {
-    const path = /option httpchk GET (\S+)/.exec(cfg)?.[1];
+    const check = /^\s*http-check send meth GET uri (\S+) ver (\S+) hdr Host \S+$/m.exec(cfg);
+    const path = check?.[1];
     expect(path).toBe('/readyz');
+    // The edge's HTTP server answers HTTP/1.0 requests with 505: the check must speak 1.1.
+    expect(check?.[2]).toBe('HTTP/1.1');
+    expect(cfg).toMatch(/^\s*option httpchk$/m);
     expect(await healthStatus(path as string)).toBe(200);
   });
 });

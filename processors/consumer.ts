@@ -1,10 +1,8 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from '../lib/log.ts';
-import { counter } from '../lib/metrics.ts';
 import { processorMetrics as m } from './metrics.ts';
 import { backoffMs, sleep } from './retry.ts';
 
-const groupJoins = counter('playpulse_processor_group_joins_total', 'Times this process joined the consumer group (its first join, then one per rebalance it took part in)');
 
 /**
  * Keeps one kafkajs consumer of the events topic alive. kafkajs restarts itself after a
@@ -69,7 +67,7 @@ export class ConsumerSupervisor {
       this.joined = true;
       this.failures = 0;
       this.joinedAt = Date.now();
-      groupJoins.inc();
+      m.groupJoins.inc();
       o.log.info(
         { groupId: payload.groupId, memberId: payload.memberId, isLeader: payload.isLeader, assignment: payload.memberAssignment, joinMs: payload.duration, sinceStartMs: this.joinedAt - startedAt },
         'joined consumer group',

@@ -2,6 +2,7 @@ import { counter, gauge, histogram, LATENCY_BUCKETS_S } from '../lib/metrics.ts'
 
 /** The processors' metrics, `playpulse_processor_*` (docs/processors.md lists them). */
 export const processorMetrics = {
+  groupJoins: counter('playpulse_processor_group_joins_total', 'Times this process joined the consumer group (its first join, then one per rebalance it took part in)'),
   eventsApplied: counter('playpulse_processor_events_applied_total', 'Events applied to player state (rate() gives events/s)', ['partition']),
   duplicates: counter('playpulse_processor_duplicates_skipped_total', 'Events found already applied: reason offset (Kafka redelivery), stream_seq or event_id (client resend)', ['reason']),
   batchSize: histogram('playpulse_processor_batch_size', 'Events per applied chunk of a Kafka batch', [1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000]),

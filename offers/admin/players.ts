@@ -72,8 +72,14 @@ export async function playerDecisions(
   const list: DecisionRecord[] = decodeDecisionList(raw).slice(0, limit);
   let fromStream = 0;
   if (stream && list.length < limit) {
-    const beforeMs = list.length > 0 ? Math.min(...list.map((d) => d.at)) : Number.MAX_SAFE_INTEGER;
-    const older = await stream.read(playerId, { sinceMs: stream.sinceMs, beforeMs, limit: limit - list.length });
+    // Decisions of one frame share their event's receive time: the stream is read up to and
+    // including the oldest Redis one's time, and what Redis already gave is left out.
+    const key = (d: DecisionRecord) => `${d.eventId}\u0000${d.followUpOf ?? ''}`;
+    const have = new Set(list.map(key));
+    const beforeMs = list.length > 0 ? Math.min(...list.map((d) => d.at)) + 1 : Number.MAX_SAFE_INTEGER;
+    const older = (await stream.read(playerId, { sinceMs: stream.sinceMs, beforeMs, limit: limit + list.length }))
+      .filter((d) => !have.has(key(d)))
+      .slice(0, limit - list.length);
     fromStream = older.length;
     list.push(...older);
   }

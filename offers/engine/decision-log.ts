@@ -3,7 +3,7 @@ import { Partitioners, type Kafka } from 'kafkajs';
 import type { Config } from '../../lib/config.ts';
 import { createDurableProducer, createKafka, ensureTopics, type DurableProducer } from '../../lib/kafka.ts';
 import type { Logger } from '../../lib/log.ts';
-import { counter } from '../../lib/metrics.ts';
+import { offerMetrics } from './metrics.ts';
 import type { DecisionRecord } from './explain.ts';
 
 /**
@@ -23,8 +23,8 @@ export interface LoggedDecision {
   readonly decision: DecisionRecord;
 }
 
-const dropped = counter('playpulse_offers_decision_log_dropped_total', 'Decisions not written to the decision stream (Kafka unavailable for too long)');
-const written = counter('playpulse_offers_decision_log_written_total', 'Decisions written to the decision stream');
+const dropped = offerMetrics.decisionLogDropped;
+const written = offerMetrics.decisionLogWritten;
 
 export interface DecisionLogOptions {
   readonly kafka: Kafka;
@@ -178,7 +178,8 @@ export async function readDecisionStream(kafka: Kafka, topic: string, player: st
     await cleanup.deleteGroups([groupId]).catch(() => undefined);
     await cleanup.disconnect().catch(() => undefined);
   }
-  return found.sort((a, b) => b.at - a.at).slice(0, opts.limit);
+  // Newest first: by time, and by position in the partition for decisions of the same time.
+  return found.reverse().sort((a, b) => b.at - a.at).slice(0, opts.limit);
 }
 
 /** The decision stream of a running system: its own Kafka client, topic created when missing, connected. */

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeDecision, DecisionDecodeError, encodeDecision } from './explain-codec.ts';
 import { FIXED_REASONS, OUTCOMES, type DecisionRecord, type RuleDecision } from './explain.ts';
 
-const value = fc.oneof(fc.constant(null), fc.boolean(), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.string({ maxLength: 20 }));
+const value = fc.oneof(fc.constant(null), fc.boolean(), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }).filter((x) => !Object.is(x, -0)), fc.string({ maxLength: 20 }));
 const rule: fc.Arbitrary<RuleDecision> = fc
   .record({
     ruleId: fc.string({ minLength: 1, maxLength: 40 }),
@@ -14,7 +14,7 @@ const rule: fc.Arbitrary<RuleDecision> = fc
     custom: fc.option(fc.string({ minLength: 1, maxLength: 60 }), { nil: null }),
     until: fc.option(fc.integer({ min: 0, max: 2 ** 45 }), { nil: undefined }),
     offerId: fc.option(fc.stringMatching(/^[0-9a-f]{24}$/), { nil: undefined }),
-    values: fc.dictionary(fc.string({ minLength: 1, maxLength: 30 }), value, { maxKeys: 4 }),
+    values: fc.dictionary(fc.oneof(fc.string({ minLength: 1, maxLength: 30 }), fc.constantFrom('event.data.result', 'player.loss_streak', 'event.type', '\u0001x', '\u0004')), value, { maxKeys: 4 }),
     error: fc.option(fc.string({ maxLength: 40 }), { nil: undefined }),
   })
   .map(({ custom, until, offerId, error, ...r }) => ({

@@ -68,19 +68,23 @@ export function decodeDecisionList(raw: Buffer | null): DecisionRecord[] {
 }
 
 /**
- * Condition reads name paths like `event.data.result` or `player.loss_streak`: the two
- * common heads are kept as one control character each (never part of a path).
+ * Condition reads name paths like `event.data.result` or `player.loss_streak`: the common
+ * heads are kept as one control character each; a path that itself starts with one of
+ * these characters (or the escape) is kept whole behind the escape \u0004.
  */
 const HEADS: readonly [string, string][] = [
   ['event.data.', '\u0001'],
   ['player.', '\u0002'],
   ['event.', '\u0003'],
 ];
+const ESCAPE = '\u0004';
 function packPath(path: string): string {
   for (const [head, mark] of HEADS) if (path.startsWith(head)) return mark + path.slice(head.length);
-  return path;
+  const c = path.charCodeAt(0);
+  return c >= 1 && c <= 4 ? ESCAPE + path : path;
 }
 function unpackPath(path: string): string {
+  if (path.startsWith(ESCAPE)) return path.slice(1);
   for (const [head, mark] of HEADS) if (path.startsWith(mark)) return head + path.slice(mark.length);
   return path;
 }

@@ -10,4 +10,6 @@ export const offerMetrics = {
   responses: counter('playpulse_offers_responses_total', 'Offer responses recorded, by kind and result', ['kind', 'result']),
   spend: counter('playpulse_offers_spend_events_total', 'Spend events (revenue event, offer purchase) seen for lift, by result: attributed, outside_windows, duplicate, unusable', ['result']),
   jobs: counter('playpulse_offers_jobs_total', 'Lifecycle jobs run, by queue and result', ['queue', 'result']),
+  decisionLogWritten: counter('playpulse_offers_decision_log_written_total', 'Decisions written to the decision stream (topic player-decisions)'),
+  decisionLogDropped: counter('playpulse_offers_decision_log_dropped_total', 'Decisions not written to the decision stream (Kafka unavailable for too long)'),
 };

@@ -6,6 +6,8 @@ import { signPlayerToken } from '../../edge/auth.ts';
 import { startEdge } from '../../edge/index.ts';
 import { startProcessors } from '../../processors/index.ts';
 import { BundleStore } from '../../offers/designer/store.ts';
+import { startDecisionLog } from '../../offers/engine/decision-log.ts';
+import { createLogger } from '../../lib/log.ts';
 import { createDecider } from '../../offers/engine/decider.ts';
 import { startOffers } from '../../offers/index.ts';
 import { cleanupRedisPrefix, createTestTopics } from '../helpers/stack.ts';
@@ -38,7 +40,8 @@ export async function startPlayPulse(config: Config, rulesDir = 'offers/rules'):
   const offers = await startOffers({ config, health: new Health(), bundles });
   const deciderRedis = createRedis(redisUrl, 'test-decider');
   deciderRedis.on('error', () => undefined);
-  const decider = createDecider({ config, redis: deciderRedis, bundles });
+  const decisions = await startDecisionLog(config, createLogger('test-decisions'));
+  const decider = createDecider({ config, redis: deciderRedis, bundles, decisionLog: decisions.log });
   const processors = await startProcessors({ config, health: new Health(), bundles, decider, onFatal: () => undefined });
   const edge = await startEdge({ config, health: new Health(), bundles });
   const adminUrl = `http://127.0.0.1:${offers.adminPort}`;
@@ -62,6 +65,7 @@ export async function startPlayPulse(config: Config, rulesDir = 'offers/rules'):
       await edge.stop();
       await processors.stop();
       await decider.close();
+      await decisions.log.close();
       await offers.stop();
       await bundles.close();
       await cleanupRedisPrefix(redis, config.keyPrefix);

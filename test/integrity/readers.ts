@@ -180,7 +180,18 @@ export async function readPlayerLedger(redis: RedisClient, prefix: string, playe
   return [...decodeLedger(await redis.getBuffer(playerKeys(prefix, player).ledger)).values()];
 }
 
-/** The offers made for many players, from their ledgers, in the shape the checks take. */
+/**
+ * Offers each player was made by `ruleId` over their lifetime: the `n:<rule>` counter of the
+ * player's limits, incremented in the same script that makes the offer, so exact whatever
+ * the ledger (which keeps only the latest few) still holds.
+ */
+export async function lifetimeOffers(redis: RedisClient, prefix: string, players: Iterable<string>, ruleId: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const player of players) out.set(player, Number((await redis.hget(playerKeys(prefix, player).limits, `n:${ruleId}`)) ?? 0));
+  return out;
+}
+
+/** The offers made for many players, from their ledgers (the latest 10 each), in the shape the checks take. */
 export async function collectOffers(redis: RedisClient, prefix: string, players: Iterable<string>): Promise<OfferSeen[]> {
   const out: OfferSeen[] = [];
   for (const player of players) {

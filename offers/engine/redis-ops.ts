@@ -14,7 +14,7 @@ import type { RedisClient } from '../../lib/redis.ts';
  */
 /** Compact explanations each player keeps in Redis (older ones: the decision stream, decision-log.ts). */
 export const DECISIONS_KEPT = 3;
-/** They expire this long after the player's latest decision. */
+/** They expire this long after the player's latest decision (or after the retention, when shorter). */
 export const DECISIONS_KEEP_MS = 7 * 86_400_000;
 /** Lifecycle records kept per player: the latest offers, and none created longer ago than LEDGER_KEEP_MS. */
 export const LEDGER_KEPT = 10;
@@ -143,7 +143,7 @@ export async function runDecide(
   const args: (string | Buffer | number)[] = [
     k.limits, k.state, k.inbox, k.offers, k.ledger, k.decisions,
     decidedMarker(position) ?? '', position ? position.offset : '', 'followUpOf' in mark ? mark.followUpOf : '',
-    now, encodeDecision(record), DECISIONS_KEPT, LEDGER_KEPT, LEDGER_KEEP_MS, retentionMs, DECISIONS_KEEP_MS,
+    now, encodeDecision(record), DECISIONS_KEPT, LEDGER_KEPT, LEDGER_KEEP_MS, retentionMs, Math.min(DECISIONS_KEEP_MS, retentionMs),
   ];
   if (write) {
     args.push(

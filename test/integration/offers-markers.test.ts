@@ -142,6 +142,28 @@ describe('retention', () => {
   });
 });
 
+describe('an inactive player', () => {
+  it('is gone from Redis once the retention has passed since their last write', async () => {
+    const compiled = bundleOf(baseFiles({ 'comeback.yaml': comebackYaml() }));
+    // The shortest retention a policy accepts is a day; the scripts take any, so the test shortens it.
+    const bundle: Bundle = { ...compiled, policy: { ...compiled.policy, retentionMs: 1_500 } };
+    const r = await rig(bundle);
+    const apply = withScripts(r.redis);
+    const events = [1, 2, 3].map((i) => ({
+      record: { v: 1, player: 'gone', id: `g${i}`, type: 'match.end', data: { result: 'loss' }, recvAt: T0 + i, edge: 'e', session: 's', stream: 'dev', seq: i },
+      partition: 0,
+      offset: String(i),
+    }));
+    const out = await applyItems(apply, planFor(bundle), events, { keyPrefix: r.prefix, seenMax: DEFAULT_SEEN_MAX, seenAgeMs: DEFAULT_SEEN_AGE_MS });
+    await r.decider.decideBatch(out.applied);
+    const pattern = `${playerTag(r.prefix, 'gone').replace(/[{}]/g, '\\$&')}:*`;
+    const before = await r.redis.keys(pattern);
+    expect(before.length).toBeGreaterThanOrEqual(6);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(await r.redis.exists(...before)).toBe(0);
+  });
+});
+
 describe('the decision stream', () => {
   it(`serves decisions older than the ${DECISIONS_KEPT} kept in Redis from Kafka, newest first`, async () => {
     const config = testConfig();

@@ -126,6 +126,10 @@ export class ProcessorSlot {
     this.key = slotKey(opts.keyPrefix, opts.slot);
   }
 
+  get name(): string {
+    return this.opts.slot;
+  }
+
   /** Stale after two missed refreshes. */
   get staleMs(): number {
     return 2 * this.opts.refreshMs;

@@ -407,6 +407,7 @@ describe('processors failover at the default session timeout', () => {
     const evicted = logLines(b as ProcessorChild).filter((l) => l.msg === 'evicted previous member of this slot');
     // With a slot, the replacement evicted exactly the killed process's member; without one, nothing.
     expect(evicted.map((l) => l.memberId)).toEqual(evicts ? [previous.at(-1)] : []);
+    for (const l of evicted) console.log(`failover eviction: predecessor's record stale for ${String(l.staleForMs)} ms, LeaveGroup sent and answered in ${String(l.ms)} ms`);
   });
 
   it('two live processors given the same slot: the second evicts nobody and both keep their members', async () => {

@@ -40,7 +40,10 @@ async function main(): Promise<void> {
   const stack = await resolveStack(config);
   onShutdown('stack', () => stack.stop());
   const env = { ...process.env, KAFKA_BROKERS: stack.kafkaBrokers.join(','), REDIS_URL: stack.redisUrl };
-  const children = [superviseChild(['edge'], env), superviseChild(['processors', 'offers'], env)];
+  // The processors child keeps one slot across its restarts, so a restarted child evicts its
+  // killed predecessor from the consumer group instead of waiting its session (docs/operations.md "Failover").
+  const processorsEnv = { ...env, PLAYPULSE_PROCESSOR_SLOT: config.processors.slot ?? `${config.instanceId}-processors` };
+  const children = [superviseChild(['edge'], env), superviseChild(['processors', 'offers'], processorsEnv)];
   onShutdown('children', () => Promise.all(children.map((c) => c.stop())).then(() => undefined));
   log.info(
     {

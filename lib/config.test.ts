@@ -61,6 +61,8 @@ describe('loadConfig', () => {
     ['PLAYPULSE_PROCESSORS_SESSION_TIMEOUT_MS', '3600000'],
     ['PLAYPULSE_PROCESSORS_HEARTBEAT_INTERVAL_MS', '-1'],
     ['PLAYPULSE_PROCESSORS_HEARTBEAT_INTERVAL_MS', '1.5'],
+    ['PLAYPULSE_PROCESSOR_SLOT', 'x'.repeat(65)],
+    ['PLAYPULSE_PROCESSOR_SLOT', 'a:b'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     const err = configError({ [name]: value });
     expect(err.code).toBe('CONFIG_INVALID');
@@ -74,9 +76,18 @@ describe('loadConfig', () => {
 
   it('gives the processors a short session and a frequent heartbeat, both settable', () => {
     const d = loadConfig({});
-    expect(d.processors).toEqual({ sessionTimeoutMs: 6_000, heartbeatIntervalMs: 1_000 });
+    expect(d.processors).toEqual({ sessionTimeoutMs: 6_000, heartbeatIntervalMs: 1_000, slot: null });
     const c = loadConfig({ PLAYPULSE_PROCESSORS_SESSION_TIMEOUT_MS: '10000', PLAYPULSE_PROCESSORS_HEARTBEAT_INTERVAL_MS: '2000' });
-    expect(c.processors).toEqual({ sessionTimeoutMs: 10_000, heartbeatIntervalMs: 2_000 });
+    expect(c.processors).toEqual({ sessionTimeoutMs: 10_000, heartbeatIntervalMs: 2_000, slot: null });
+  });
+
+  it('takes the processor slot from PLAYPULSE_PROCESSOR_SLOT, else an explicit instance id, never a generated one', () => {
+    expect(loadConfig({ PLAYPULSE_PROCESSOR_SLOT: 'proc-0' }).processors.slot).toBe('proc-0');
+    expect(loadConfig({ PLAYPULSE_PROCESSOR_SLOT: 'proc-0', PLAYPULSE_INSTANCE_ID: 'pod-7' }).processors.slot).toBe('proc-0');
+    expect(loadConfig({ PLAYPULSE_INSTANCE_ID: 'pod-7' }).processors.slot).toBe('pod-7');
+    const generated = loadConfig({});
+    expect(generated.instanceId).not.toBe('');
+    expect(generated.processors.slot).toBeNull();
   });
 
   it('refuses a heartbeat interval above a third of the session timeout, naming both', () => {

@@ -76,6 +76,7 @@ const envSchema = z.object({
     .max(MAX_SESSION_TIMEOUT_MS, `must be at most ${MAX_SESSION_TIMEOUT_MS} ms (the broker's default group.max.session.timeout.ms)`)
     .default(DEFAULT_SESSION_TIMEOUT_MS),
   PLAYPULSE_PROCESSORS_HEARTBEAT_INTERVAL_MS: positiveInt.min(100, 'must be at least 100 ms').default(DEFAULT_HEARTBEAT_INTERVAL_MS),
+  PLAYPULSE_PROCESSOR_SLOT: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 _ . -').optional(),
 });
 
 export interface Config {
@@ -121,6 +122,8 @@ export interface Config {
     readonly sessionTimeoutMs: number;
     /** How often the consumer heartbeats; at most a third of the session timeout. */
     readonly heartbeatIntervalMs: number;
+    /** Stable processor identity across restarts (PLAYPULSE_PROCESSOR_SLOT, else an explicit PLAYPULSE_INSTANCE_ID); lets a restarted process evict its dead predecessor from the group at once. */
+    readonly slot: string | null;
   };
 }
 
@@ -192,6 +195,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     processors: {
       sessionTimeoutMs: e.PLAYPULSE_PROCESSORS_SESSION_TIMEOUT_MS,
       heartbeatIntervalMs: e.PLAYPULSE_PROCESSORS_HEARTBEAT_INTERVAL_MS,
+      // The stable identity a restart keeps (docs/operations.md "Failover"): the slot, else an
+      // explicitly set instance id; a generated instance id changes on restart, so none.
+      slot: e.PLAYPULSE_PROCESSOR_SLOT ?? e.PLAYPULSE_INSTANCE_ID ?? null,
     },
   };
   return deepFreeze(config);

@@ -1,5 +1,6 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from '../lib/log.ts';
+import type { ProcessorSlot } from './evict.ts';
 import { processorMetrics as m } from './metrics.ts';
 import { backoffMs, sleep } from './retry.ts';
 
@@ -29,6 +30,12 @@ export interface SupervisorOptions {
   readonly log: Logger;
   readonly maxRestarts: number;
   readonly onFatal: (err: Error) => void;
+  /**
+   * This process's slot (processors/evict.ts): before the first join a dead predecessor
+   * recorded there is sent LeaveGroup, so the join need not wait its session; each join
+   * records the member id. Absent: no eviction.
+   */
+  readonly slot?: ProcessorSlot;
 }
 
 export class ConsumerSupervisor {
@@ -39,6 +46,7 @@ export class ConsumerSupervisor {
   private failures = 0;
   /** When the current consumer joined, until its first batch after that join is applied. */
   private joinedAt: number | null = null;
+  private evicted = false;
 
   constructor(private readonly opts: SupervisorOptions) {}
 
@@ -50,7 +58,11 @@ export class ConsumerSupervisor {
   async start(): Promise<void> {
     const o = this.opts;
     const startedAt = Date.now();
-    o.log.info({ groupId: o.groupId, sessionTimeoutMs: o.sessionTimeoutMs, heartbeatIntervalMs: o.heartbeatIntervalMs }, 'consumer connecting');
+    o.log.info({ groupId: o.groupId, sessionTimeoutMs: o.sessionTimeoutMs, heartbeatIntervalMs: o.heartbeatIntervalMs, slot: o.slot?.name ?? null }, 'consumer connecting');
+    if (o.slot && !this.evicted) {
+      this.evicted = true;
+      await o.slot.evictPrevious(o.kafka);
+    }
     const consumer = o.kafka.consumer({
       groupId: o.groupId,
       sessionTimeout: o.sessionTimeoutMs,
@@ -68,6 +80,7 @@ export class ConsumerSupervisor {
       this.failures = 0;
       this.joinedAt = Date.now();
       m.groupJoins.inc();
+      o.slot?.claim(payload.memberId);
       o.log.info(
         { groupId: payload.groupId, memberId: payload.memberId, isLeader: payload.isLeader, assignment: payload.memberAssignment, joinMs: payload.duration, sinceStartMs: this.joinedAt - startedAt },
         'joined consumer group',
@@ -147,6 +160,7 @@ export class ConsumerSupervisor {
     const t0 = Date.now();
     await consumer.disconnect();
     this.consumer = null;
+    await this.opts.slot?.release();
     this.opts.log.info({ groupId: this.opts.groupId, ms: Date.now() - t0 }, 'left consumer group');
   }
 }

@@ -9,6 +9,7 @@ import type { Decider } from '../offers/engine/types.ts';
 import { DEFAULT_SEEN_AGE_MS, DEFAULT_SEEN_MAX } from './apply.ts';
 import { createBatchHandler, DEFAULT_CHUNK_SIZE } from './batch.ts';
 import { ConsumerSupervisor } from './consumer.ts';
+import { ProcessorSlot } from './evict.ts';
 import { planFor } from './plan.ts';
 import { createApplyClient } from './scripts.ts';
 
@@ -88,13 +89,18 @@ export async function startProcessors(deps: ProcessorsDeps): Promise<Processors>
     },
   });
 
+  const groupId = deps.groupId ?? `${config.keyPrefix}-processors`;
+  const sessionTimeoutMs = deps.sessionTimeoutMs ?? config.processors.sessionTimeoutMs;
+  const heartbeatIntervalMs = Math.min(config.processors.heartbeatIntervalMs, Math.floor(sessionTimeoutMs / 3));
+  const slot = config.processors.slot === null ? null : new ProcessorSlot({ redis, keyPrefix: config.keyPrefix, slot: config.processors.slot, groupId, refreshMs: heartbeatIntervalMs, sessionTimeoutMs, log });
   const supervisor = new ConsumerSupervisor({
     kafka,
     topic: config.topics.events,
-    groupId: deps.groupId ?? `${config.keyPrefix}-processors`,
+    groupId,
     concurrency: deps.concurrency ?? 4,
-    sessionTimeoutMs: deps.sessionTimeoutMs ?? config.processors.sessionTimeoutMs,
-    heartbeatIntervalMs: Math.min(config.processors.heartbeatIntervalMs, Math.floor((deps.sessionTimeoutMs ?? config.processors.sessionTimeoutMs) / 3)),
+    sessionTimeoutMs,
+    heartbeatIntervalMs,
+    ...(slot ? { slot } : {}),
     eachBatch,
     log,
     maxRestarts: CONSUMER_MAX_RESTARTS,

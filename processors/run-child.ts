@@ -5,7 +5,8 @@
  * offers decided). Tests start it to kill it with real signals; operators rebuilding state
  * without offers may run it too. `PLAYPULSE_PROCESSORS_GROUP` overrides the consumer group;
  * the group's timing is in the config (PLAYPULSE_PROCESSORS_SESSION_TIMEOUT_MS,
- * PLAYPULSE_PROCESSORS_HEARTBEAT_INTERVAL_MS).
+ * PLAYPULSE_PROCESSORS_HEARTBEAT_INTERVAL_MS); PLAYPULSE_PROCESSOR_SLOT gives it a stable identity, so
+ * that started again after a kill it evicts its predecessor from the group (docs/operations.md "Failover").
  * Prints one JSON line `{"ready":true,"healthPort":…}` on stdout once consuming.
  */
 import { resolve } from 'node:path';

@@ -77,8 +77,8 @@ async function setup(): Promise<Config> {
   return config;
 }
 
-async function child(config: Config): Promise<ProcessorChild> {
-  const c = await startProcessorChild(config, rulesDir, GROUP_ENV);
+async function child(config: Config, env: Record<string, string> = {}): Promise<ProcessorChild> {
+  const c = await startProcessorChild(config, rulesDir, { ...GROUP_ENV, ...env });
   children.push(c);
   return c;
 }
@@ -388,17 +388,44 @@ describe('processors failover at the default session timeout', () => {
     });
   });
 
-  it('one processor SIGKILLed and started again at once: the new process takes every partition', async () => {
+  it.each([
+    { how: 'without a slot', env: {} as Record<string, string>, evicts: false },
+    { how: 'with the same PLAYPULSE_PROCESSOR_SLOT', env: { PLAYPULSE_PROCESSOR_SLOT: 'failover-0' }, evicts: true },
+  ])('one processor SIGKILLed and started again at once $how: the new process takes every partition', async ({ how, env, evicts }) => {
     const config = await setup();
-    const a = await child(config);
-    await scenario('SIGKILL, restarted', config, a, async () => {
+    const a = await child(config, env);
+    let b: ProcessorChild | undefined;
+    await scenario(`SIGKILL, restarted ${how}`, config, a, async () => {
       const faultAt = Date.now();
       a.child.kill('SIGKILL');
       await a.exited;
       const goneAt = Date.now();
-      const b = await child(config);
+      b = await child(config, env);
       return { survivor: b, faultAt, goneAt, restartedAt: goneAt, readyAt: Date.now() };
     });
+    const previous = logLines(a).filter((l) => l.msg === 'joined consumer group').map((l) => l.memberId);
+    const evicted = logLines(b as ProcessorChild).filter((l) => l.msg === 'evicted previous member of this slot');
+    // With a slot, the replacement evicted exactly the killed process's member; without one, nothing.
+    expect(evicted.map((l) => l.memberId)).toEqual(evicts ? [previous.at(-1)] : []);
+    for (const l of evicted) console.log(`failover eviction: predecessor's record stale for ${String(l.staleForMs)} ms, LeaveGroup sent and answered in ${String(l.ms)} ms`);
+  });
+
+  it('two live processors given the same slot: the second evicts nobody and both keep their members', async () => {
+    const config = await setup();
+    const env = { PLAYPULSE_PROCESSOR_SLOT: 'failover-dup' };
+    const a = await child(config, env);
+    await stableWith(config, 1);
+    const b = await child(config, env);
+    await stableWith(config, 2);
+    const joinsOf = (c: ProcessorChild) => logLines(c).filter((l) => l.msg === 'joined consumer group').map((l) => l.memberId);
+    await waitUntil('the second process to find the slot held', () => logLines(b).some((l) => l.msg.startsWith('processor slot is held by a live process')));
+    expect(logLines(b).filter((l) => l.msg === 'evicted previous member of this slot')).toEqual([]);
+    // An evicted member would have rejoined under a new member id.
+    const ids = joinsOf(a);
+    expect(ids.length).toBeGreaterThan(0);
+    expect(new Set(ids).size).toBe(1);
+    const g = await members(config);
+    expect(g.members.map((m) => m.clientId).sort()).toEqual([clientIdOf(a), clientIdOf(b)].sort());
   });
 
   it('two processors, one SIGTERMed: it exits 0 having left the group, the other takes over', async () => {

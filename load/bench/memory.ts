@@ -8,6 +8,7 @@
  * players. A measurement, never an assertion.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { Cluster } from 'ioredis';
 import { join } from 'node:path';
 import { playerKeys, playerTag } from '../../lib/keys.ts';
 import { createRedis, deleteKeysUnder, type RedisClient } from '../../lib/redis.ts';
@@ -67,7 +68,10 @@ async function measure(redis: RedisClient, prefix: string, players: readonly str
   let noExpiry = 0;
   for (const p of players) {
     const tag = playerTag(prefix, p);
-    const keys = await redis.keys(`${tag.replace(/[{}*?[\]\\]/g, '\\$&')}:*`);
+    const pattern = `${tag.replace(/[{}*?[\]\\]/g, '\\$&')}:*`;
+    // A player's keys share one slot: KEYS on each master finds them all on a cluster too.
+    const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
+    const keys = (await Promise.all(nodes.map((n) => n.keys(pattern)))).flat();
     const pipe = redis.pipeline();
     for (const k of keys) {
       pipe.call('MEMORY', 'USAGE', k, 'SAMPLES', '0');

@@ -5,6 +5,7 @@
  * skipped by the decider; every key a player's events write expires; decisions older than
  * the few kept in Redis are served from the decision stream.
  */
+import { Cluster } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createKafka } from '../../lib/kafka.ts';
 import { offerKeys, playerKeys, playerTag } from '../../lib/keys.ts';
@@ -48,6 +49,13 @@ async function rig(bundle: Bundle, decisionLog?: DecisionLog): Promise<{ redis: 
 }
 
 const at = (e: AppliedEvent, partition: number, offset: number): AppliedEvent => ({ ...e, partition, offset: String(offset) });
+
+/** Every key of a player: KEYS on each master (a player's keys share one slot, so one node holds them all). */
+async function playerKeysIn(redis: RedisClient, prefix: string, player: string): Promise<string[]> {
+  const pattern = `${playerTag(prefix, player).replace(/[{}]/g, '\\$&')}:*`;
+  const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
+  return (await Promise.all(nodes.map((n) => n.keys(pattern)))).flat();
+}
 
 describe('decided markers', () => {
   it('decides an event at or below its partition marker never again, whatever its id', async () => {
@@ -130,7 +138,7 @@ describe('retention', () => {
     const out2 = await applyItems(apply, plan, [shown], { keyPrefix: r.prefix, seenMax: DEFAULT_SEEN_MAX, seenAgeMs: DEFAULT_SEEN_AGE_MS });
     await r.decider.decideBatch(out2.applied);
 
-    const keys = await r.redis.keys(`${playerTag(r.prefix, 'ret').replace(/[{}]/g, '\\$&')}:*`);
+    const keys = await playerKeysIn(r.redis, r.prefix, 'ret');
     const k = playerKeys(r.prefix, 'ret');
     // The inbox and offers hash emptied when the offer was shown (Redis deletes empty keys).
     expect(keys.sort()).toEqual([k.state, k.watermark, k.seen, k.limits, k.ledger, k.decisions].sort());
@@ -156,8 +164,7 @@ describe('an inactive player', () => {
     }));
     const out = await applyItems(apply, planFor(bundle), events, { keyPrefix: r.prefix, seenMax: DEFAULT_SEEN_MAX, seenAgeMs: DEFAULT_SEEN_AGE_MS });
     await r.decider.decideBatch(out.applied);
-    const pattern = `${playerTag(r.prefix, 'gone').replace(/[{}]/g, '\\$&')}:*`;
-    const before = await r.redis.keys(pattern);
+    const before = await playerKeysIn(r.redis, r.prefix, 'gone');
     expect(before.length).toBeGreaterThanOrEqual(6);
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     expect(await r.redis.exists(...before)).toBe(0);

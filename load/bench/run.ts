@@ -13,7 +13,7 @@ import type { Machine } from './machine.ts';
 import { idlePhase, ingestPhase, offersPhase, type IdleFigures, type IngestFigures, type OffersFigures, type PhaseContext, type Target } from './phases.ts';
 import { freePort } from './ports.ts';
 import { processorFigures } from './processors.ts';
-import { startNode, waitReady, type Proc } from './procs.ts';
+import { scrapeMetric, startNode, waitReady, type Proc } from './procs.ts';
 import { hotSpots, type HotSpot } from './profile.ts';
 import { charts, computeRatios, computeTargets, markdown } from './report.ts';
 import type { BenchResults, ProcessorComparison, ProcessorFigures, RuleCostFigures } from './results.ts';
@@ -152,6 +152,12 @@ export async function runBench(o: RunOptions): Promise<{ markdown: string; files
       }
     }
     trafficTo = Date.now() - t0;
+    // Rebalances during the traffic phases: a process joins once at start; any join after
+    // that is a rebalance it took part in (an eviction under load shows here).
+    const joins = await scrapeMetric(`http://127.0.0.1:${procHealth}/metrics`, 'playpulse_processor_group_joins_total');
+    if (joins !== null) {
+      notes.push(`Processors consumer group: ${joins} join${joins === 1 ? '' : 's'} over the run (1 = no rebalance after the first join; session ${o.env.PLAYPULSE_PROCESSORS_SESSION_TIMEOUT_MS ?? 'default'} ms).`);
+    }
     await lag.stop();
     const samples = lag.samples;
     lag = null;

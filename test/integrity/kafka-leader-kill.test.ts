@@ -174,7 +174,7 @@ describe('kill -9 the leader of a partition of a 3-node Kafka cluster while clie
 
     const replacements = sumOf(await scrape(edge.healthPort), 'playpulse_kafka_producer_replacements_total');
     // Sends kafkajs reported written although a partition had no answer (lib/kafka.ts DurableProducer), refused instead.
-    const unanswered = edge.output().split('\n').filter((l) => l.includes('did not answer for')).length;
+    const unanswered = edge.output().split('\n').filter((l) => l.includes('did not answer for') && l.includes('replaced the idempotent producer')).length;
     const sum = (f: (p: SimulatedPlayer) => number) => players.reduce((n, p) => n + f(p), 0);
     console.log(
       `Kafka leader kill -9 (3 nodes, RF ${settings.topics.replicas}, min ISR ${String(settings.topics.config['min.insync.replicas'])}): ` +

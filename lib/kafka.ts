@@ -22,11 +22,19 @@ function kafkaLogCreator() {
   };
 }
 
-/** The one Kafka client factory. */
+/**
+ * The one Kafka client factory. The bootstrap list is handed to kafkajs in a random order
+ * on every connect: kafkajs takes the first broker of the list for a new client's first
+ * connection, so with `retries: 0` (the edge's readiness probe, start-up checks) a fresh
+ * client whose first-listed broker is down failed every time, for as long as that one
+ * broker was down, although the others answered (seen in test/integrity/kafka-leader-kill.test.ts:
+ * the edge refused every event until the killed broker came back).
+ */
 export function createKafka(brokers: readonly string[], clientId: string, overrides: Partial<KafkaConfig> = {}): Kafka {
+  const list = [...brokers];
   return new Kafka({
     clientId,
-    brokers: [...brokers],
+    brokers: () => shuffled(list),
     connectionTimeout: 3_000,
     requestTimeout: 30_000,
     retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5_000 },
@@ -250,6 +258,15 @@ async function waitForTopicLeaders(admin: Admin, topics: string[], timeoutMs = 3
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+function shuffled<T>(items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
 }
 
 function errorText(err: unknown): string {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync } from 'node:fs';
+import { openSync, closeSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const WATCHDOG = fileURLToPath(new URL('./watchdog.sh', import.meta.url));
@@ -16,6 +16,12 @@ export interface GuardedProcess {
    * removed. Resolves when all of that is done; idempotent.
    */
   stop(): Promise<void>;
+  /**
+   * Sends `signal` to the service itself, not to its watchdog (SIGKILL: a crash of the
+   * service; the watchdog then exits with it and leaves its data directory in place).
+   * False when the service is already gone.
+   */
+  signalService(signal: NodeJS.Signals): boolean;
 }
 
 export interface GuardedOptions {
@@ -75,7 +81,35 @@ export function startGuarded(command: string, args: readonly string[], options: 
     })();
     return stopping;
   };
-  return { pid, exited, alive: () => running, stop };
+  const signalService = (signal: NodeJS.Signals): boolean => {
+    const service = running ? serviceChildOf(pid) : null;
+    if (service === null) return false;
+    try {
+      process.kill(service, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  return { pid, exited, alive: () => running, stop, signalService };
+}
+
+/** The pid of the service under a watchdog: its one child that is not the watchdog's own shell. */
+function serviceChildOf(watchdogPid: number): number | null {
+  let children: number[];
+  try {
+    children = readFileSync(`/proc/${watchdogPid}/task/${watchdogPid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return null;
+  }
+  for (const child of children) {
+    try {
+      if (!readFileSync(`/proc/${child}/cmdline`, 'utf8').startsWith('/bin/sh')) return child;
+    } catch {
+      continue;
+    }
+  }
+  return null;
 }
 
 function killGroup(pid: number): void {

@@ -1,15 +1,15 @@
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { logLevel } from 'kafkajs';
 import { assertKafkaReachable, createKafka } from '../lib/kafka.ts';
 import { PlayPulseError } from '../lib/errors.ts';
 import { createLogger } from '../lib/log.ts';
-import { startGuarded } from './guarded-process.ts';
+import { startGuarded, type GuardedProcess } from './guarded-process.ts';
 import { classArchivePath, keepClassArchive, useClassArchive } from './jvm-archive.ts';
 import { KAFKA_VERSION, ensureKafkaJars, kafkaCacheDir } from './kafka-jars.ts';
-import { KAFKA_LOG4J_CONFIG, serverProperties } from './kafka-properties.ts';
-import { formattedTemplate } from './kafka-storage.ts';
+import { KAFKA_LOG4J_CONFIG, serverProperties, type KafkaNodeAddress } from './kafka-properties.ts';
+import { formatNodeStorage } from './kafka-storage.ts';
 import { freePort, isPortOpen, sleep } from './ports.ts';
 import { requireJava } from './tools.ts';
 
@@ -56,36 +56,23 @@ export interface LocalKafka {
  */
 export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promise<LocalKafka> {
   const version = options.version ?? KAFKA_VERSION;
-  const { java, build } = requireJava();
-  const libs = await ensureKafkaJars(version);
   const t0 = Date.now();
   const port = options.port === 0 || options.port === undefined ? await freePort() : options.port;
   const controllerPort = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'playpulse-kafka-'));
-  const propertiesFile = join(dataDir, 'server.properties');
-  writeFileSync(propertiesFile, serverProperties({ port, controllerPort, logDir: join(dataDir, 'data') }));
+  let proc: GuardedProcess;
   try {
-    cpSync(await formattedTemplate(java, libs, version), join(dataDir, 'data'), { recursive: true });
+    proc = await launchKafkaNode({ port, controllerPort, dataDir }, options);
   } catch (err) {
     rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }
-
-  const archiveArgs = options.writeClassArchive
-    ? [`-XX:ArchiveClassesAtExit=${options.writeClassArchive}`]
-    : useClassArchive(kafkaCacheDir(version), build);
-  const proc = startGuarded(java, [...archiveArgs, ...jvmArgs(options, dataDir), '-cp', join(libs, '*'), 'kafka.Kafka', propertiesFile], {
-    logFile: join(dataDir, 'stdout.log'),
-    removeDirOnExit: dataDir,
-    graceSec: options.writeClassArchive ? ARCHIVE_STOP_GRACE_SEC : STOP_GRACE_SEC,
-    cwd: dataDir,
-  });
   const brokers = [`127.0.0.1:${port}`];
   let answeredMs = 0;
   try {
-    await waitUntilReady(brokers, port, proc.alive, dataDir);
+    await waitForKafkaNode(port, proc.alive, dataDir);
     answeredMs = Date.now() - t0;
-    await warmUp(brokers);
+    await warmUpKafka(brokers);
   } catch (err) {
     await proc.stop();
     rmSync(dataDir, { recursive: true, force: true });
@@ -93,6 +80,37 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
   }
   log.info({ brokers, version, pid: proc.pid, dataDir, answeredMs, ms: Date.now() - t0 }, 'started a local Kafka broker (KRaft, single node)');
   return { brokers, version, dataDir, pid: proc.pid, exited: proc.exited, stop: proc.stop };
+}
+
+/** One KRaft node (broker and controller in one JVM) as `launchKafkaNode` starts it. */
+export interface KafkaNodeSpec extends Omit<KafkaNodeAddress, 'logDir'> {
+  /** Folder of the node: server.properties, logs, and its storage in `data/`. */
+  dataDir: string;
+}
+
+/**
+ * Starts the JVM of one KRaft node under the watchdog, from the cached jars: writes its
+ * server.properties into `spec.dataDir` and, when the folder holds no storage yet, formats it
+ * (a restarted node keeps its data). Does not wait for it to answer (`waitForKafkaNode`). The
+ * watchdog removes the folder when the node is stopped through it, not when it dies.
+ */
+export async function launchKafkaNode(spec: KafkaNodeSpec, options: KafkaBrokerOptions = {}): Promise<GuardedProcess> {
+  const version = options.version ?? KAFKA_VERSION;
+  const { java, build } = requireJava();
+  const libs = await ensureKafkaJars(version);
+  const logDir = join(spec.dataDir, 'data');
+  const propertiesFile = join(spec.dataDir, 'server.properties');
+  writeFileSync(propertiesFile, serverProperties({ ...spec, logDir }));
+  if (!existsSync(join(logDir, 'meta.properties'))) await formatNodeStorage(java, libs, version, logDir, spec.nodeId ?? 1);
+  const archiveArgs = options.writeClassArchive
+    ? [`-XX:ArchiveClassesAtExit=${options.writeClassArchive}`]
+    : useClassArchive(kafkaCacheDir(version), build);
+  return startGuarded(java, [...archiveArgs, ...jvmArgs(options, spec.dataDir), '-cp', join(libs, '*'), 'kafka.Kafka', propertiesFile], {
+    logFile: join(spec.dataDir, 'stdout.log'),
+    removeDirOnExit: spec.dataDir,
+    graceSec: options.writeClassArchive ? ARCHIVE_STOP_GRACE_SEC : STOP_GRACE_SEC,
+    cwd: spec.dataDir,
+  });
 }
 
 /** True when the class-data archive for this JVM build exists. */
@@ -135,7 +153,12 @@ function jvmArgs(options: KafkaBrokerOptions, dataDir: string): string[] {
   ];
 }
 
-async function waitUntilReady(brokers: string[], port: number, alive: () => boolean, dataDir: string): Promise<void> {
+/**
+ * Resolves once the node listening on `port` answers a metadata request; fails with
+ * STACK_UNAVAILABLE (and the tail of its log) when it exits or does not answer in time.
+ */
+export async function waitForKafkaNode(port: number, alive: () => boolean, dataDir: string): Promise<void> {
+  const brokers = [`127.0.0.1:${port}`];
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (!alive()) {
@@ -160,7 +183,7 @@ async function waitUntilReady(brokers: string[], port: number, alive: () => bool
  * coordinator lookup), which otherwise greet the first producer and consumer group with
  * retriable "coordinator loading / not available" errors.
  */
-async function warmUp(brokers: string[]): Promise<void> {
+export async function warmUpKafka(brokers: readonly string[]): Promise<void> {
   const kafka = createKafka(brokers, 'playpulse-warm-up', { logLevel: logLevel.NOTHING });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   const admin = kafka.admin();

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PlayPulseError } from '../lib/errors.ts';
 import { kafkaCacheDir } from './kafka-jars.ts';
@@ -36,6 +36,27 @@ export async function formattedTemplate(java: string, libs: string, version: str
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
+}
+
+/**
+ * Fresh storage for node `nodeId` in `logDir`: a copy of the formatted template with that
+ * node id and a directory id of its own in meta.properties, which is all `kafka-storage
+ * format` writes differently per node of a static quorum (the bootstrap checkpoint holds the
+ * cluster's feature levels only). Every node made from the template shares its cluster id,
+ * so nodes of one local cluster can join each other.
+ */
+export async function formatNodeStorage(java: string, libs: string, version: string, logDir: string, nodeId = 1): Promise<void> {
+  cpSync(await formattedTemplate(java, libs, version), logDir, { recursive: true });
+  if (nodeId === 1) return;
+  const meta = join(logDir, 'meta.properties');
+  const lines = readFileSync(meta, 'utf8')
+    .split('\n')
+    .map((line) => {
+      if (line.startsWith('node.id=')) return `node.id=${nodeId}`;
+      if (line.startsWith('directory.id=')) return `directory.id=${randomBytes(16).toString('base64url')}`;
+      return line;
+    });
+  writeFileSync(meta, lines.join('\n'));
 }
 
 function runJava(java: string, args: string[]): Promise<string> {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isPlayPulseError } from '../lib/errors.ts';
 import { ensureKafkaJars, mavenErrors } from './kafka-jars.ts';
-import { serverProperties } from './kafka-properties.ts';
+import { clusterBrokerSettings, serverProperties } from './kafka-properties.ts';
 import { startRedisServer } from './redis-server.ts';
 import { findOnPath, parseJavaMajor, requireJava, requireTool } from './tools.ts';
 
@@ -81,6 +81,28 @@ describe('serverProperties', () => {
       'auto.create.topics.enable': 'false',
       'log.dirs': '/tmp/x',
     });
+  });
+});
+
+describe('serverProperties of a cluster node', () => {
+  it('is one voter of the quorum and runs the broker settings of deploy/cluster-settings.json', () => {
+    const settings = clusterBrokerSettings();
+    const voters = '1@127.0.0.1:19093,2@127.0.0.1:19193,3@127.0.0.1:19293';
+    const text = serverProperties({ nodeId: 2, port: 19192, controllerPort: 19193, logDir: '/tmp/y', voters, durability: settings.broker });
+    const props = Object.fromEntries(text.trim().split('\n').map((l) => l.split('=', 2) as [string, string]));
+    expect(settings.brokers).toBe(3);
+    expect(props).toMatchObject({
+      'node.id': '2',
+      'controller.quorum.voters': voters,
+      listeners: 'PLAINTEXT://127.0.0.1:19192,CONTROLLER://127.0.0.1:19193',
+      'default.replication.factor': '3',
+      'min.insync.replicas': '2',
+      'unclean.leader.election.enable': 'false',
+      'offsets.topic.replication.factor': '3',
+      'transaction.state.log.min.isr': '2',
+    });
+    for (const [name, value] of Object.entries(settings.broker)) expect(props[name], name).toBe(String(value));
+    expect(props['share.coordinator.state.topic.replication.factor']).toBeUndefined();
   });
 });
 

@@ -1,4 +1,5 @@
-import { Kafka, Partitioners, logLevel, type Admin, type KafkaConfig, type Producer, type ProducerConfig, type ProducerRecord, type RecordMetadata, type ITopicConfig, type LogEntry } from 'kafkajs';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { Kafka, Partitioners, logLevel, type Admin, type ICustomPartitioner, type KafkaConfig, type Producer, type ProducerConfig, type ProducerRecord, type RecordMetadata, type ITopicConfig, type LogEntry } from 'kafkajs';
 import { createLogger } from './log.ts';
 import { counter } from './metrics.ts';
 import { PlayPulseError } from './errors.ts';
@@ -21,11 +22,19 @@ function kafkaLogCreator() {
   };
 }
 
-/** The one Kafka client factory. */
+/**
+ * The one Kafka client factory. The bootstrap list is handed to kafkajs in a random order
+ * on every connect: kafkajs takes the first broker of the list for a new client's first
+ * connection, so with `retries: 0` (the edge's readiness probe, start-up checks) a fresh
+ * client whose first-listed broker is down failed every time, for as long as that one
+ * broker was down, although the others answered (seen in test/integrity/kafka-leader-kill.test.ts:
+ * the edge refused every event until the killed broker came back).
+ */
 export function createKafka(brokers: readonly string[], clientId: string, overrides: Partial<KafkaConfig> = {}): Kafka {
+  const list = [...brokers];
   return new Kafka({
     clientId,
-    brokers: [...brokers],
+    brokers: () => shuffled(list),
     connectionTimeout: 3_000,
     requestTimeout: 30_000,
     retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5_000 },
@@ -44,16 +53,33 @@ export function createKafka(brokers: readonly string[], clientId: string, overri
  * A failed send replaces the kafkajs producer (see DurableProducer).
  */
 export function createDurableProducer(kafka: Kafka, overrides: Partial<ProducerConfig> = {}): DurableProducer {
+  const { createPartitioner, ...rest } = overrides;
   return new DurableProducer(() =>
     kafka.producer({
       idempotent: true,
       maxInFlightRequests: 5,
-      createPartitioner: Partitioners.DefaultPartitioner,
       allowAutoTopicCreation: false,
       retry: { initialRetryTime: 100, retries: 5, maxRetryTime: 2_000 },
-      ...overrides,
+      ...rest,
+      createPartitioner: trackingPartitioner(createPartitioner ?? Partitioners.DefaultPartitioner),
     }),
   );
+}
+
+/** `topic\0partition` of every partition the current send's records were assigned to. */
+const sendPartitions = new AsyncLocalStorage<Set<string>>();
+const partitionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+
+/** `make`'s partitioner, noting each partition it picks for the send in progress (`sendPartitions`). */
+function trackingPartitioner(make: ICustomPartitioner): ICustomPartitioner {
+  return () => {
+    const partition = make();
+    return (args) => {
+      const p = partition(args);
+      sendPartitions.getStore()?.add(partitionKey(args.topic, p));
+      return p;
+    };
+  };
 }
 
 /**
@@ -69,6 +95,14 @@ export function createDurableProducer(kafka: Kafka, overrides: Partial<ProducerC
  * whose sequences start at zero, so neither can happen. Whatever the failed send carried
  * is the caller's to retry (the edge refuses it to the client, which resends; processors
  * retry their dead letters), and a copy the broker did write is de-duplicated downstream.
+ *
+ * A send also fails when Kafka answered for fewer partitions than its records went to.
+ * kafkajs retries a send only towards brokers that have not answered yet; when a leader
+ * dies mid-send and its partitions move to a broker that already answered for its own, the
+ * retry sends nothing for them and the send resolves as if all were written: acked events
+ * that are in no log (seen with a 3-node cluster, test/integrity/kafka-leader-kill.test.ts).
+ * The partitioner notes where each record went, and a partition without an answer makes the
+ * send fail like any other failed send.
  *
  * The replaced producer is disconnected once its last send settles; the new one connects
  * on its first send.
@@ -108,7 +142,10 @@ export class DurableProducer {
     this.inFlight.set(producer, (this.inFlight.get(producer) ?? 0) + 1);
     try {
       await this.connected(producer);
-      return await producer.send(record);
+      const partitions = new Set<string>();
+      const result = await sendPartitions.run(partitions, () => producer.send(record));
+      if (record.acks !== 0) assertEveryPartitionAnswered(partitions, result);
+      return result;
     } catch (err) {
       if (this.current === producer) this.replace(err);
       throw err;
@@ -141,6 +178,15 @@ export class DurableProducer {
     else setImmediate(() => void old.disconnect().catch(() => undefined));
     log.warn({ err: errorText(err), replacements: this.replacedCount }, 'a send failed: replaced the idempotent producer so its sequence numbers start afresh');
     if (this.wanted) void this.connected(this.current).catch(() => undefined);
+  }
+}
+
+/** Throws STACK_UNAVAILABLE when `result` has no answer for one of the partitions a send wrote to. */
+function assertEveryPartitionAnswered(partitions: ReadonlySet<string>, result: readonly RecordMetadata[]): void {
+  const answered = new Set(result.map((r) => partitionKey(r.topicName, r.partition)));
+  const missing = [...partitions].filter((k) => !answered.has(k)).map((k) => k.replace('\u0000', '/'));
+  if (missing.length > 0) {
+    throw new PlayPulseError('STACK_UNAVAILABLE', `Kafka did not answer for ${missing.join(', ')} (its leader changed during the send): the send failed; resend it (copies already written are de-duplicated downstream)`);
   }
 }
 
@@ -212,6 +258,15 @@ async function waitForTopicLeaders(admin: Admin, topics: string[], timeoutMs = 3
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+function shuffled<T>(items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
 }
 
 function errorText(err: unknown): string {

@@ -15,12 +15,12 @@ import { createRedis, deleteKeysUnder, type RedisClient } from '../../lib/redis.
 import { compileBundle } from '../../offers/designer/compile.ts';
 import { staticBundleSource } from '../../offers/designer/static-source.ts';
 import type { Bundle } from '../../offers/designer/types.ts';
-import { createDecider } from './decider.ts';
-import { considerRules, limitVerdicts, liveCandidates } from './evaluate.ts';
-import { conditionInput } from './input.ts';
-import type { PlayerCounters } from './limits.ts';
-import { shapeDecision } from './shape.ts';
-import type { AppliedEvent } from './types.ts';
+import { createDecider } from '../../offers/engine/decider.ts';
+import { considerRules, limitVerdicts, liveCandidates } from '../../offers/engine/evaluate.ts';
+import { conditionInput } from '../../offers/engine/input.ts';
+import type { PlayerCounters } from '../../offers/engine/limits.ts';
+import { shapeDecision } from '../../offers/engine/shape.ts';
+import type { AppliedEvent } from '../../offers/engine/types.ts';
 
 const EVENT_TYPES = 10;
 const RULES = 50;

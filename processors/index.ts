@@ -4,7 +4,7 @@ import type { Health } from '../lib/health.ts';
 import { createDurableProducer, createKafka, ensureTopics } from '../lib/kafka.ts';
 import { createLogger } from '../lib/log.ts';
 import { isRedisReady } from '../lib/redis.ts';
-import type { BundleSource } from '../offers/designer/types.ts';
+import type { BundleSource } from '../designer/types.ts';
 import type { Decider } from '../offers/engine/types.ts';
 import { DEFAULT_SEEN_AGE_MS, DEFAULT_SEEN_MAX } from './apply.ts';
 import { createBatchHandler, DEFAULT_CHUNK_SIZE } from './batch.ts';

@@ -13,9 +13,9 @@ import { resolveStack } from '../../infra/stack.ts';
 import { loadConfig, withServices } from '../../lib/config.ts';
 import { Health } from '../../lib/health.ts';
 import { registry } from '../../lib/metrics.ts';
-import { compileBundle } from '../../offers/designer/compile.ts';
-import { readBundleDir } from '../../offers/designer/load.ts';
-import { staticBundleSource } from '../../offers/designer/store.ts';
+import { compileBundle } from '../../designer/compile.ts';
+import { readBundleDir } from '../../designer/load.ts';
+import { staticBundleSource } from '../../designer/store.ts';
 import type { BenchClientOptions, BenchClientResult } from './edge-client.ts';
 import { startEdge } from '../../edge/index.ts';
 

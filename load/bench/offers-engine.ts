@@ -12,9 +12,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { loadConfig } from '../../lib/config.ts';
 import { createRedis, deleteKeysUnder, type RedisClient } from '../../lib/redis.ts';
-import { compileBundle } from '../../offers/designer/compile.ts';
-import { staticBundleSource } from '../../offers/designer/static-source.ts';
-import type { Bundle } from '../../offers/designer/types.ts';
+import { compileBundle } from '../../designer/compile.ts';
+import { staticBundleSource } from '../../designer/static-source.ts';
+import type { Bundle } from '../../designer/types.ts';
 import { createDecider } from '../../offers/engine/decider.ts';
 import { considerRules, limitVerdicts, liveCandidates } from '../../offers/engine/evaluate.ts';
 import { conditionInput } from '../../offers/engine/input.ts';

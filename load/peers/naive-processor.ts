@@ -17,9 +17,9 @@ import type { Kafka } from 'kafkajs';
 import { loadConfig } from '../../lib/config.ts';
 import { createKafka } from '../../lib/kafka.ts';
 import { createRedis, type RedisClient } from '../../lib/redis.ts';
-import { compileBundle } from '../../offers/designer/compile.ts';
-import { readBundleDir } from '../../offers/designer/load.ts';
-import type { Bundle } from '../../offers/designer/types.ts';
+import { compileBundle } from '../../designer/compile.ts';
+import { readBundleDir } from '../../designer/load.ts';
+import type { Bundle } from '../../designer/types.ts';
 import { decodeRecord } from '../../protocol/record.ts';
 import { conditionInput, readPath } from '../../processors/extract.ts';
 

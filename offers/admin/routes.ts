@@ -1,7 +1,7 @@
 import { PlayPulseError } from '../../lib/errors.ts';
 import type { Config } from '../../lib/config.ts';
 import type { RedisClient } from '../../lib/redis.ts';
-import type { BundleStore } from '../../offers/designer/store.ts';
+import type { BundleStore } from '../../designer/store.ts';
 import type { ReadState } from '../jobs/follow-up.ts';
 import { checkPlayerId, DEFAULT_STREAM_LOOKBACK_MS, playerDecisions, playerSnapshot, type DecisionStreamReader } from './players.ts';
 import { diffAgainstPublished, diffVersions, publishedView, publishFiles, rollbackRules, validateFiles } from './rules.ts';

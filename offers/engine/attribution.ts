@@ -16,7 +16,7 @@
  * `triggered`, blocked as `holdout`, as the backtest reports them.
  */
 import type { EventRecord } from '../../protocol/record.ts';
-import type { Policy, RevenueSpec } from '../designer/types.ts';
+import type { Policy, RevenueSpec } from '../../designer/types.ts';
 import type { EngineContext } from './decide.ts';
 import type { Considered } from './evaluate.ts';
 import { offerMetrics } from './metrics.ts';

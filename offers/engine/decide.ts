@@ -1,6 +1,6 @@
 import type { Logger } from '../../lib/log.ts';
 import type { RedisClient } from '../../lib/redis.ts';
-import type { Bundle, ConditionInput, Rule } from '../../offers/designer/types.ts';
+import type { Bundle, ConditionInput, Rule } from '../../designer/types.ts';
 import type { Offer } from '../../protocol/offer.ts';
 import type { FollowUpJob, OfferQueues } from '../jobs/queues.ts';
 import { openWindows } from './attribution.ts';

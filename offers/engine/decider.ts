@@ -1,7 +1,7 @@
 import type { Config } from '../../lib/config.ts';
 import { createLogger } from '../../lib/log.ts';
 import type { RedisClient } from '../../lib/redis.ts';
-import type { Bundle, BundleSource } from '../../offers/designer/types.ts';
+import type { Bundle, BundleSource } from '../../designer/types.ts';
 import { createOfferQueues, type FollowUpJob, type OfferQueues } from '../jobs/queues.ts';
 import { attributeRevenueEvent } from './attribution.ts';
 import { decideEvent, type EngineContext, type PublishOffer } from './decide.ts';

@@ -1,4 +1,4 @@
-import type { ConditionInput } from '../../offers/designer/types.ts';
+import type { ConditionInput } from '../../designer/types.ts';
 import type { EventRecord } from '../../protocol/record.ts';
 import type { PlayerState } from './types.ts';
 

@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import type { Bundle, BundleSource } from '../../offers/designer/types.ts';
+import type { Bundle, BundleSource } from '../../designer/types.ts';
 import { decideEvent, type EngineContext } from '../engine/decide.ts';
 import type { DecisionRecord } from '../engine/explain.ts';
 import { playerView } from '../engine/input.ts';

@@ -4,8 +4,8 @@
  * listener on an edge instance's channel.
  */
 import { randomUUID } from 'node:crypto';
-import { compileBundle } from '../../offers/designer/compile.ts';
-import type { Bundle } from '../../offers/designer/types.ts';
+import { compileBundle } from '../../designer/compile.ts';
+import type { Bundle } from '../../designer/types.ts';
 import type { AppliedEvent, PlayerState } from '../../offers/engine/types.ts';
 import { createRedis, type RedisClient } from '../../lib/redis.ts';
 import { playerKeys } from '../../lib/keys.ts';

@@ -5,7 +5,7 @@ import { createDurableProducer, createKafka, ensureTopics } from '../lib/kafka.t
 import { createLogger } from '../lib/log.ts';
 import { isRedisReady } from '../lib/redis.ts';
 import type { BundleSource } from '../designer/types.ts';
-import type { Decider } from '../offers/engine/types.ts';
+import type { Decider } from './decider-seam.ts';
 import { DEFAULT_SEEN_AGE_MS, DEFAULT_SEEN_MAX } from './apply.ts';
 import { createBatchHandler, DEFAULT_CHUNK_SIZE } from './batch.ts';
 import { ConsumerSupervisor } from './consumer.ts';

@@ -20,7 +20,7 @@ import { considerRules, limitVerdicts, liveCandidates } from '../../offers/engin
 import { conditionInput } from '../../offers/engine/input.ts';
 import type { PlayerCounters } from '../../offers/engine/limits.ts';
 import { shapeDecision } from '../../offers/engine/shape.ts';
-import type { AppliedEvent } from '../../offers/engine/types.ts';
+import type { AppliedEvent } from '../../processors/decider-seam.ts';
 
 const EVENT_TYPES = 10;
 const RULES = 50;

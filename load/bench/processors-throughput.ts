@@ -22,7 +22,7 @@ import { resolveStack } from '../../infra/stack.ts';
 import { compileBundle } from '../../designer/compile.ts';
 import { staticBundleSource } from '../../designer/store.ts';
 import type { Bundle } from '../../designer/types.ts';
-import type { AppliedEvent } from '../../offers/engine/types.ts';
+import type { AppliedEvent } from '../../processors/decider-seam.ts';
 import { encodeRecord, recordHeaders, type EventRecord } from '../../protocol/record.ts';
 import { startProcessors } from '../../processors/index.ts';
 import { startNaive } from '../peers/naive-processor.ts';

@@ -17,7 +17,7 @@
  */
 import type { EventRecord } from '../../protocol/record.ts';
 import type { Policy, RevenueSpec } from '../../designer/types.ts';
-import type { EngineContext } from './decide.ts';
+import type { EngineContext } from './context.ts';
 import type { Considered } from './evaluate.ts';
 import { offerMetrics } from './metrics.ts';
 import { variantLabel } from './offer.ts';

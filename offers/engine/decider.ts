@@ -11,7 +11,7 @@ import { handleResponse } from './responses.ts';
 import { withEngineScripts } from './scripts.ts';
 import type { DecisionLog } from './decision-log.ts';
 import { routeOffer } from './route.ts';
-import type { AppliedEvent, Decider } from './types.ts';
+import type { AppliedEvent, Decider } from '../../processors/decider-seam.ts';
 
 export interface DeciderDeps {
   readonly config: Config;

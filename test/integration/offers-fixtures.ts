@@ -6,10 +6,10 @@
 import { randomUUID } from 'node:crypto';
 import { compileBundle } from '../../designer/compile.ts';
 import type { Bundle } from '../../designer/types.ts';
-import type { AppliedEvent, PlayerState } from '../../offers/engine/types.ts';
+import type { AppliedEvent, PlayerState } from '../../processors/decider-seam.ts';
 import { createRedis, type RedisClient } from '../../lib/redis.ts';
 import { playerKeys } from '../../lib/keys.ts';
-import { offerChannel } from '../../edge/routing.ts';
+import { offerChannel } from '../../protocol/offer-channel.ts';
 import type { Offer } from '../../protocol/offer.ts';
 
 export const EVENTS_YAML = `events:

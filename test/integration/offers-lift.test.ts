@@ -13,7 +13,7 @@ import { staticBundleSource } from '../../designer/store.ts';
 import type { Bundle } from '../../designer/types.ts';
 import { createDecider, type ClosableDecider } from '../../offers/engine/decider.ts';
 import { inHoldout, offerIdFor } from '../../offers/engine/hashing.ts';
-import type { AppliedEvent } from '../../offers/engine/types.ts';
+import type { AppliedEvent } from '../../processors/decider-seam.ts';
 import { cleanupRedisPrefix, testConfig } from '../helpers/stack.ts';
 import { noonDaysAgo } from '../helpers/time.ts';
 import { applied, baseFiles, bundleOf, comebackYaml, loss } from './offers-fixtures.ts';

@@ -19,7 +19,7 @@ import { DecisionLog, readDecisionStream } from '../../offers/engine/decision-lo
 import { decodeDecisionList } from '../../offers/engine/explain-codec.ts';
 import { offerIdFor } from '../../offers/engine/hashing.ts';
 import { DECISIONS_KEPT, readPlayerLedger } from '../../offers/engine/redis-ops.ts';
-import type { AppliedEvent } from '../../offers/engine/types.ts';
+import type { AppliedEvent } from '../../processors/decider-seam.ts';
 import { decideFollowUp } from '../../offers/jobs/follow-up.ts';
 import { applyItems, DEFAULT_SEEN_AGE_MS, DEFAULT_SEEN_MAX } from '../../processors/apply.ts';
 import { planFor } from '../../processors/plan.ts';

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Kafka } from 'kafkajs';
 import { compileBundle } from '../../designer/compile.ts';
 import type { Bundle, BundleSource } from '../../designer/types.ts';
-import type { AppliedEvent, Decider } from '../../offers/engine/types.ts';
+import type { AppliedEvent, Decider } from '../../processors/decider-seam.ts';
 import { encodeRecord, recordHeaders, type EventRecord } from '../../protocol/record.ts';
 import type { Config } from '../../lib/config.ts';
 import { createDurableProducer } from '../../lib/kafka.ts';

@@ -16,7 +16,7 @@ import { createLogger } from '../lib/log.ts';
 import { createRedis } from '../lib/redis.ts';
 import { installSignalHandlers, onShutdown } from '../lib/shutdown.ts';
 import { BundleStore } from '../designer/store.ts';
-import { stateOnlyDecider } from './decider.ts';
+import { stateOnlyDecider } from './state-only-decider.ts';
 import { startProcessors } from './index.ts';
 
 const log = createLogger('processors-child');

@@ -10,7 +10,7 @@ import { conditionInput } from './input.ts';
 import { handleResponse } from './responses.ts';
 import { withEngineScripts } from './scripts.ts';
 import type { DecisionLog } from './decision-log.ts';
-import { routeOffer } from './route.ts';
+import { routeOffer } from './offer-routing.ts';
 import type { AppliedEvent, Decider } from '../../processors/decider-seam.ts';
 
 export interface DeciderDeps {

@@ -45,6 +45,7 @@ COPY --from=build /app/package.json /app/tsconfig.json ./
 COPY --from=build /app/bin ./bin
 COPY --from=build /app/lib ./lib
 COPY --from=build /app/protocol ./protocol
+COPY --from=build /app/designer ./designer
 COPY --from=build /app/edge ./edge
 COPY --from=build /app/processors ./processors
 COPY --from=build /app/offers ./offers

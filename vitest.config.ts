@@ -10,7 +10,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{lib,infra,edge,processors,offers,protocol,sdk,load,bin}/**/*.test.ts', 'test/unit/**/*.test.ts', 'test/fuzz/**/*.test.ts'],
+          include: ['{lib,infra,protocol,designer,edge,processors,offers,sdk,load,bin}/**/*.test.ts', 'test/unit/**/*.test.ts', 'test/fuzz/**/*.test.ts'],
           exclude: ['**/node_modules/**'],
           testTimeout: 30_000,
         },

@@ -12,9 +12,9 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../lib/config.ts';
 import { isPlayPulseError, PlayPulseError } from '../lib/errors.ts';
 import { assertRedisReachable, createRedis } from '../lib/redis.ts';
-import { compileBundle } from '../offers/designer/compile.ts';
-import { formatDiagnostic } from '../offers/designer/diagnostics.ts';
-import { readBundleDir } from '../offers/designer/load.ts';
+import { compileBundle } from '../designer/compile.ts';
+import { formatDiagnostic } from '../designer/diagnostics.ts';
+import { readBundleDir } from '../designer/load.ts';
 import { migratePlayerKeys } from '../processors/migrate.ts';
 
 const DEFAULT_REDIS = 'redis://127.0.0.1:6379';

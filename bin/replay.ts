@@ -18,11 +18,11 @@ import { loadConfig } from '../lib/config.ts';
 import { isPlayPulseError, PlayPulseError } from '../lib/errors.ts';
 import { assertKafkaReachable, createKafka } from '../lib/kafka.ts';
 import { assertRedisReachable, type RedisClient } from '../lib/redis.ts';
-import { compileBundle } from '../offers/designer/compile.ts';
-import { formatDiagnostic } from '../offers/designer/diagnostics.ts';
-import { readBundleDir } from '../offers/designer/load.ts';
-import { BundleVersions } from '../offers/designer/store.ts';
-import type { Bundle } from '../offers/designer/types.ts';
+import { compileBundle } from '../designer/compile.ts';
+import { formatDiagnostic } from '../designer/diagnostics.ts';
+import { readBundleDir } from '../designer/load.ts';
+import { BundleVersions } from '../designer/store.ts';
+import type { Bundle } from '../designer/types.ts';
 import { parsePosition, replayInto, type ReplayProgress } from '../processors/replay.ts';
 import { createApplyClient } from '../processors/scripts.ts';
 

@@ -5,7 +5,7 @@ import { createLogger } from '../lib/log.ts';
 import { createRedis, isRedisReady } from '../lib/redis.ts';
 import { PlayPulseError } from '../lib/errors.ts';
 import { onShutdown } from '../lib/shutdown.ts';
-import { BundleStore } from '../offers/designer/store.ts';
+import { BundleStore } from '../designer/store.ts';
 import { startEdge } from '../edge/index.ts';
 import { startProcessors } from '../processors/index.ts';
 import { createDecider } from '../offers/engine/decider.ts';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sampleWith } from '../offers/designer/testing/sample.ts';
+import { sampleWith } from '../designer/testing/sample.ts';
 
 const rules = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'bin/rules.ts', ...args], { encoding: 'utf8' });
 

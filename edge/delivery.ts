@@ -12,7 +12,7 @@ import { playerKeys } from '../lib/keys.ts';
 import type { RedisClient } from '../lib/redis.ts';
 import { edgeMetrics } from './metrics.ts';
 import type { SessionRegistry } from './registry.ts';
-import { offerChannel, orderInbox, parseOfferMessage } from './routing.ts';
+import { offerChannel, orderInbox, parseOfferMessage } from '../protocol/offer-channel.ts';
 import type { EdgeScripts } from './scripts.ts';
 import type { Session } from './session.ts';
 

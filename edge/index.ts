@@ -19,7 +19,7 @@ import type { Health } from '../lib/health.ts';
 import { createDurableProducer, createKafka } from '../lib/kafka.ts';
 import { createLogger } from '../lib/log.ts';
 import { createRedis, isRedisReady } from '../lib/redis.ts';
-import type { BundleSource } from '../offers/designer/types.ts';
+import type { BundleSource } from '../designer/types.ts';
 import { CLOSE, CLOSE_REASON } from '../protocol/close-codes.ts';
 import { OfferDelivery } from './delivery.ts';
 import { edgeMetrics } from './metrics.ts';

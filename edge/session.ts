@@ -10,7 +10,7 @@ import type { WebSocket } from 'uWebSockets.js';
 import type { Config } from '../lib/config.ts';
 import type { WireErrorCode } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
-import type { BundleSource } from '../offers/designer/types.ts';
+import type { BundleSource } from '../designer/types.ts';
 import { parseClientFrame } from '../protocol/client-frames.ts';
 import { CLOSE, CLOSE_REASON } from '../protocol/close-codes.ts';
 import { decodeFrame, encodeFrame } from '../protocol/codec.ts';

@@ -5,7 +5,7 @@ import { createRedis, isRedisReady } from '../lib/redis.ts';
 import { readPlayerState } from '../processors/state.ts';
 import { startAdminServer } from './admin/server.ts';
 import { startBacktests } from './backtest/service.ts';
-import type { BundleStore } from './designer/store.ts';
+import type { BundleStore } from '../designer/store.ts';
 import { createDecider } from './engine/decider.ts';
 import { startDecisionLog } from './engine/decision-log.ts';
 import type { ReadState } from './jobs/follow-up.ts';

@@ -1,5 +1,5 @@
 import { Unpackr } from 'msgpackr';
-import type { AppliedEvent } from '../offers/engine/types.ts';
+import type { AppliedEvent } from './decider-seam.ts';
 import type { EventRecord } from '../protocol/record.ts';
 import { playerKeys } from '../lib/keys.ts';
 import { PlayPulseError } from '../lib/errors.ts';

@@ -1,7 +1,7 @@
 import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { DurableProducer } from '../lib/kafka.ts';
-import type { BundleSource } from '../offers/designer/types.ts';
-import type { AppliedEvent, Decider } from '../offers/engine/types.ts';
+import type { BundleSource } from '../designer/types.ts';
+import type { AppliedEvent, Decider } from './decider-seam.ts';
 import type { Logger } from '../lib/log.ts';
 import { applyItems, type ApplyItem, type ApplyOptions, type ApplyOutcome } from './apply.ts';
 import { decodeMessage, sendDeadLetters, type DeadLetter } from './dlq.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { EventRecord } from '../protocol/record.ts';
 import { decodeValue, encodeValue, eventOps, readPath } from './extract.ts';
-import { condition, propertySpec } from './fixtures.ts';
+import { condition, propertySpec } from '../test/fixtures/processors.ts';
 import { compilePlan } from './plan.ts';
 
 const loss = condition('event.data.result == "loss"', (e) => e.data.result === 'loss');

@@ -1,4 +1,4 @@
-import type { ConditionInput, ValueType } from '../offers/designer/types.ts';
+import type { ConditionInput, ValueType } from '../designer/types.ts';
 import type { EventRecord } from '../protocol/record.ts';
 import type { ApplyPlan } from './plan.ts';
 

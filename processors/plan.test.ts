@@ -1,6 +1,6 @@
 import { unpack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { condition, propertySpec } from './fixtures.ts';
+import { condition, propertySpec } from '../test/fixtures/processors.ts';
 import { compilePlan, compilePropertyPlan } from './plan.ts';
 
 const loss = condition('event.data.result == "loss"', (e) => e.data.result === 'loss');

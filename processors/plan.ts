@@ -1,6 +1,6 @@
 import { Packr } from 'msgpackr';
-import type { Bundle, PropertyKind, PropertySpec, ValueType } from '../offers/designer/types.ts';
-import { DEFAULT_RETENTION_MS } from '../offers/designer/policy.ts';
+import type { Bundle, PropertyKind, PropertySpec, ValueType } from '../designer/types.ts';
+import { DEFAULT_RETENTION_MS } from '../designer/policy.ts';
 import { windowGeometry, type WindowGeometry } from './window.ts';
 
 /**

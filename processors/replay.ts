@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Admin, EachBatchPayload, Kafka } from 'kafkajs';
-import type { Bundle } from '../offers/designer/types.ts';
-import type { Decider } from '../offers/engine/types.ts';
+import type { Bundle } from '../designer/types.ts';
+import type { Decider } from './decider-seam.ts';
 import { applyItems, DEFAULT_SEEN_AGE_MS, DEFAULT_SEEN_MAX, type ApplyItem } from './apply.ts';
 import { decodeMessage } from './dlq.ts';
 import { planFor } from './plan.ts';

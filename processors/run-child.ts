@@ -15,8 +15,8 @@ import { Health, serveHealth } from '../lib/health.ts';
 import { createLogger } from '../lib/log.ts';
 import { createRedis } from '../lib/redis.ts';
 import { installSignalHandlers, onShutdown } from '../lib/shutdown.ts';
-import { BundleStore } from '../offers/designer/store.ts';
-import { stateOnlyDecider } from './decider.ts';
+import { BundleStore } from '../designer/store.ts';
+import { stateOnlyDecider } from './state-only-decider.ts';
 import { startProcessors } from './index.ts';
 
 const log = createLogger('processors-child');

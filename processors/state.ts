@@ -1,6 +1,6 @@
 import { Unpackr } from 'msgpackr';
-import type { Bundle } from '../offers/designer/types.ts';
-import type { PlayerState } from '../offers/engine/types.ts';
+import type { Bundle } from '../designer/types.ts';
+import type { PlayerState } from './decider-seam.ts';
 import { playerKeys } from '../lib/keys.ts';
 import type { RedisClient } from '../lib/redis.ts';
 import { decodeValue } from './extract.ts';

@@ -15,7 +15,7 @@
  * Any other field of the event map (`t`, `player`, ...) is ignored: the player always comes
  * from the token. Pure: takes values, returns values.
  */
-import type { EventSpec, FieldSpec } from '../offers/designer/types.ts';
+import type { EventSpec, FieldSpec } from '../designer/types.ts';
 import type { WireEvent } from './client-frames.ts';
 import { encodeFrame, isPlainMap } from './codec.ts';
 import { EVENT_TYPE_PATTERN, MAX_DATA_BYTES, MAX_EVENT_ID_CHARS, MAX_SEQ } from './limits.ts';

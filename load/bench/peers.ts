@@ -1,14 +1,14 @@
 /**
  * The bench's other comparisons, each run as its own process after the traffic phases: the
- * processor comparison with the naive peer (processors/bench.ts) and the rule-evaluation
- * cost (offers/engine/bench.ts).
+ * processor comparison with the naive peer (load/bench/processors-throughput.ts) and the rule-evaluation
+ * cost (load/bench/offers-engine.ts).
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { ProcessorComparison, RuleCostFigures } from './results.ts';
 
-const RULE_BENCH = 'offers/engine/bench.ts';
-const PROCESSOR_BENCH = 'processors/bench.ts';
+const RULE_BENCH = 'load/bench/offers-engine.ts';
+const PROCESSOR_BENCH = 'load/bench/processors-throughput.ts';
 
 /** Runs a script to completion (bounded by `timeoutMs`) and returns its stdout lines. */
 function runScript(script: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; lines: string[] }> {
@@ -44,9 +44,9 @@ export async function runRuleCost(opts: { env: NodeJS.ProcessEnv; logDir: string
 }
 
 /**
- * Processor throughput on the same events, ours against the naive peer: processors/bench.ts
+ * Processor throughput on the same events, ours against the naive peer: load/bench/processors-throughput.ts
  * (written with the processors) produces a fixed set of events to a fresh topic of the run's
- * Kafka, drains it with our processors (player state only) and then with processors/naive.ts,
+ * Kafka, drains it with our processors (player state only) and then with load/peers/naive-processor.ts,
  * each counting applied events, and checks both reached the same state.
  */
 export async function runProcessorComparison(opts: { env: NodeJS.ProcessEnv; quick: boolean }): Promise<ProcessorComparison | null> {

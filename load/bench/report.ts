@@ -154,7 +154,7 @@ export function markdown(r: BenchResults): string {
     lines.push('| processor | events/s |');
     lines.push('|---|---:|');
     lines.push(`| ours | ${n(c.ours)} |`);
-    lines.push(`| naive (processors/naive.ts) | ${n(c.naive)} |`);
+    lines.push(`| naive (load/peers/naive-processor.ts) | ${n(c.naive)} |`);
     lines.push('');
   }
   if (r.rules) {

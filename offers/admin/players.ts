@@ -1,7 +1,7 @@
 import { PlayPulseError } from '../../lib/errors.ts';
 import { playerKeys } from '../../lib/keys.ts';
 import type { RedisClient } from '../../lib/redis.ts';
-import type { Bundle } from '../../offers/designer/types.ts';
+import type { Bundle } from '../../designer/types.ts';
 import type { DecisionRecord } from '../engine/explain.ts';
 import { decodeDecisionList } from '../engine/explain-codec.ts';
 import { playerView } from '../engine/input.ts';

@@ -1,8 +1,8 @@
 import { ERRORS, PlayPulseError, type ErrorCode } from '../../lib/errors.ts';
-import { compileBundle } from '../../offers/designer/compile.ts';
-import { diffBundles, formatBundleDiff } from '../../offers/designer/diff.ts';
-import type { BundleStore } from '../../offers/designer/store.ts';
-import type { Bundle, Diagnostic } from '../../offers/designer/types.ts';
+import { compileBundle } from '../../designer/compile.ts';
+import { diffBundles, formatBundleDiff } from '../../designer/diff.ts';
+import type { BundleStore } from '../../designer/store.ts';
+import type { Bundle, Diagnostic } from '../../designer/types.ts';
 
 /** The published bundle as `GET /v1/rules` serves it. */
 export function publishedView(bundle: Bundle) {

@@ -1,6 +1,6 @@
 import { offerKeys } from '../../lib/keys.ts';
 import type { RedisClient } from '../../lib/redis.ts';
-import type { Bundle } from '../../offers/designer/types.ts';
+import type { Bundle } from '../../designer/types.ts';
 import { HOLDOUT_GROUP } from '../engine/attribution.ts';
 
 /** The counters of one rule × variant, as `GET /v1/stats/rules` serves them. */

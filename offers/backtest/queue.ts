@@ -3,7 +3,7 @@ import type { Config } from '../../lib/config.ts';
 import { offerKeys } from '../../lib/keys.ts';
 import { createLogger } from '../../lib/log.ts';
 import { createRedis, type RedisClient } from '../../lib/redis.ts';
-import type { Bundle } from '../designer/types.ts';
+import type { Bundle } from '../../designer/types.ts';
 import type { BacktestReport } from './report.ts';
 import { runBacktest, type BacktestProgress, type BacktestRequest } from './run.ts';
 

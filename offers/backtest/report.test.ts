@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Bundle, Rule } from '../designer/types.ts';
+import type { Bundle, Rule } from '../../designer/types.ts';
 import type { DecisionRecord, RuleDecision } from '../engine/explain.ts';
 import { ReportBuilder, rowKey } from './report.ts';
 

@@ -1,4 +1,4 @@
-import type { Bundle, Rule } from '../designer/types.ts';
+import type { Bundle, Rule } from '../../designer/types.ts';
 import type { DecisionRecord } from '../engine/explain.ts';
 import { variantLabel } from '../engine/offer.ts';
 

@@ -1,6 +1,6 @@
 import { PlayPulseError } from '../../lib/errors.ts';
 import { filesOf } from '../admin/http.ts';
-import type { Route } from '../admin/routes.ts';
+import type { Route } from '../admin/route-types.ts';
 import { resolveRequest } from './request.ts';
 
 /**

@@ -1,5 +1,5 @@
 import type { Config } from '../../lib/config.ts';
-import type { BundleSource } from '../designer/types.ts';
+import type { BundleSource } from '../../designer/types.ts';
 import { openBacktestQueue, startBacktestWorker, type BacktestQueue } from './queue.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { PlayPulseError } from '../../lib/errors.ts';
-import { parseDuration } from '../designer/duration.ts';
+import { parseDuration } from '../../designer/duration.ts';
 
 /**
  * Backtest window bounds as a designer writes them: ISO 8601 (`2026-11-25T10:00:00Z`),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { compileBundle } from '../designer/compile.ts';
-import { sampleFiles } from '../designer/testing/sample.ts';
-import type { RevenueSpec } from '../designer/types.ts';
+import { compileBundle } from '../../designer/compile.ts';
+import { sampleFiles } from '../../designer/testing/sample.ts';
+import type { RevenueSpec } from '../../designer/types.ts';
 import { considerRules } from './evaluate.ts';
 import { exposures, HOLDOUT_GROUP, spendOf } from './attribution.ts';
 import { inHoldout } from './hashing.ts';

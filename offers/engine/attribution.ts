@@ -16,8 +16,8 @@
  * `triggered`, blocked as `holdout`, as the backtest reports them.
  */
 import type { EventRecord } from '../../protocol/record.ts';
-import type { Policy, RevenueSpec } from '../designer/types.ts';
-import type { EngineContext } from './decide.ts';
+import type { Policy, RevenueSpec } from '../../designer/types.ts';
+import type { EngineContext } from './context.ts';
 import type { Considered } from './evaluate.ts';
 import { offerMetrics } from './metrics.ts';
 import { variantLabel } from './offer.ts';

@@ -1,8 +1,6 @@
-import type { Logger } from '../../lib/log.ts';
-import type { RedisClient } from '../../lib/redis.ts';
-import type { Bundle, ConditionInput, Rule } from '../../offers/designer/types.ts';
+import type { Bundle, ConditionInput, Rule } from '../../designer/types.ts';
 import type { Offer } from '../../protocol/offer.ts';
-import type { FollowUpJob, OfferQueues } from '../jobs/queues.ts';
+import type { FollowUpJob } from '../jobs/queues.ts';
 import { openWindows } from './attribution.ts';
 import { considerRules, limitCandidates, limitVerdicts, liveCandidates, type Considered } from './evaluate.ts';
 import type { DecisionRecord } from './explain.ts';
@@ -11,26 +9,10 @@ import { budgetVerdict, cooldownAfter, type LimitVerdict, type PlayerCounters } 
 import { offerMetrics } from './metrics.ts';
 import { buildOffer, newLedgerRecord, variantLabel } from './offer.ts';
 import { budgetUsed, incrStats, readCounters, releaseBudget, reserveBudget, runDecide, type DecideResult, type DecisionMark, type EventPosition } from './redis-ops.ts';
-import type { EngineCommands } from './scripts.ts';
+import type { EngineContext } from './context.ts';
 import { shapeDecision } from './shape.ts';
 
-/** Routes a made offer to the edge instances holding the player's sockets; resolves to how many. */
-export type PublishOffer = (playerId: string, offer: Offer) => Promise<number>;
-
-export interface EngineContext {
-  readonly redis: RedisClient & EngineCommands;
-  readonly keyPrefix: string;
-  readonly publish: PublishOffer;
-  /** Lifecycle queues; null where offers must not outlive the run (backtests, benchmarks). */
-  readonly queues: OfferQueues | null;
-  /** Without queues: where follow-ups go instead (a backtest runs them at their due time in the replay). */
-  readonly followUps?: (job: FollowUpJob) => void;
-  /** Where each recorded decision is appended in full (the decision stream); absent in backtests and benchmarks. */
-  readonly decisionLog?: { add(player: string, decision: DecisionRecord): void };
-  /** The published policy's retention: how long a player's keys live after a write. */
-  readonly retentionMs: () => number;
-  readonly log: Logger;
-}
+export type { EngineContext, PublishOffer } from './context.ts';
 
 /** One triggering event to decide: the player, the event's identity and time, its CEL input, the candidate rules. */
 export interface DecisionInput {

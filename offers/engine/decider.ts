@@ -1,7 +1,7 @@
 import type { Config } from '../../lib/config.ts';
 import { createLogger } from '../../lib/log.ts';
 import type { RedisClient } from '../../lib/redis.ts';
-import type { Bundle, BundleSource } from '../../offers/designer/types.ts';
+import type { Bundle, BundleSource } from '../../designer/types.ts';
 import { createOfferQueues, type FollowUpJob, type OfferQueues } from '../jobs/queues.ts';
 import { attributeRevenueEvent } from './attribution.ts';
 import { decideEvent, type EngineContext, type PublishOffer } from './decide.ts';
@@ -10,8 +10,8 @@ import { conditionInput } from './input.ts';
 import { handleResponse } from './responses.ts';
 import { withEngineScripts } from './scripts.ts';
 import type { DecisionLog } from './decision-log.ts';
-import { routeOffer } from './route.ts';
-import type { AppliedEvent, Decider } from './types.ts';
+import { routeOffer } from './offer-routing.ts';
+import type { AppliedEvent, Decider } from '../../processors/decider-seam.ts';
 
 export interface DeciderDeps {
   readonly config: Config;

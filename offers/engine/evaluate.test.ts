@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { ConditionInput } from '../../offers/designer/types.ts';
+import type { ConditionInput } from '../../designer/types.ts';
 import { considerRules, limitVerdicts, liveCandidates } from './evaluate.ts';
-import { jsCondition, makeRule, OPEN_POLICY } from './fixtures.ts';
+import { jsCondition, makeRule, OPEN_POLICY } from '../../test/fixtures/offers-engine.ts';
 import { inHoldout } from './hashing.ts';
 import { dayIndex, type PlayerCounters } from './limits.ts';
 import { shapeDecision } from './shape.ts';

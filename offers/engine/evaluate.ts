@@ -1,4 +1,4 @@
-import type { ConditionInput, Policy, Rule, Variant } from '../../offers/designer/types.ts';
+import type { ConditionInput, Policy, Rule, Variant } from '../../designer/types.ts';
 import { assignVariant, inHoldout } from './hashing.ts';
 import { readValues } from './input.ts';
 import { budgetVerdict, fatigueVerdict, ruleLimitVerdict, type LimitVerdict, type PlayerCounters } from './limits.ts';

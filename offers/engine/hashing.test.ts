@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { assignVariant, base32, inHoldout, offerIdFor, unitInterval } from './hashing.ts';
-import { makeRule } from './fixtures.ts';
+import { makeRule } from '../../test/fixtures/offers-engine.ts';
 
 const arms = makeRule({
   id: 'comeback',

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Rule, Variant } from '../../offers/designer/types.ts';
+import type { Rule, Variant } from '../../designer/types.ts';
 
 /**
  * Deterministic assignment from ids alone: the same player, rule and event give the same

@@ -1,6 +1,6 @@
-import type { ConditionInput } from '../../offers/designer/types.ts';
+import type { ConditionInput } from '../../designer/types.ts';
 import type { EventRecord } from '../../protocol/record.ts';
-import type { PlayerState } from './types.ts';
+import type { PlayerState } from '../../processors/decider-seam.ts';
 
 /** `player` as conditions see it: the built-ins, then every designer property by name. */
 export function playerView(state: PlayerState): Record<string, unknown> {

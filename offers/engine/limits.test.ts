@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { budgetVerdict, budgetWindowEnd, budgetWindowStart, cooldownAfter, dayIndex, DAY_MS, fatigueVerdict, HOUR_MS, offersOnDay, ruleLimitVerdict, type PlayerCounters } from './limits.ts';
-import { makeRule, OPEN_POLICY } from './fixtures.ts';
+import { makeRule, OPEN_POLICY } from '../../test/fixtures/offers-engine.ts';
 
 const T = Date.UTC(2026, 10, 25, 17, 30);
 

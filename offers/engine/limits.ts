@@ -1,4 +1,4 @@
-import type { Policy, Rule } from '../../offers/designer/types.ts';
+import type { Policy, Rule } from '../../designer/types.ts';
 
 /**
  * Limit arithmetic, pure. Time is always the triggering event's `recvAt` (never the wall

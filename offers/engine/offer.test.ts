@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildOffer, newLedgerRecord, variantLabel } from './offer.ts';
-import { makeRule } from './fixtures.ts';
+import { makeRule } from '../../test/fixtures/offers-engine.ts';
 
 describe('buildOffer', () => {
   const rule = makeRule({ id: 'comeback', ttlMs: 15 * 60_000 });

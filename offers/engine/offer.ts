@@ -1,4 +1,4 @@
-import type { Rule, RuleOffer, Variant } from '../../offers/designer/types.ts';
+import type { Rule, RuleOffer, Variant } from '../../designer/types.ts';
 import { Packr, Unpackr } from 'msgpackr';
 import type { Offer } from '../../protocol/offer.ts';
 

@@ -1,5 +1,5 @@
 import { offerKeys, playerKeys } from '../../lib/keys.ts';
-import type { Rule } from '../../offers/designer/types.ts';
+import type { Rule } from '../../designer/types.ts';
 import type { Offer } from '../../protocol/offer.ts';
 import type { DecisionRecord } from './explain.ts';
 import { encodeDecision } from './explain-codec.ts';

@@ -1,5 +1,5 @@
 import type { EventRecord } from '../../protocol/record.ts';
-import type { Policy } from '../designer/types.ts';
+import type { Policy } from '../../designer/types.ts';
 import { attributeSpend } from './attribution.ts';
 import type { EngineContext } from './decide.ts';
 import { offerMetrics } from './metrics.ts';

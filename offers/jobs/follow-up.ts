@@ -1,10 +1,10 @@
 import type { Job } from 'bullmq';
-import type { Bundle, BundleSource } from '../../offers/designer/types.ts';
+import type { Bundle, BundleSource } from '../../designer/types.ts';
 import { decideEvent, type EngineContext } from '../engine/decide.ts';
 import type { DecisionRecord } from '../engine/explain.ts';
 import { playerView } from '../engine/input.ts';
 import { readLedger } from '../engine/redis-ops.ts';
-import type { PlayerState } from '../engine/types.ts';
+import type { PlayerState } from '../../processors/decider-seam.ts';
 import type { FollowUpJob } from './queues.ts';
 
 /** Reads a player's state as the rules see it at `now`. */

@@ -1,6 +1,6 @@
 import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { createLogger } from '../../lib/log.ts';
-import type { BundleSource } from '../../offers/designer/types.ts';
+import type { BundleSource } from '../../designer/types.ts';
 import type { EngineContext } from '../engine/decide.ts';
 import { offerMetrics } from '../engine/metrics.ts';
 import { runExpiry } from './expiry.ts';

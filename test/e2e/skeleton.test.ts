@@ -16,7 +16,7 @@ import { signPlayerToken } from '../../edge/auth.ts';
 import { startEdge } from '../../edge/index.ts';
 import { startProcessors } from '../../processors/index.ts';
 import { createDecider } from '../../offers/engine/decider.ts';
-import { BundleStore } from '../../offers/designer/store.ts';
+import { BundleStore } from '../../designer/store.ts';
 import { cleanupRedisPrefix, createTestTopics, testConfig, uniqueName } from '../helpers/stack.ts';
 
 const config = testConfig();

@@ -4,7 +4,7 @@
  * told: `bad_frame` for the whole frame, or per event `ok` / `bad_event`. Any throw out of
  * here is a fuzz failure.
  */
-import type { EventSpec, FieldSpec, ValueType } from '../../offers/designer/types.ts';
+import type { EventSpec, FieldSpec, ValueType } from '../../designer/types.ts';
 import { decodeFrame } from '../../protocol/codec.ts';
 import { parseClientFrame } from '../../protocol/client-frames.ts';
 import { validateEvent, type EventCheck } from '../../protocol/validate-event.ts';

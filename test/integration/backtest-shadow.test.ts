@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readBundleDir } from '../../offers/designer/load.ts';
-import { compileBundle } from '../../offers/designer/compile.ts';
+import { readBundleDir } from '../../designer/load.ts';
+import { compileBundle } from '../../designer/compile.ts';
 import { assignVariant, inHoldout } from '../../offers/engine/hashing.ts';
 import { testConfig } from '../helpers/stack.ts';
 import { TestClient, type Frame } from './edge-harness.ts';

@@ -5,7 +5,7 @@ import { createRedis } from '../../lib/redis.ts';
 import { signPlayerToken } from '../../edge/auth.ts';
 import { startEdge } from '../../edge/index.ts';
 import { startProcessors } from '../../processors/index.ts';
-import { BundleStore } from '../../offers/designer/store.ts';
+import { BundleStore } from '../../designer/store.ts';
 import { startDecisionLog } from '../../offers/engine/decision-log.ts';
 import { createLogger } from '../../lib/log.ts';
 import { createDecider } from '../../offers/engine/decider.ts';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { playerKeys } from '../../lib/keys.ts';
 import { createRedis, type RedisClient } from '../../lib/redis.ts';
 import type { Offer } from '../../protocol/offer.ts';
-import { publishOffer } from '../../edge/routing.ts';
+import { publishOffer } from '../../protocol/offer-channel.ts';
 import type { LocalRedisCluster } from '../../infra/redis-cluster.ts';
 import { startRedisCluster } from '../../infra/stack.ts';
 import { withServices } from '../../lib/config.ts';

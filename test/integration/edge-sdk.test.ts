@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import { playerKeys } from '../../lib/keys.ts';
 import { createRedis, type RedisClient } from '../../lib/redis.ts';
 import type { Offer } from '../../protocol/offer.ts';
-import { publishOffer } from '../../edge/routing.ts';
+import { publishOffer } from '../../protocol/offer-channel.ts';
 import { PlayPulseClient, type WebSocketConstructor } from '../../sdk/index.ts';
 import { cleanup, readEvents, sleep, startTestEdge, type TestEdge } from './edge-harness.ts';
 

@@ -6,7 +6,7 @@ import type { Config } from '../../lib/config.ts';
 import { Health } from '../../lib/health.ts';
 import { playerKeys } from '../../lib/keys.ts';
 import { createRedis, type RedisClient } from '../../lib/redis.ts';
-import { BundleStore } from '../../offers/designer/store.ts';
+import { BundleStore } from '../../designer/store.ts';
 import { startDecisionLog } from '../../offers/engine/decision-log.ts';
 import { createLogger } from '../../lib/log.ts';
 import { createDecider, type ClosableDecider } from '../../offers/engine/decider.ts';

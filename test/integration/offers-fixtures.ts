@@ -4,12 +4,12 @@
  * listener on an edge instance's channel.
  */
 import { randomUUID } from 'node:crypto';
-import { compileBundle } from '../../offers/designer/compile.ts';
-import type { Bundle } from '../../offers/designer/types.ts';
-import type { AppliedEvent, PlayerState } from '../../offers/engine/types.ts';
+import { compileBundle } from '../../designer/compile.ts';
+import type { Bundle } from '../../designer/types.ts';
+import type { AppliedEvent, PlayerState } from '../../processors/decider-seam.ts';
 import { createRedis, type RedisClient } from '../../lib/redis.ts';
 import { playerKeys } from '../../lib/keys.ts';
-import { offerChannel } from '../../edge/routing.ts';
+import { offerChannel } from '../../protocol/offer-channel.ts';
 import type { Offer } from '../../protocol/offer.ts';
 
 export const EVENTS_YAML = `events:

@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { playerKeys } from '../../lib/keys.ts';
-import { compileBundle } from '../../offers/designer/compile.ts';
-import type { Bundle } from '../../offers/designer/types.ts';
+import { compileBundle } from '../../designer/compile.ts';
+import type { Bundle } from '../../designer/types.ts';
 import type { EventRecord } from '../../protocol/record.ts';
 import { RESEND_WINDOW } from '../../protocol/limits.ts';
 import { applyItems, GAPS_KEPT, STREAMS_KEPT, type ApplyItem, type ApplyOptions } from '../../processors/apply.ts';

@@ -2,7 +2,7 @@
 import { encode } from '@msgpack/msgpack';
 import { describe, expect, it } from 'vitest';
 import { streamFromQuery } from '../../edge/server.ts';
-import type { EventSpec } from '../../offers/designer/types.ts';
+import type { EventSpec } from '../../designer/types.ts';
 import { evFrame, evsFrame } from '../../protocol/client-frames.ts';
 import { decodeFrame } from '../../protocol/codec.ts';
 import { RESEND_WINDOW, STREAM_PATTERN } from '../../protocol/limits.ts';

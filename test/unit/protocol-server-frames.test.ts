@@ -1,7 +1,7 @@
 /** protocol/server-frames.ts: the wire offer and the client-side frame parser. */
 import { describe, expect, it } from 'vitest';
 import { parseServerFrame, toWireOffer } from '../../protocol/server-frames.ts';
-import { orderInbox, parseOfferMessage } from '../../edge/routing.ts';
+import { orderInbox, parseOfferMessage } from '../../protocol/offer-channel.ts';
 
 const offer = { id: 'o1', ruleId: 'r', sku: 's', price: { amount: 199, currency: 'USD' }, expiresAt: 10 };
 

@@ -1,6 +1,6 @@
 /** protocol/validate-event.ts and client-frames.ts against hand-built taxonomies. */
 import { describe, expect, it } from 'vitest';
-import type { EventSpec, FieldSpec, ValueType } from '../../offers/designer/types.ts';
+import type { EventSpec, FieldSpec, ValueType } from '../../designer/types.ts';
 import { evFrame, evsFrame, parseClientFrame, pingFrame } from '../../protocol/client-frames.ts';
 import { MAX_BATCH_EVENTS, MAX_DATA_BYTES } from '../../protocol/limits.ts';
 import { validateEvent } from '../../protocol/validate-event.ts';

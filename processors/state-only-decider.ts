@@ -1,4 +1,4 @@
-import type { Decider } from '../offers/engine/types.ts';
+import type { Decider } from './decider-seam.ts';
 
 /**
  * A Decider that decides nothing: processors keep player state only. For state rebuilds

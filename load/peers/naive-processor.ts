@@ -3,9 +3,9 @@
  * it. A processor written the way many teams first write one: kafkajs `eachMessage`, and for
  * every event one awaited Redis round trip per matching property (plus one for the event
  * count), with no watermark and no event-id check (so it is neither idempotent nor atomic).
- * processors/bench.ts runs it on the same events as ours and reports the ratio.
+ * load/bench/processors-throughput.ts runs it on the same events as ours and reports the ratio.
  *
- * As a script: `node --import tsx processors/naive.ts --topic <t> --prefix <keyPrefix>
+ * As a script: `node --import tsx load/peers/naive-processor.ts --topic <t> --prefix <keyPrefix>
  * --expect <n> [--group <id>] [--rules <dir>]` drains the topic from the start and prints one
  * JSON line `{ name, events, seconds, eventsPerSec }`. KAFKA_BROKERS and REDIS_URL as usual.
  */
@@ -14,14 +14,14 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import type { Kafka } from 'kafkajs';
-import { loadConfig } from '../lib/config.ts';
-import { createKafka } from '../lib/kafka.ts';
-import { createRedis, type RedisClient } from '../lib/redis.ts';
-import { compileBundle } from '../offers/designer/compile.ts';
-import { readBundleDir } from '../offers/designer/load.ts';
-import type { Bundle } from '../offers/designer/types.ts';
-import { decodeRecord } from '../protocol/record.ts';
-import { conditionInput, readPath } from './extract.ts';
+import { loadConfig } from '../../lib/config.ts';
+import { createKafka } from '../../lib/kafka.ts';
+import { createRedis, type RedisClient } from '../../lib/redis.ts';
+import { compileBundle } from '../../designer/compile.ts';
+import { readBundleDir } from '../../designer/load.ts';
+import type { Bundle } from '../../designer/types.ts';
+import { decodeRecord } from '../../protocol/record.ts';
+import { conditionInput, readPath } from '../../processors/extract.ts';
 
 export interface NaiveOptions {
   readonly kafka: Kafka;
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const expected = Number(values.expect);
   if (!values.topic || !values.prefix || !Number.isInteger(expected) || expected <= 0) {
-    throw new Error('usage: naive.ts --topic <t> --prefix <keyPrefix> --expect <n> [--group <id>] [--rules <dir>]');
+    throw new Error('usage: naive-processor.ts --topic <t> --prefix <keyPrefix> --expect <n> [--group <id>] [--rules <dir>]');
   }
   const compiled = compileBundle(readBundleDir(resolve(values.rules ?? config.rulesDir)));
   if (!compiled.ok) throw new Error('the rules folder does not compile');

@@ -5,7 +5,7 @@ import { compileBundle, type CompileResult } from '../compile.ts';
 import type { Bundle, Diagnostic } from '../types.ts';
 
 /** The sample game's folder (offers/rules). */
-export const SAMPLE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'rules');
+export const SAMPLE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'offers', 'rules');
 
 /** The sample game's files, file name -> text; a fresh copy per call. */
 export function sampleFiles(): Record<string, string> {

@@ -1,23 +1,23 @@
 /**
  * Edge-only ingest benchmark (first version; `npm run bench` folds it in). Starts the local
  * stack (Kafka, Redis) and one edge in this process, then a separate load-generator process
- * (bench-client.ts) with `ws` clients, and reports sustained events/s acked (durably in
+ * (edge-client.ts) with `ws` clients, and reports sustained events/s acked (durably in
  * Kafka) and ack latency p50/p99 from the client's side.
  *
- *   npx tsx edge/bench-ingest.ts [--connections 50] [--seconds 15] [--batch 20] [--window 4]
+ *   npx tsx load/bench/edge-ingest.ts [--connections 50] [--seconds 15] [--batch 20] [--window 4]
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { resolveStack } from '../infra/stack.ts';
-import { loadConfig, withServices } from '../lib/config.ts';
-import { Health } from '../lib/health.ts';
-import { registry } from '../lib/metrics.ts';
-import { compileBundle } from '../offers/designer/compile.ts';
-import { readBundleDir } from '../offers/designer/load.ts';
-import { staticBundleSource } from '../offers/designer/store.ts';
-import type { BenchClientOptions, BenchClientResult } from './bench-client.ts';
-import { startEdge } from './index.ts';
+import { resolveStack } from '../../infra/stack.ts';
+import { loadConfig, withServices } from '../../lib/config.ts';
+import { Health } from '../../lib/health.ts';
+import { registry } from '../../lib/metrics.ts';
+import { compileBundle } from '../../designer/compile.ts';
+import { readBundleDir } from '../../designer/load.ts';
+import { staticBundleSource } from '../../designer/store.ts';
+import type { BenchClientOptions, BenchClientResult } from './edge-client.ts';
+import { startEdge } from '../../edge/index.ts';
 
 const { values } = parseArgs({
   options: {
@@ -84,7 +84,7 @@ async function produceBatches(): Promise<{ count: number; meanEvents: number }> 
 
 function runClient(opts: BenchClientOptions): Promise<BenchClientResult> {
   return new Promise((resolve, reject) => {
-    const script = fileURLToPath(new URL('./bench-client.ts', import.meta.url));
+    const script = fileURLToPath(new URL('./edge-client.ts', import.meta.url));
     const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(opts)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -1,6 +1,6 @@
-import { PlayPulseError } from '../../lib/errors.ts';
-import { createLogger } from '../../lib/log.ts';
-import type { RedisClient } from '../../lib/redis.ts';
+import { PlayPulseError } from '../lib/errors.ts';
+import { createLogger } from '../lib/log.ts';
+import type { RedisClient } from '../lib/redis.ts';
 import { compileBundle } from './compile.ts';
 import { readBundleDir } from './load.ts';
 import type { Bundle, BundleSource, Diagnostic } from './types.ts';

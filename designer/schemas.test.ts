@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { FILE_KINDS, jsonSchemaText, jsonSchemas, type FileKind } from './schemas.ts';
 import { sampleFiles } from './testing/sample.ts';
 
-const SCHEMAS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'schemas');
+const SCHEMAS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'offers', 'schemas');
 const kinds = Object.keys(FILE_KINDS) as FileKind[];
 
 describe('JSON Schemas of the designer files', () => {

@@ -1,4 +1,4 @@
-import type { EventRecord } from '../../protocol/record.ts';
+import type { EventRecord } from '../protocol/record.ts';
 
 /** A player's state as the rules see it: built-ins plus designer properties. */
 export interface PlayerState {

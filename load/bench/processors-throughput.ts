@@ -1,12 +1,12 @@
 /**
- * Processor throughput benchmark: `node --import tsx processors/bench.ts [--events 200000]
+ * Processor throughput benchmark: `node --import tsx load/bench/processors-throughput.ts [--events 200000]
  * [--players 20000] [--partitions 6] [--quick] [--skip-naive]`.
  *
  * Finds or starts Kafka and Redis (infra/stack.ts), produces the events to a fresh topic
  * (5 properties declared: a count, a streak, a windowed count, a windowed sum, a last), then
  * drains that topic twice in this process, each time in a fresh consumer group and key
  * prefix: once with the real processors (startProcessors), once with the naive peer
- * (processors/naive.ts, the comparison baseline). Rates are events applied per second from
+ * (load/peers/naive-processor.ts, the comparison baseline). Rates are events applied per second from
  * the first applied event to the last (group join excluded). Checks that both reached the
  * expected counts, prints a table and one JSON line, and removes its topic and keys.
  */
@@ -14,19 +14,19 @@ import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Kafka } from 'kafkajs';
-import { loadConfig, withServices, type Config } from '../lib/config.ts';
-import { Health } from '../lib/health.ts';
-import { createDurableProducer, createKafka, ensureTopics } from '../lib/kafka.ts';
-import { createRedis, deleteKeysUnder, type RedisClient } from '../lib/redis.ts';
-import { resolveStack } from '../infra/stack.ts';
-import { compileBundle } from '../offers/designer/compile.ts';
-import { staticBundleSource } from '../offers/designer/store.ts';
-import type { Bundle } from '../offers/designer/types.ts';
-import type { AppliedEvent } from '../offers/engine/types.ts';
-import { encodeRecord, recordHeaders, type EventRecord } from '../protocol/record.ts';
-import { startProcessors } from './index.ts';
-import { startNaive } from './naive.ts';
-import { readPlayerState } from './state.ts';
+import { loadConfig, withServices, type Config } from '../../lib/config.ts';
+import { Health } from '../../lib/health.ts';
+import { createDurableProducer, createKafka, ensureTopics } from '../../lib/kafka.ts';
+import { createRedis, deleteKeysUnder, type RedisClient } from '../../lib/redis.ts';
+import { resolveStack } from '../../infra/stack.ts';
+import { compileBundle } from '../../designer/compile.ts';
+import { staticBundleSource } from '../../designer/store.ts';
+import type { Bundle } from '../../designer/types.ts';
+import type { AppliedEvent } from '../../processors/decider-seam.ts';
+import { encodeRecord, recordHeaders, type EventRecord } from '../../protocol/record.ts';
+import { startProcessors } from '../../processors/index.ts';
+import { startNaive } from '../peers/naive-processor.ts';
+import { readPlayerState } from '../../processors/state.ts';
 
 export const BENCH_FILES: Record<string, string> = {
   'events.yaml': `
@@ -268,7 +268,7 @@ async function main(): Promise<void> {
   );
 }
 
-if (process.argv[1]?.endsWith('processors/bench.ts')) {
+if (process.argv[1]?.endsWith('load/bench/processors-throughput.ts')) {
   main().then(
     () => process.exit(0),
     (err: unknown) => {

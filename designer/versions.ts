@@ -1,8 +1,8 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PlayPulseError } from '../../lib/errors.ts';
-import { loadScripts } from '../../lib/lua.ts';
-import type { RedisClient } from '../../lib/redis.ts';
+import { PlayPulseError } from '../lib/errors.ts';
+import { loadScripts } from '../lib/lua.ts';
+import type { RedisClient } from '../lib/redis.ts';
 import { compileBundle } from './compile.ts';
 import { diagnostic } from './diagnostics.ts';
 import { bundleKeys } from './store-keys.ts';

@@ -1,6 +1,6 @@
 import { readdirSync, statSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PlayPulseError } from '../../lib/errors.ts';
+import { PlayPulseError } from '../lib/errors.ts';
 import { MAX_FILES } from './compile.ts';
 import { diagnostic } from './diagnostics.ts';
 import type { Diagnostic } from './types.ts';

@@ -12,15 +12,15 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { loadConfig } from '../../lib/config.ts';
 import { createRedis, deleteKeysUnder, type RedisClient } from '../../lib/redis.ts';
-import { compileBundle } from '../../offers/designer/compile.ts';
-import { staticBundleSource } from '../../offers/designer/static-source.ts';
-import type { Bundle } from '../../offers/designer/types.ts';
-import { createDecider } from './decider.ts';
-import { considerRules, limitVerdicts, liveCandidates } from './evaluate.ts';
-import { conditionInput } from './input.ts';
-import type { PlayerCounters } from './limits.ts';
-import { shapeDecision } from './shape.ts';
-import type { AppliedEvent } from './types.ts';
+import { compileBundle } from '../../designer/compile.ts';
+import { staticBundleSource } from '../../designer/static-source.ts';
+import type { Bundle } from '../../designer/types.ts';
+import { createDecider } from '../../offers/engine/decider.ts';
+import { considerRules, limitVerdicts, liveCandidates } from '../../offers/engine/evaluate.ts';
+import { conditionInput } from '../../offers/engine/input.ts';
+import type { PlayerCounters } from '../../offers/engine/limits.ts';
+import { shapeDecision } from '../../offers/engine/shape.ts';
+import type { AppliedEvent } from '../../processors/decider-seam.ts';
 
 const EVENT_TYPES = 10;
 const RULES = 50;

@@ -10,8 +10,8 @@
  */
 import { playerKeys } from '../lib/keys.ts';
 import type { RedisClient } from '../lib/redis.ts';
-import type { Offer } from '../protocol/offer.ts';
-import { toWireOffer } from '../protocol/server-frames.ts';
+import type { Offer } from './offer.ts';
+import { toWireOffer } from './server-frames.ts';
 
 export interface OfferMessage {
   player: string;

@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isPlayPulseError } from '../../lib/errors.ts';
+import { isPlayPulseError } from '../lib/errors.ts';
 import { loadBundleDir, readBundleDir } from './load.ts';
 
 describe('readBundleDir', () => {

@@ -1,19 +1,19 @@
 /**
- * Load generator of the edge-only ingest benchmark (bench-ingest.ts starts it as its own
+ * Load generator of the edge-only ingest benchmark (edge-ingest.ts starts it as its own
  * process). Opens `connections` WebSocket clients (`ws`), each keeping `window` frames of
  * `batch` events in flight (closed loop), for `seconds`; records per-event ack latency
  * (send to ack) in an HdrHistogram. Each connection is one stream, like an SDK instance:
  * `?stream=` on the upgrade and a seq on every event. Prints one JSON line with the result
  * on stdout.
  *
- *   tsx edge/bench-client.ts <json options>
+ *   tsx load/bench/edge-client.ts <json options>
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { build } from 'hdr-histogram-js';
 import WebSocket from 'ws';
-import { decodeFrame, encodeFrame } from '../protocol/codec.ts';
-import { signPlayerToken } from './auth.ts';
+import { decodeFrame, encodeFrame } from '../../protocol/codec.ts';
+import { signPlayerToken } from '../../edge/auth.ts';
 
 export interface BenchClientOptions {
   url: string;

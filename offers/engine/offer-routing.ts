@@ -1,4 +1,4 @@
-import { publishOffer } from '../../edge/routing.ts';
+import { publishOffer } from '../../protocol/offer-channel.ts';
 import type { RedisClient } from '../../lib/redis.ts';
 import type { Offer } from '../../protocol/offer.ts';
 

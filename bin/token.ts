@@ -1,5 +1,5 @@
 /**
- * `npm run token -- <playerId> [--ttl <seconds>]` prints a player token (HS256 JWT, CONTRACT.md §2)
+ * `npm run token -- <playerId> [--ttl <seconds>]` prints a player token (HS256 JWT, docs/contract.md §2)
  * signed with PLAYPULSE_AUTH_SECRET (the dev secret when unset), for local clients and k6.
  */
 import { parseArgs } from 'node:util';

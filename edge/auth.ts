@@ -1,5 +1,5 @@
 /**
- * Player tokens (CONTRACT.md §2): JWT, HS256 with PLAYPULSE_AUTH_SECRET, `sub` = player id
+ * Player tokens (docs/contract.md §2): JWT, HS256 with PLAYPULSE_AUTH_SECRET, `sub` = player id
  * (1..64 of [A-Za-z0-9_.:-]), `exp` required. Given as `?token=` on the upgrade request or
  * as `Authorization: Bearer <jwt>`. The player id comes from the token alone.
  *

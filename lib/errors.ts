@@ -1,6 +1,6 @@
 /**
  * The closed list of PlayPulse errors. Every thrown error is a PlayPulseError with one of
- * these codes; `wire` is the `err.code` a client sees (CONTRACT.md §3) where the error
+ * these codes; `wire` is the `err.code` a client sees (docs/contract.md §3) where the error
  * reaches a socket, `http` the status where it reaches the admin API. docs/errors.md lists
  * every code; a test fails when one is missing there.
  */
@@ -47,7 +47,7 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
-/** The wire `err.code` values of CONTRACT.md §3. */
+/** The wire `err.code` values of docs/contract.md §3. */
 export type WireErrorCode = 'bad_frame' | 'bad_event' | 'rate_limited' | 'unavailable';
 
 export class PlayPulseError extends Error {

@@ -23,7 +23,7 @@ export interface DeadLetter {
   readonly error: string;
 }
 
-/** CONTRACT.md §2: what a player id may be. Anything else could break the `{p:<id>}` hash tag. */
+/** docs/contract.md §2: what a player id may be. Anything else could break the `{p:<id>}` hash tag. */
 const PLAYER_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 export type Decoded = { readonly ok: true; readonly record: EventRecord } | { readonly ok: false; readonly reason: PoisonReason; readonly error: string };

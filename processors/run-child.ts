@@ -1,7 +1,7 @@
 /**
  * The processors role alone, as its own process, configured by environment only
  * (KAFKA_BROKERS and REDIS_URL required; PLAYPULSE_RULES_DIR, PLAYPULSE_KEY_PREFIX,
- * PLAYPULSE_TOPIC_PREFIX, HEALTH_PORT as in CONTRACT.md §1). Keeps player state only (no
+ * PLAYPULSE_TOPIC_PREFIX, HEALTH_PORT as in docs/contract.md §1). Keeps player state only (no
  * offers decided). Tests start it to kill it with real signals; operators rebuilding state
  * without offers may run it too. `PLAYPULSE_PROCESSORS_GROUP` overrides the consumer group;
  * the group's timing is in the config (PLAYPULSE_PROCESSORS_SESSION_TIMEOUT_MS,

@@ -1,5 +1,5 @@
 /**
- * The frame codec: one binary WebSocket message = one plain MessagePack map (CONTRACT.md §3).
+ * The frame codec: one binary WebSocket message = one plain MessagePack map (docs/contract.md §3).
  * Shared by the edge, the client SDK, tests and load tools; runs in Node and browsers.
  *
  * Encoding is plain MessagePack as any library reads it: no msgpackr records or structures,

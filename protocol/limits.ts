@@ -1,5 +1,5 @@
 /**
- * The numeric limits of protocol v1 (CONTRACT.md §3). The frame size limit itself is
+ * The numeric limits of protocol v1 (docs/contract.md §3). The frame size limit itself is
  * configuration (PLAYPULSE_MAX_PAYLOAD_BYTES, 64 KiB by default); these are fixed by the
  * protocol and the same for every edge.
  */

@@ -1,5 +1,5 @@
 /**
- * A simulated game client with an outbox, as CONTRACT.md §3 asks of real clients: it sends
+ * A simulated game client with an outbox, as docs/contract.md §3 asks of real clients: it sends
  * its events in `evs` frames with at most `window` unacked events in flight, forgets an
  * event only when it is acked, and after losing its socket reconnects (to the next URL of
  * its list) and resends every unacked event. Like the SDK it is one stream: it connects with

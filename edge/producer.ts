@@ -281,6 +281,7 @@ export class EventProducer {
       await Promise.race([
         admin.connect().then(() => admin.describeCluster()),
         new Promise((_, reject) => {
+          // programmer error: internal timeout sentinel, caught below; it never leaves the probe
           timer = setTimeout(() => reject(new Error('probe timed out')), Math.max(PROBE_MIN_TIMEOUT_MS, 2 * this.opts.probeIntervalMs));
         }),
       ]);

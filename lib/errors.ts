@@ -15,6 +15,8 @@ export const ERRORS = {
   CONFIG_INVALID: { retriable: false, message: 'a configuration variable is invalid' },
   STACK_UNAVAILABLE: { retriable: true, message: 'a required service (Kafka or Redis) cannot be reached or started' },
   STACK_MISSING_TOOL: { retriable: false, message: 'a tool needed to start the local stack is not installed' },
+  LISTEN_FAILED: { retriable: true, message: 'a server cannot listen on its port (in use or not permitted)' },
+  SHUTDOWN_TIMEOUT: { retriable: false, message: 'a part did not stop within its shutdown deadline' },
 
   AUTH_MISSING: { retriable: false, http: 401, message: 'no token was given' },
   AUTH_INVALID: { retriable: false, http: 401, message: 'the token is malformed, badly signed or expired' },
@@ -29,6 +31,8 @@ export const ERRORS = {
   EDGE_BAD_STREAM: { retriable: false, http: 400, message: 'the upgrade parameter `stream` is not 1..64 of [A-Za-z0-9_.:-]' },
 
   PROC_POISON_EVENT: { retriable: false, message: 'an event in the topic cannot be decoded or applied' },
+  FULFILMENT_FAILED: { retriable: true, message: 'the fulfilment webhook is unreachable or answered an error' },
+
   PROC_FIELD_TYPE: { retriable: false, message: 'an event field has the wrong type for a property' },
 
   RULE_SCHEMA: { retriable: false, http: 422, message: 'a designer file does not match its schema' },

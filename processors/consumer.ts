@@ -135,6 +135,7 @@ export class ConsumerSupervisor {
           this.opts.log.info({ attempt: this.failures }, 'consumer restarted');
           return;
         } catch (err) {
+          // programmer error: wraps a non-Error throw so the log always has a message
           last = err instanceof Error ? err : new Error(String(err));
           this.opts.log.error({ err: last.message, attempt: this.failures }, 'consumer restart failed');
         }

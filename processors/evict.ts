@@ -46,10 +46,12 @@ type CreateCluster = (opts: { allowAutoTopicCreation: boolean }) => InternalClus
 export function kafkaInternals(kafka: Kafka): { createCluster: CreateCluster } {
   const version = (createRequire(import.meta.url)('kafkajs/package.json') as { version: string }).version;
   if (version !== KAFKAJS_INTERNALS_VERSION) {
+    // programmer error: kafkajs was upgraded without re-checking the internals this file uses
     throw new Error(`processors/evict.ts relies on kafkajs ${KAFKAJS_INTERNALS_VERSION} internals, installed is ${version}: check them and update`);
   }
   const sym = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
   const factory = sym === undefined ? undefined : (kafka as unknown as Record<symbol, unknown>)[sym];
+  // programmer error: kafkajs was upgraded without re-checking the internals this file uses
   if (typeof factory !== 'function') throw new Error('kafkajs internals changed: Kafka has no private:Kafka:createCluster');
   return { createCluster: factory as CreateCluster };
 }
@@ -60,6 +62,7 @@ export async function leaveGroupFor(kafka: Kafka, groupId: string, memberId: str
   await cluster.connect();
   try {
     const coordinator = await cluster.findGroupCoordinator({ groupId });
+    // programmer error: kafkajs was upgraded without re-checking the internals this file uses
     if (typeof coordinator.leaveGroup !== 'function') throw new Error('kafkajs internals changed: coordinator broker has no leaveGroup');
     try {
       await coordinator.leaveGroup({ groupId, memberId });

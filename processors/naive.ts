@@ -22,6 +22,7 @@ import { readBundleDir } from '../offers/designer/load.ts';
 import type { Bundle } from '../offers/designer/types.ts';
 import { decodeRecord } from '../protocol/record.ts';
 import { conditionInput, readPath } from './extract.ts';
+import { PlayPulseError } from '../lib/errors.ts';
 
 export interface NaiveOptions {
   readonly kafka: Kafka;
@@ -85,10 +86,10 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const expected = Number(values.expect);
   if (!values.topic || !values.prefix || !Number.isInteger(expected) || expected <= 0) {
-    throw new Error('usage: naive.ts --topic <t> --prefix <keyPrefix> --expect <n> [--group <id>] [--rules <dir>]');
+    throw new PlayPulseError('CONFIG_INVALID', 'usage: naive.ts --topic <t> --prefix <keyPrefix> --expect <n> [--group <id>] [--rules <dir>]');
   }
   const compiled = compileBundle(readBundleDir(resolve(values.rules ?? config.rulesDir)));
-  if (!compiled.ok) throw new Error('the rules folder does not compile');
+  if (!compiled.ok) throw new PlayPulseError('CONFIG_INVALID', 'the rules folder does not compile');
   const kafka = createKafka(config.kafkaBrokers ?? ['127.0.0.1:9092'], 'playpulse-naive');
   const redis = createRedis(config.redisUrl ?? 'redis://127.0.0.1:6379', 'naive');
   let n = 0;

@@ -18,12 +18,13 @@ import { installSignalHandlers, onShutdown } from '../lib/shutdown.ts';
 import { BundleStore } from '../offers/designer/store.ts';
 import { stateOnlyDecider } from './decider.ts';
 import { startProcessors } from './index.ts';
+import { PlayPulseError } from '../lib/errors.ts';
 
 const log = createLogger('processors-child');
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  if (!config.kafkaBrokers || !config.redisUrl) throw new Error('KAFKA_BROKERS and REDIS_URL must be set');
+  if (!config.kafkaBrokers || !config.redisUrl) throw new PlayPulseError('CONFIG_INVALID', 'KAFKA_BROKERS and REDIS_URL must be set');
   installSignalHandlers();
   const health = new Health();
   const redis = createRedis(config.redisUrl, 'bundles');

@@ -32,6 +32,7 @@ export function startNode(opts: {
   });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
+  // programmer error: bench harness only; a process that fails to start is a bug of the bench
   if (child.pid === undefined) throw new Error(`could not start ${opts.name}`);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   return {
@@ -54,6 +55,7 @@ export async function waitReady(proc: Proc, url: string, timeoutMs: number): Pro
   let last = '';
   while (Date.now() < until) {
     if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
+      // programmer error: bench harness only; a process that fails to start is a bug of the bench
       throw new Error(`${proc.name} exited (${proc.child.exitCode ?? proc.child.signalCode}) before it was ready; see its log`);
     }
     try {
@@ -65,6 +67,7 @@ export async function waitReady(proc: Proc, url: string, timeoutMs: number): Pro
     }
     await new Promise((r) => setTimeout(r, 250));
   }
+  // programmer error: bench harness only; a process that fails to start is a bug of the bench
   throw new Error(`${proc.name} not ready at ${url} within ${timeoutMs} ms (${last})`);
 }
 

@@ -45,6 +45,7 @@ export async function buildK6Scripts(outdir = join(HERE, 'dist')): Promise<Built
     const out = Object.values(result.metafile.outputs)[0];
     const imports = (out?.imports ?? []).map((i) => i.path);
     const foreign = imports.filter((p) => p !== 'k6' && !p.startsWith('k6/'));
+    // programmer error: a k6 script imports a module k6 cannot load; fix the script
     if (foreign.length > 0) throw new Error(`${script}: bundle imports modules k6 cannot load: ${foreign.join(', ')}`);
     built.push({ script, outfile, bytes: out?.bytes ?? 0, imports });
   }

@@ -9,7 +9,8 @@ import type { GuardedProcess } from './guarded-process.ts';
 import { launchKafkaNode, waitForKafkaNode, warmUpKafka, type KafkaBrokerOptions, type KafkaNodeSpec } from './kafka-broker.ts';
 import { KAFKA_VERSION } from './kafka-jars.ts';
 import { clusterBrokerSettings, type KafkaClusterSettings } from './kafka-properties.ts';
-import { freePort, sleep } from './ports.ts';
+import { freePort } from './ports.ts';
+import { sleep } from '../lib/time.ts';
 
 const log = createLogger('stack');
 

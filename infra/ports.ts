@@ -50,6 +50,3 @@ export async function freePortPair(offset: number, taken: ReadonlySet<number> = 
   throw new PlayPulseError('STACK_UNAVAILABLE', `no free port pair (p, p+${offset}) found`);
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

@@ -81,3 +81,8 @@ export class PlayPulseError extends Error {
 export function isPlayPulseError(err: unknown, code?: ErrorCode): err is PlayPulseError {
   return err instanceof PlayPulseError && (code === undefined || err.code === code);
 }
+
+/** The message of anything thrown: an Error's message, or the thrown value as a string. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -2,7 +2,8 @@ import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from '../lib/log.ts';
 import type { ProcessorSlot } from './evict.ts';
 import { processorMetrics as m } from './metrics.ts';
-import { backoffMs, sleep } from './retry.ts';
+import { backoffMs } from './retry.ts';
+import { sleep } from '../lib/time.ts';
 
 
 /**

@@ -1,6 +1,7 @@
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 import type { DurableProducer } from '../lib/kafka.ts';
 import { decodeRecord, type EventRecord } from '../protocol/record.ts';
+import { errorMessage } from '../lib/errors.ts';
 
 /**
  * Poison events: records processors cannot apply. They go to the dead-letter topic with the
@@ -34,7 +35,7 @@ export function decodeMessage(message: Pick<KafkaMessage, 'key' | 'value'>): Dec
   try {
     record = decodeRecord(message.value);
   } catch (err) {
-    return { ok: false, reason: 'undecodable', error: err instanceof Error ? err.message : String(err) };
+    return { ok: false, reason: 'undecodable', error: errorMessage(err) };
   }
   if (!PLAYER_ID.test(record.player)) {
     return { ok: false, reason: 'bad_player', error: `player id ${JSON.stringify(record.player.slice(0, 80))} is not 1-64 chars of [A-Za-z0-9_.:-]` };

@@ -1,6 +1,8 @@
 import { createRequire } from 'node:module';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '../lib/log.ts';
+import { errorMessage } from '../lib/errors.ts';
+import { sleep } from '../lib/time.ts';
 
 /**
  * Evicting this slot's previous incarnation from the consumer group (docs/operations.md
@@ -152,7 +154,7 @@ export class ProcessorSlot {
       if (!first) return 'none';
       let now = await redisNowMs(o.redis);
       if (now - first.at < this.staleMs) {
-        await new Promise((r) => setTimeout(r, this.staleMs - (now - first.at) + 50));
+        await sleep(this.staleMs - (now - first.at) + 50);
         const again = parseRecord(await o.redis.get(this.key));
         if (!again) return 'none';
         if (again.at !== first.at || again.memberId !== first.memberId) {
@@ -165,7 +167,7 @@ export class ProcessorSlot {
       o.log.info({ slot: o.slot, memberId: first.memberId, staleForMs: now - first.at, ms: Date.now() - t0, known: left }, left ? 'evicted previous member of this slot' : 'previous member of this slot already gone');
       return left ? 'evicted' : 'gone';
     } catch (err) {
-      o.log.warn({ slot: o.slot, err: err instanceof Error ? err.message : String(err) }, 'could not evict previous member of this slot; the group waits its session');
+      o.log.warn({ slot: o.slot, err: errorMessage(err) }, 'could not evict previous member of this slot; the group waits its session');
       return 'failed';
     }
   }
@@ -193,7 +195,7 @@ export class ProcessorSlot {
       this.held.add(memberId);
       this.wrote = true;
     } catch (err) {
-      o.log.warn({ slot: o.slot, err: err instanceof Error ? err.message : String(err) }, 'could not refresh processor slot record');
+      o.log.warn({ slot: o.slot, err: errorMessage(err) }, 'could not refresh processor slot record');
     }
   }
 

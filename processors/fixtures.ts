@@ -1,4 +1,5 @@
 import type { Condition, ConditionInput, PropertyKind, PropertySpec, ValueType } from '../offers/designer/types.ts';
+import { errorMessage } from '../lib/errors.ts';
 
 /**
  * Hand-built property specs for unit tests of the pure apply code, where compiling YAML
@@ -13,7 +14,7 @@ export function condition(source: string, predicate: (event: ConditionInput['eve
       try {
         return { value: predicate(input.event) };
       } catch (err) {
-        return { value: false, error: err instanceof Error ? err.message : String(err) };
+        return { value: false, error: errorMessage(err) };
       }
     },
   };

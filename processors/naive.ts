@@ -22,7 +22,7 @@ import { readBundleDir } from '../offers/designer/load.ts';
 import type { Bundle } from '../offers/designer/types.ts';
 import { decodeRecord } from '../protocol/record.ts';
 import { conditionInput, readPath } from './extract.ts';
-import { PlayPulseError } from '../lib/errors.ts';
+import { PlayPulseError, errorMessage } from '../lib/errors.ts';
 
 export interface NaiveOptions {
   readonly kafka: Kafka;
@@ -121,7 +121,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   main().then(
     () => process.exit(0),
     (err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+      process.stderr.write(`${errorMessage(err)}\n`);
       process.exit(1);
     },
   );

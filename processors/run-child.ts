@@ -18,7 +18,7 @@ import { installSignalHandlers, onShutdown } from '../lib/shutdown.ts';
 import { BundleStore } from '../offers/designer/store.ts';
 import { stateOnlyDecider } from './decider.ts';
 import { startProcessors } from './index.ts';
-import { PlayPulseError } from '../lib/errors.ts';
+import { PlayPulseError, errorMessage } from '../lib/errors.ts';
 
 const log = createLogger('processors-child');
 
@@ -47,6 +47,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'processors failed to start');
+  log.fatal({ err: errorMessage(err) }, 'processors failed to start');
   process.exit(1);
 });

@@ -14,6 +14,7 @@
 import { Packr, Unpackr } from 'msgpackr';
 import { MAX_DEPTH } from './limits.ts';
 import { scanMessagePack } from './scan.ts';
+import { errorMessage } from '../lib/errors.ts';
 
 const packr = new Packr({ useRecords: false, variableMapSize: true, moreTypes: false, encodeUndefinedAsNil: true });
 
@@ -71,7 +72,7 @@ export function decodeFrame(bytes: Uint8Array, maxDepth: number = MAX_DEPTH): De
     if (!isPlainMap(value)) return { ok: false, message: 'a frame must be a MessagePack map' };
     return { ok: true, frame: value };
   } catch (err) {
-    return { ok: false, message: `not decodable MessagePack (${err instanceof Error ? err.message : String(err)})` };
+    return { ok: false, message: `not decodable MessagePack (${errorMessage(err)})` };
   }
 }
 

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { sleep } from '../../lib/time.ts';
 
 export interface Proc {
   readonly name: string;
@@ -65,7 +66,7 @@ export async function waitReady(proc: Proc, url: string, timeoutMs: number): Pro
     } catch (err) {
       last = (err as Error).message;
     }
-    await new Promise((r) => setTimeout(r, 250));
+    await sleep(250);
   }
   // programmer error: bench harness only; a process that fails to start is a bug of the bench
   throw new Error(`${proc.name} not ready at ${url} within ${timeoutMs} ms (${last})`);

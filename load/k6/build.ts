@@ -9,6 +9,7 @@ import { build } from 'esbuild';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { errorMessage } from '../../lib/errors.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -58,7 +59,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
       for (const b of built) process.stdout.write(`${b.outfile}  ${(b.bytes / 1024).toFixed(1)} KiB  imports: ${b.imports.join(', ')}\n`);
     },
     (err: unknown) => {
-      process.stderr.write(`k6 build failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.stderr.write(`k6 build failed: ${errorMessage(err)}\n`);
       process.exit(1);
     },
   );

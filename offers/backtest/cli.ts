@@ -11,6 +11,7 @@ import { formatReport, progressBar } from './format.ts';
 import { openBacktestQueue, startBacktestWorker } from './queue.ts';
 import { resolveRequest } from './request.ts';
 import { PlayPulseError } from '../../lib/errors.ts';
+import { sleep } from '../../lib/time.ts';
 
 /**
  * `npm run rules -- backtest <dir> --from <time> [--to <time>] [--json]`: queues a backtest
@@ -81,7 +82,7 @@ async function runBacktestCli(ctx: BacktestCliContext): Promise<number> {
         ctx.out(ctx.flags.json ? `${JSON.stringify(view.report, null, 2)}\n` : formatReport(view.report));
         return 0;
       }
-      await new Promise((r) => setTimeout(r, POLL_MS));
+      await sleep(POLL_MS);
     }
   } finally {
     await worker.close();

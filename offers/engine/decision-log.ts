@@ -5,7 +5,7 @@ import { createDurableProducer, createKafka, ensureTopics, type DurableProducer 
 import type { Logger } from '../../lib/log.ts';
 import { offerMetrics } from './metrics.ts';
 import type { DecisionRecord } from './explain.ts';
-import { PlayPulseError } from '../../lib/errors.ts';
+import { PlayPulseError, errorMessage } from '../../lib/errors.ts';
 
 /**
  * The decision stream: every decision the engine records, as full JSON, on the Kafka topic
@@ -86,7 +86,7 @@ export class DecisionLog {
       .then(
         () => void written.inc(batch.length),
         (err: unknown) => {
-          this.opts.log.warn({ err: err instanceof Error ? err.message : String(err), records: batch.length }, 'decision stream write failed; retrying with the next flush');
+          this.opts.log.warn({ err: errorMessage(err), records: batch.length }, 'decision stream write failed; retrying with the next flush');
           this.buffer = [...batch, ...this.buffer];
           this.timer ??= setTimeout(() => void this.flush(), Math.max(this.lingerMs, 1_000));
         },

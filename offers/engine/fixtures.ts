@@ -1,4 +1,5 @@
 import type { Bundle, Condition, ConditionInput, Policy, Rule, Variant } from '../../offers/designer/types.ts';
+import { errorMessage } from '../../lib/errors.ts';
 
 /**
  * Hand-built rules and bundles for the engine's unit tests and its benchmark: the same
@@ -12,7 +13,7 @@ export function jsCondition(source: string, reads: readonly string[], fn: (input
       try {
         return { value: fn(input) };
       } catch (err) {
-        return { value: false, error: err instanceof Error ? err.message : String(err) };
+        return { value: false, error: errorMessage(err) };
       }
     },
   };

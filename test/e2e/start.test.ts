@@ -13,6 +13,7 @@ import { signPlayerToken } from '../../edge/auth.ts';
 import { DEV_AUTH_SECRET, DEV_ADMIN_TOKEN } from '../../lib/config.ts';
 import { createRedis } from '../../lib/redis.ts';
 import { cleanupRedisPrefix, testServices, uniqueName } from '../helpers/stack.ts';
+import { sleep } from '../../lib/time.ts';
 
 const START = ['--import', 'tsx', 'bin/start.ts'];
 
@@ -80,7 +81,7 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeou
     } catch (err) {
       last = err;
     }
-    await new Promise((r) => setTimeout(r, 250));
+    await sleep(250);
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }

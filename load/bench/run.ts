@@ -11,7 +11,7 @@ import type { BenchPlan } from '../scenarios/index.ts';
 import { startLagSampler, type LagSampler } from './lag.ts';
 import type { Machine } from './machine.ts';
 import { idlePhase, ingestPhase, offersPhase, type IdleFigures, type IngestFigures, type OffersFigures, type PhaseContext, type Target } from './phases.ts';
-import { freePort } from './ports.ts';
+import { freePort } from '../../infra/ports.ts';
 import { processorFigures } from './processors.ts';
 import { scrapeMetric, startNode, waitReady, type Proc } from './procs.ts';
 import { hotSpots, type HotSpot } from './profile.ts';

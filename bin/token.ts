@@ -5,7 +5,8 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../lib/config.ts';
 import { isPlayPulseError } from '../lib/errors.ts';
-import { PLAYER_ID_PATTERN, signPlayerToken } from '../edge/auth.ts';
+import { signPlayerToken } from '../edge/auth.ts';
+import { PLAYER_ID_PATTERN } from '../protocol/limits.ts';
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({ options: { ttl: { type: 'string', default: '86400' } }, allowPositionals: true });

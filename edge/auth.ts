@@ -13,8 +13,7 @@
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { SignJWT, decodeJwt, decodeProtectedHeader, type JWTPayload } from 'jose';
 import { PlayPulseError } from '../lib/errors.ts';
-
-export const PLAYER_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+import { PLAYER_ID_PATTERN } from '../protocol/limits.ts';
 
 export interface PlayerClaims {
   player: string;

@@ -26,6 +26,12 @@ export const FORBIDDEN_KEYS: readonly string[] = ['__proto__', 'constructor', 'p
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
 
 /**
+ * A player id, the `sub` of a player token (docs/contract.md §2). Anything else could break
+ * the `{p:<id>}` hash tag of the player's Redis keys.
+ */
+export const PLAYER_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/**
  * `stream` of the upgrade URL (one client's event sequence, e.g. one SDK instance): 1..64 of
  * `[A-Za-z0-9_.:-]`, like a player id.
  */

@@ -14,7 +14,7 @@ import { ruleStats } from '../../offers/admin/stats.ts';
 import { openBacktestQueue, startBacktestWorker, type BacktestJobView } from '../../offers/backtest/queue.ts';
 import { readLiveRates } from '../../offers/backtest/rates.ts';
 import { ReportBuilder, type RuleVariantReport } from '../../offers/backtest/report.ts';
-import { scratchPrefix } from '../../offers/backtest/scratch.ts';
+import { scratchPrefix } from '../../lib/keys.ts';
 import { cleanupRedisPrefix, createTestTopics, testConfig } from '../helpers/stack.ts';
 import { recordedEvents, type RecordedEvents } from './backtest-events.ts';
 import { produceRecorded, waitConsumed } from './backtest-stack.ts';

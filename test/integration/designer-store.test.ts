@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { isPlayPulseError } from '../../lib/errors.ts';
 import { createRedis, type RedisClient } from '../../lib/redis.ts';
 import { BundleStore, BundleVersions } from '../../offers/designer/store.ts';
-import { bundleKeys } from '../../offers/designer/store-keys.ts';
+import { bundleKeys } from '../../lib/keys.ts';
 import { SAMPLE_DIR, sampleFiles, sampleWith } from '../../offers/designer/testing/sample.ts';
 import type { Bundle } from '../../offers/designer/types.ts';
 import { cleanupRedisPrefix, testServices, uniqueName } from '../helpers/stack.ts';

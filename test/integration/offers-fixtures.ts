@@ -9,7 +9,7 @@ import type { Bundle } from '../../offers/designer/types.ts';
 import type { AppliedEvent, PlayerState } from '../../offers/engine/types.ts';
 import { createRedis, type RedisClient } from '../../lib/redis.ts';
 import { playerKeys } from '../../lib/keys.ts';
-import { offerChannel } from '../../edge/routing.ts';
+import { offerChannel } from '../../lib/keys.ts';
 import type { Offer } from '../../protocol/offer.ts';
 import { sleep } from '../../lib/time.ts';
 

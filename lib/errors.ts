@@ -1,6 +1,7 @@
 /**
- * The closed list of PlayPulse errors. Every thrown error is a PlayPulseError with one of
- * these codes; `wire` is the `err.code` a client sees (docs/contract.md §3) where the error
+ * The closed list of PlayPulse errors. Every error a user or operator can see is a
+ * PlayPulseError with one of these codes (plain `Error` only for programmer errors, each with
+ * a `// programmer error:` reason; test/unit/errors-registry.test.ts holds that); `wire` is the `err.code` a client sees (docs/contract.md §3) where the error
  * reaches a socket, `http` the status where it reaches the admin API. docs/errors.md lists
  * every code; a test fails when one is missing there.
  */

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig, type Config } from '../lib/config.ts';
-import { isPlayPulseError } from '../lib/errors.ts';
+import { isPlayPulseError, errorMessage } from '../lib/errors.ts';
 import { assertRedisReachable, createRedis, type RedisClient } from '../lib/redis.ts';
 import { compileBundle } from '../designer/compile.ts';
 import { formatDiagnostic } from '../designer/diagnostics.ts';
@@ -215,7 +215,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: rest, options: command.options ?? {}, allowPositionals: true, strict: true });
   } catch (err) {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\nusage: npm run rules -- ${command.usage}\n`);
+    process.stderr.write(`${errorMessage(err)}\nusage: npm run rules -- ${command.usage}\n`);
     return 2;
   }
   if (parsed.positionals.length !== command.args) {
@@ -254,7 +254,7 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     const details = isPlayPulseError(err) ? (err.details?.diagnostics as Diagnostic[] | undefined) : undefined;
     for (const d of details ?? []) process.stderr.write(`${formatDiagnostic(d)}\n`);
-    process.stderr.write(`rules: ${isPlayPulseError(err) ? `${err.code} ${err.message}` : err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`rules: ${isPlayPulseError(err) ? `${err.code} ${err.message}` : errorMessage(err)}\n`);
     process.exit(1);
   },
 );

@@ -15,6 +15,7 @@ import { isPlayPulseError } from '../lib/errors.ts';
 import { installSignalHandlers, onShutdown, shutdown } from '../lib/shutdown.ts';
 import { resolveStack } from '../infra/stack.ts';
 import { parseRoles, runRoles, type Role } from './roles.ts';
+import { sleep } from '../lib/time.ts';
 
 const log = createLogger('start');
 
@@ -79,7 +80,7 @@ async function announceWhenReady(config: Config): Promise<void> {
       );
       return;
     }
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
   }
   log.warn({ urls }, 'PlayPulse is not ready after two minutes; see the log above');
 }

@@ -1,11 +1,12 @@
 /**
- * `npm run token -- <playerId> [--ttl <seconds>]` prints a player token (HS256 JWT, CONTRACT.md §2)
+ * `npm run token -- <playerId> [--ttl <seconds>]` prints a player token (HS256 JWT, docs/contract.md §2)
  * signed with PLAYPULSE_AUTH_SECRET (the dev secret when unset), for local clients and k6.
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../lib/config.ts';
 import { isPlayPulseError } from '../lib/errors.ts';
-import { PLAYER_ID_PATTERN, signPlayerToken } from '../edge/auth.ts';
+import { signPlayerToken } from '../edge/auth.ts';
+import { PLAYER_ID_PATTERN } from '../protocol/limits.ts';
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({ options: { ttl: { type: 'string', default: '86400' } }, allowPositionals: true });

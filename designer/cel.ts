@@ -27,7 +27,7 @@ export type CompiledCondition =
   | { readonly ok: true; readonly condition: Condition; readonly ast: ASTNode }
   | { readonly ok: false; readonly problems: readonly ConditionProblem[] };
 
-/** Built-in `player` fields (CONTRACT.md §4); times are int ms. */
+/** Built-in `player` fields (docs/contract.md §4); times are int ms. */
 export const PLAYER_BUILTINS: ReadonlyMap<string, ValueType> = new Map<string, ValueType>([
   ['id', 'string'],
   ['first_seen', 'int'],

@@ -1,4 +1,4 @@
-/** Designer durations: a positive integer and one unit, `s`, `m`, `h` or `d` (CONTRACT.md §4). */
+/** Designer durations: a positive integer and one unit, `s`, `m`, `h` or `d` (docs/contract.md §4). */
 export const DURATION_PATTERN = '^[0-9]+(s|m|h|d)$';
 
 const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;

@@ -1,6 +1,6 @@
 import { readdirSync, statSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PlayPulseError } from '../lib/errors.ts';
+import { PlayPulseError, errorMessage } from '../lib/errors.ts';
 import { MAX_FILES } from './compile.ts';
 import { diagnostic } from './diagnostics.ts';
 import type { Diagnostic } from './types.ts';
@@ -18,7 +18,7 @@ export function loadBundleDir(dir: string): { files: Record<string, string>; dia
       .map((e) => e.name)
       .sort();
   } catch (err) {
-    throw new PlayPulseError('RULE_SCHEMA', `cannot read the rules folder ${dir}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new PlayPulseError('RULE_SCHEMA', `cannot read the rules folder ${dir}: ${errorMessage(err)}`);
   }
   const start = { line: 1, column: 1 };
   if (names.length > MAX_FILES) {

@@ -172,7 +172,7 @@ export const ruleSchema = z
       .optional()
       .meta({ description: 'evaluate another rule when the offer was not answered by `unless` within `after`' }),
   })
-  .meta({ title: 'PlayPulse rule', description: 'One offer rule (CONTRACT.md §4).' });
+  .meta({ title: 'PlayPulse rule', description: 'One offer rule (docs/contract.md §4).' });
 
 export type EventsFile = z.infer<typeof eventsSchema>;
 export type PropertiesFile = z.infer<typeof propertiesSchema>;

@@ -1,4 +1,4 @@
-import { PlayPulseError } from '../lib/errors.ts';
+import { PlayPulseError, errorMessage } from '../lib/errors.ts';
 import { createLogger } from '../lib/log.ts';
 import type { RedisClient } from '../lib/redis.ts';
 import { compileBundle } from './compile.ts';
@@ -142,7 +142,7 @@ export class BundleStore implements BundleSource {
       return;
     }
     this.refreshing = this.load()
-      .catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'bundle refresh failed'))
+      .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'bundle refresh failed'))
       .finally(() => {
         this.refreshing = null;
         if (this.refreshAgain) {
@@ -174,7 +174,7 @@ export class BundleStore implements BundleSource {
       try {
         listener(bundle);
       } catch (err) {
-        log.error({ err: err instanceof Error ? err.message : String(err) }, 'bundle change listener failed');
+        log.error({ err: errorMessage(err) }, 'bundle change listener failed');
       }
     }
   }

@@ -1,5 +1,5 @@
 /**
- * The compiled designer bundle (CONTRACT.md §4): what every role reads. Produced only by
+ * The compiled designer bundle (docs/contract.md §4): what every role reads. Produced only by
  * the designer compiler (designer/compile.ts) from the files of a rules folder or a
  * published version; immutable once built. Roles swap whole bundles, never parts.
  */

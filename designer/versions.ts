@@ -5,7 +5,7 @@ import { loadScripts } from '../lib/lua.ts';
 import type { RedisClient } from '../lib/redis.ts';
 import { compileBundle } from './compile.ts';
 import { diagnostic } from './diagnostics.ts';
-import { bundleKeys } from './store-keys.ts';
+import { bundleKeys } from '../lib/keys.ts';
 import type { Bundle, Diagnostic } from './types.ts';
 
 const LUA_DIR = join(dirname(fileURLToPath(import.meta.url)), 'lua');

@@ -1,6 +1,7 @@
 import { LineCounter, parseDocument, isMap, isSeq, isScalar, isPair, isNode, type Document, type Node as YamlNode, type Scalar } from 'yaml';
 import { diagnostic, type Position } from './diagnostics.ts';
 import type { Diagnostic } from './types.ts';
+import { errorMessage } from '../lib/errors.ts';
 
 /** Limits on one designer file: its size and how many aliases it may expand. */
 export const MAX_FILE_BYTES = 256 * 1024;
@@ -70,7 +71,7 @@ export function parseYamlFile(file: string, text: string): { yaml: YamlFile; dia
             'RULE_YAML',
             file,
             START,
-            `the document expands too many aliases (${err instanceof Error ? err.message : String(err)})`,
+            `the document expands too many aliases (${errorMessage(err)})`,
             'use anchors and aliases sparingly; each file may expand at most 100',
           ),
         );

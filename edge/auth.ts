@@ -1,5 +1,5 @@
 /**
- * Player tokens (CONTRACT.md §2): JWT, HS256 with PLAYPULSE_AUTH_SECRET, `sub` = player id
+ * Player tokens (docs/contract.md §2): JWT, HS256 with PLAYPULSE_AUTH_SECRET, `sub` = player id
  * (1..64 of [A-Za-z0-9_.:-]), `exp` required. Given as `?token=` on the upgrade request or
  * as `Authorization: Bearer <jwt>`. The player id comes from the token alone.
  *
@@ -13,8 +13,7 @@
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { SignJWT, decodeJwt, decodeProtectedHeader, type JWTPayload } from 'jose';
 import { PlayPulseError } from '../lib/errors.ts';
-
-export const PLAYER_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+import { PLAYER_ID_PATTERN } from '../protocol/limits.ts';
 
 export interface PlayerClaims {
   player: string;

@@ -8,11 +8,11 @@
  * ignores an offer it already has, and any offer past its expiresAt.
  */
 import type { Logger } from '../lib/log.ts';
-import { playerKeys } from '../lib/keys.ts';
+import { offerChannel, playerKeys } from '../lib/keys.ts';
 import type { RedisClient } from '../lib/redis.ts';
 import { edgeMetrics } from './metrics.ts';
 import type { SessionRegistry } from './registry.ts';
-import { offerChannel, orderInbox, parseOfferMessage } from '../protocol/offer-channel.ts';
+import { orderInbox, parseOfferMessage } from '../protocol/offer-channel.ts';
 import type { EdgeScripts } from './scripts.ts';
 import type { Session } from './session.ts';
 

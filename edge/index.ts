@@ -1,6 +1,6 @@
 /**
  * The edge role: `startEdge({ config, health, bundles })` runs the WebSocket gateway of
- * CONTRACT.md §2–§3 on `config.edgePort` (0: a free port, returned), with the health
+ * docs/contract.md §2–§3 on `config.edgePort` (0: a free port, returned), with the health
  * routes on the same port. It registers nothing global; the caller wires `stop()`.
  *
  * stop() drains: refuses new connections and new events, sends what is queued to Kafka,

@@ -19,6 +19,8 @@ import type { Admin, Kafka } from 'kafkajs';
 import type { DurableProducer } from '../lib/kafka.ts';
 import type { Logger } from '../lib/log.ts';
 import { edgeMetrics } from './metrics.ts';
+import { errorMessage } from '../lib/errors.ts';
+import { sleep } from '../lib/time.ts';
 
 export interface ProduceItem {
   readonly id: string;
@@ -123,7 +125,7 @@ export class EventProducer {
     this.schedule();
     const deadline = performance.now() + timeoutMs;
     while ((this.sending || this.head < this.queue.length) && performance.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 5));
+      await sleep(5);
     }
     const done = !this.sending && this.head >= this.queue.length;
     if (!done) this.refuseQueued('edge draining');
@@ -259,8 +261,8 @@ export class EventProducer {
         this.log.info('Kafka producer connected');
         this.schedule();
       } catch (err) {
-        if (failures++ === 0) this.log.warn({ err: errorText(err) }, 'Kafka producer cannot connect; retrying every second');
-        else this.log.debug({ err: errorText(err), failures }, 'Kafka producer still cannot connect');
+        if (failures++ === 0) this.log.warn({ err: errorMessage(err) }, 'Kafka producer cannot connect; retrying every second');
+        else this.log.debug({ err: errorMessage(err), failures }, 'Kafka producer still cannot connect');
         await new Promise((r) => setTimeout(r, RECONNECT_DELAY_MS).unref());
       }
     }
@@ -281,6 +283,7 @@ export class EventProducer {
       await Promise.race([
         admin.connect().then(() => admin.describeCluster()),
         new Promise((_, reject) => {
+          // programmer error: internal timeout sentinel, caught below; it never leaves the probe
           timer = setTimeout(() => reject(new Error('probe timed out')), Math.max(PROBE_MIN_TIMEOUT_MS, 2 * this.opts.probeIntervalMs));
         }),
       ]);
@@ -299,10 +302,6 @@ export class EventProducer {
       this.probing = false;
     }
   }
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 function bySink(items: readonly ProduceItem[]): Map<ProduceSink, ProduceItem[]> {

@@ -10,7 +10,7 @@
  */
 import uWS from 'uWebSockets.js';
 import type { HttpResponse, TemplatedApp, WebSocket } from 'uWebSockets.js';
-import { ERRORS, isPlayPulseError } from '../lib/errors.ts';
+import { ERRORS, isPlayPulseError, PlayPulseError } from '../lib/errors.ts';
 import { healthReply, type Health } from '../lib/health.ts';
 import type { Logger } from '../lib/log.ts';
 import { STREAM_PATTERN } from '../protocol/limits.ts';
@@ -155,7 +155,7 @@ function guard(log: Logger, what: string, fn: () => void): void {
 export function listen(app: TemplatedApp, port: number): Promise<{ socket: uWS.us_listen_socket; port: number }> {
   return new Promise((resolve, reject) => {
     app.listen(port, (socket) => {
-      if (!socket) reject(new Error(`edge cannot listen on port ${port}`));
+      if (!socket) reject(new PlayPulseError('LISTEN_FAILED', `edge cannot listen on port ${port}`));
       else resolve({ socket, port: uWS.us_socket_local_port(socket as unknown as uWS.us_socket) });
     });
   });

@@ -4,7 +4,7 @@
  * the broker JVM's class-data archive if Java is there (infra/jvm-archive.ts), then prints
  * the jars' folder. CI runs it before the tests. Exits 1 with a message on failure.
  */
-import { isPlayPulseError } from '../lib/errors.ts';
+import { isPlayPulseError, errorMessage } from '../lib/errors.ts';
 import { rootLogger } from '../lib/log.ts';
 import { KAFKA_VERSION, ensureKafkaJars, hasKafkaJars } from './kafka-jars.ts';
 import { buildClassArchive, hasClassArchive } from './kafka-broker.ts';
@@ -29,14 +29,14 @@ try {
     process.stderr.write('making the broker class-data archive (once per JVM): one broker start and stop\n');
     // The archive only makes broker starts faster: failing to make it is not a failed fetch.
     const archive = await buildClassArchive(version).catch((err: unknown) => {
-      process.stderr.write(`kafka:fetch: could not make the class-data archive (${err instanceof Error ? err.message : String(err)})\n`);
+      process.stderr.write(`kafka:fetch: could not make the class-data archive (${errorMessage(err)})\n`);
       return { built: false };
     });
     process.stderr.write(archive.built ? `class-data archive made in ${((Date.now() - t1) / 1000).toFixed(1)}s\n` : 'no class-data archive was written; brokers start without it\n');
   }
   process.stdout.write(`${libs}\n`);
 } catch (err) {
-  const message = isPlayPulseError(err) || err instanceof Error ? err.message : String(err);
+  const message = isPlayPulseError(err) || errorMessage(err);
   process.stderr.write(`kafka:fetch: ${message}\n`);
   process.exit(1);
 }

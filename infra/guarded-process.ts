@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { PlayPulseError } from '../lib/errors.ts';
 
 const WATCHDOG = fileURLToPath(new URL('./watchdog.sh', import.meta.url));
 
@@ -56,7 +57,7 @@ export function startGuarded(command: string, args: readonly string[], options: 
     closeSync(out);
   }
   const pid = child.pid;
-  if (pid === undefined) throw new Error(`could not start ${command}`);
+  if (pid === undefined) throw new PlayPulseError('STACK_UNAVAILABLE', `could not start ${command}`);
   let running = true;
   const exited = new Promise<number | string>((resolve) => {
     child.once('exit', (code, signal) => {

@@ -10,8 +10,9 @@ import { classArchivePath, keepClassArchive, useClassArchive } from './jvm-archi
 import { KAFKA_VERSION, ensureKafkaJars, kafkaCacheDir } from './kafka-jars.ts';
 import { KAFKA_LOG4J_CONFIG, serverProperties, type KafkaNodeAddress } from './kafka-properties.ts';
 import { formatNodeStorage } from './kafka-storage.ts';
-import { freePort, isPortOpen, sleep } from './ports.ts';
+import { freePort, isPortOpen } from './ports.ts';
 import { requireJava } from './tools.ts';
+import { sleep } from '../lib/time.ts';
 
 const log = createLogger('stack');
 

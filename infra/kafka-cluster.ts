@@ -9,7 +9,8 @@ import type { GuardedProcess } from './guarded-process.ts';
 import { launchKafkaNode, waitForKafkaNode, warmUpKafka, type KafkaBrokerOptions, type KafkaNodeSpec } from './kafka-broker.ts';
 import { KAFKA_VERSION } from './kafka-jars.ts';
 import { clusterBrokerSettings, type KafkaClusterSettings } from './kafka-properties.ts';
-import { freePort, sleep } from './ports.ts';
+import { freePort } from './ports.ts';
+import { sleep } from '../lib/time.ts';
 
 const log = createLogger('stack');
 
@@ -169,6 +170,7 @@ export async function startKafkaCluster(options: KafkaClusterOptions = {}): Prom
     },
     kill: async (nodeId) => {
       const s = stateOf(nodeId);
+      // programmer error: fault injection asked to kill a node it stopped itself
       if (!s.proc.signalService('SIGKILL')) throw new Error(`node ${nodeId} is not running`);
       // The watchdog does not hold this process's event loop; this wait does.
       const hold = setInterval(() => undefined, 1_000);
@@ -177,6 +179,7 @@ export async function startKafkaCluster(options: KafkaClusterOptions = {}): Prom
     },
     restart: async (nodeId) => {
       const s = stateOf(nodeId);
+      // programmer error: fault injection asked to restart a node that still runs
       if (s.proc.alive()) throw new Error(`node ${nodeId} is still running`);
       const t = Date.now();
       await ready(await launch(s.spec, s.port));

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './kafka-jars.ts';
+import { PlayPulseError } from '../lib/errors.ts';
 
 /** log4j2 configuration of every JVM the local stack runs from the Kafka jars. */
 export const KAFKA_LOG4J_CONFIG = join(REPO_ROOT, 'infra', 'kafka', 'log4j2.properties');
@@ -90,7 +91,7 @@ export function clusterBrokerSettings(file = join(REPO_ROOT, 'deploy', 'cluster-
   const parsed = JSON.parse(readFileSync(file, 'utf8')) as { kafka?: KafkaClusterSettings };
   const kafka = parsed.kafka;
   if (!kafka || !Number.isInteger(kafka.brokers) || typeof kafka.broker !== 'object' || typeof kafka.topics?.config !== 'object') {
-    throw new Error(`${file}: no kafka.brokers / kafka.broker / kafka.topics.config`);
+    throw new PlayPulseError('CONFIG_INVALID', `${file}: no kafka.brokers / kafka.broker / kafka.topics.config`);
   }
   return kafka;
 }

@@ -1,4 +1,5 @@
 import { createServer, connect } from 'node:net';
+import { PlayPulseError } from '../lib/errors.ts';
 
 /** True when something accepts TCP connections at host:port within `timeoutMs`. */
 export function isPortOpen(host: string, port: number, timeoutMs = 500): Promise<boolean> {
@@ -31,7 +32,7 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
     server.listen({ port: 0, host, exclusive: true }, () => {
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no free port'))));
+      server.close(() => (port > 0 ? resolve(port) : reject(new PlayPulseError('STACK_UNAVAILABLE', 'no free port'))));
     });
   });
 }
@@ -46,9 +47,6 @@ export async function freePortPair(offset: number, taken: ReadonlySet<number> = 
     if (taken.has(port) || taken.has(port + offset)) continue;
     if ((await canBind(port)) && (await canBind(port + offset))) return port;
   }
-  throw new Error(`no free port pair (p, p+${offset}) found`);
+  throw new PlayPulseError('STACK_UNAVAILABLE', `no free port pair (p, p+${offset}) found`);
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

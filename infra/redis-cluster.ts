@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { PlayPulseError } from '../lib/errors.ts';
 import { createLogger } from '../lib/log.ts';
-import { freePortPair, sleep } from './ports.ts';
+import { freePortPair } from './ports.ts';
 import { startRedisServer, withoutFakeTime, type LocalRedis } from './redis-server.ts';
 import { requireTool } from './tools.ts';
+import { sleep } from '../lib/time.ts';
 
 const log = createLogger('stack');
 

@@ -5,8 +5,9 @@ import { Redis } from 'ioredis';
 import { PlayPulseError } from '../lib/errors.ts';
 import { createLogger } from '../lib/log.ts';
 import { startGuarded, type GuardedProcess } from './guarded-process.ts';
-import { freePort, isPortOpen, sleep } from './ports.ts';
+import { freePort, isPortOpen } from './ports.ts';
 import { requireTool } from './tools.ts';
+import { sleep } from '../lib/time.ts';
 
 const log = createLogger('stack');
 

@@ -5,7 +5,7 @@ import { PlayPulseError } from './errors.ts';
 
 /**
  * The whole configuration, read once from the environment at start, validated, frozen.
- * CONTRACT.md §1 lists the public variables; the PLAYPULSE_* tuning variables below are
+ * docs/contract.md §1 lists the public variables; the PLAYPULSE_* tuning variables below are
  * documented in README.md. Units are in the names.
  */
 export const DEV_AUTH_SECRET = 'playpulse-dev-secret-do-not-use-in-production';

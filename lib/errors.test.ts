@@ -9,7 +9,7 @@ describe('error registry', () => {
     expect(docs).toMatch(new RegExp(`\\|\\s*\`${code}\`\\s*\\|`));
   });
 
-  it('maps the wire codes of CONTRACT.md §3', () => {
+  it('maps the wire codes of docs/contract.md §3', () => {
     const specs: ErrorSpec[] = Object.values(ERRORS);
     const wire = specs
       .map((e) => e.wire)

@@ -1,6 +1,7 @@
 /**
- * The closed list of PlayPulse errors. Every thrown error is a PlayPulseError with one of
- * these codes; `wire` is the `err.code` a client sees (CONTRACT.md §3) where the error
+ * The closed list of PlayPulse errors. Every error a user or operator can see is a
+ * PlayPulseError with one of these codes (plain `Error` only for programmer errors, each with
+ * a `// programmer error:` reason; test/unit/errors-registry.test.ts holds that); `wire` is the `err.code` a client sees (docs/contract.md §3) where the error
  * reaches a socket, `http` the status where it reaches the admin API. docs/errors.md lists
  * every code; a test fails when one is missing there.
  */
@@ -15,6 +16,8 @@ export const ERRORS = {
   CONFIG_INVALID: { retriable: false, message: 'a configuration variable is invalid' },
   STACK_UNAVAILABLE: { retriable: true, message: 'a required service (Kafka or Redis) cannot be reached or started' },
   STACK_MISSING_TOOL: { retriable: false, message: 'a tool needed to start the local stack is not installed' },
+  LISTEN_FAILED: { retriable: true, message: 'a server cannot listen on its port (in use or not permitted)' },
+  SHUTDOWN_TIMEOUT: { retriable: false, message: 'a part did not stop within its shutdown deadline' },
 
   AUTH_MISSING: { retriable: false, http: 401, message: 'no token was given' },
   AUTH_INVALID: { retriable: false, http: 401, message: 'the token is malformed, badly signed or expired' },
@@ -29,6 +32,8 @@ export const ERRORS = {
   EDGE_BAD_STREAM: { retriable: false, http: 400, message: 'the upgrade parameter `stream` is not 1..64 of [A-Za-z0-9_.:-]' },
 
   PROC_POISON_EVENT: { retriable: false, message: 'an event in the topic cannot be decoded or applied' },
+  FULFILMENT_FAILED: { retriable: true, message: 'the fulfilment webhook is unreachable or answered an error' },
+
   PROC_FIELD_TYPE: { retriable: false, message: 'an event field has the wrong type for a property' },
 
   RULE_SCHEMA: { retriable: false, http: 422, message: 'a designer file does not match its schema' },
@@ -47,7 +52,7 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
-/** The wire `err.code` values of CONTRACT.md §3. */
+/** The wire `err.code` values of docs/contract.md §3. */
 export type WireErrorCode = 'bad_frame' | 'bad_event' | 'rate_limited' | 'unavailable';
 
 export class PlayPulseError extends Error {
@@ -76,4 +81,9 @@ export class PlayPulseError extends Error {
 
 export function isPlayPulseError(err: unknown, code?: ErrorCode): err is PlayPulseError {
   return err instanceof PlayPulseError && (code === undefined || err.code === code);
+}
+
+/** The message of anything thrown: an Error's message, or the thrown value as a string. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -2,7 +2,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { Kafka, Partitioners, logLevel, type Admin, type ICustomPartitioner, type KafkaConfig, type Producer, type ProducerConfig, type ProducerRecord, type RecordMetadata, type ITopicConfig, type LogEntry } from 'kafkajs';
 import { createLogger } from './log.ts';
 import { counter } from './metrics.ts';
-import { PlayPulseError } from './errors.ts';
+import { PlayPulseError, errorMessage } from './errors.ts';
+import { sleep } from './time.ts';
 
 const log = createLogger('kafka');
 
@@ -176,7 +177,7 @@ export class DurableProducer {
     producerReplacements.inc();
     if ((this.inFlight.get(old) ?? 0) > 1) this.retired.add(old);
     else setImmediate(() => void old.disconnect().catch(() => undefined));
-    log.warn({ err: errorText(err), replacements: this.replacedCount }, 'a send failed: replaced the idempotent producer so its sequence numbers start afresh');
+    log.warn({ err: errorMessage(err), replacements: this.replacedCount }, 'a send failed: replaced the idempotent producer so its sequence numbers start afresh');
     if (this.wanted) void this.connected(this.current).catch(() => undefined);
   }
 }
@@ -212,12 +213,12 @@ export async function assertKafkaReachable(brokers: readonly string[], timeoutMs
     } catch (err) {
       lastError = err;
       await admin.disconnect().catch(() => undefined);
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
     }
   }
   throw new PlayPulseError(
     'STACK_UNAVAILABLE',
-    `Kafka is unreachable at ${brokers.join(',')} (no answer within ${timeoutMs} ms: ${errorText(lastError)})`,
+    `Kafka is unreachable at ${brokers.join(',')} (no answer within ${timeoutMs} ms: ${errorMessage(lastError)})`,
   );
 }
 
@@ -256,7 +257,7 @@ async function waitForTopicLeaders(admin: Admin, topics: string[], timeoutMs = 3
     if (Date.now() > deadline) {
       throw new PlayPulseError('STACK_UNAVAILABLE', `the topics ${topics.join(', ')} have no leader ${timeoutMs} ms after they were created`);
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }
 
@@ -267,8 +268,4 @@ function shuffled<T>(items: readonly T[]): T[] {
     [out[i], out[j]] = [out[j] as T, out[i] as T];
   }
   return out;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

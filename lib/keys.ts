@@ -61,3 +61,42 @@ export const offerKeys = (prefix: string) => ({
   /** BullMQ `prefix` option: queue keys live under it. */
   bullPrefix: `${prefix}:bull`,
 });
+
+/**
+ * Sharded pub/sub channel of one edge instance, carrying JSON `{ player, offer }` for the
+ * players it holds a socket of (docs/delivery.md).
+ */
+export function offerChannel(prefix: string, instanceId: string): string {
+  return `${prefix}:{edge:${instanceId}}:offers`;
+}
+
+/**
+ * Redis keys of published bundles. All share the hash tag `{rules}` so one script may
+ * touch them on Redis Cluster.
+ */
+export function bundleKeys(prefix: string) {
+  const tag = `${prefix}:{rules}`;
+  return {
+    /** STRING: last version number handed out. */
+    seq: `${tag}:seq`,
+    /** STRING: the current version number. */
+    current: `${tag}:current`,
+    /** ZSET: version numbers kept, score = version. */
+    history: `${tag}:history`,
+    /** HASH per version: files (JSON), hash, meta (JSON), publishedAt, previous, restores. */
+    versionPrefix: `${tag}:v:`,
+    version: (n: number) => `${tag}:v:${n}`,
+    /** Pub/sub channel: the new current version number after each publish or rollback. */
+    channel: `${tag}:changed`,
+  };
+}
+
+/**
+ * The scratch namespace of one backtest: `<prefix>:bt:<jobId>`, with one sub-namespace per
+ * bundle compared (`…:draft`, `…:published`). Every key a backtest writes — player state,
+ * decisions, limits, budgets, stats — lives under it; it is deleted when the job ends,
+ * whether it succeeded or failed.
+ */
+export function scratchPrefix(prefix: string, jobId: string): string {
+  return `${prefix}:bt:${jobId}`;
+}

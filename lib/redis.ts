@@ -1,5 +1,5 @@
 import { Redis, Cluster, type ClusterOptions, type RedisOptions } from 'ioredis';
-import { PlayPulseError } from './errors.ts';
+import { PlayPulseError, errorMessage } from './errors.ts';
 
 /** A single Redis or a Redis Cluster; every key of one player shares a hash tag, so both work. */
 export type RedisClient = Redis | Cluster;
@@ -55,7 +55,7 @@ export async function assertRedisReachable(url: string, timeoutMs: number): Prom
     await client.connect();
     await client.ping();
   } catch (err) {
-    throw new PlayPulseError('STACK_UNAVAILABLE', `Redis is unreachable at ${url} (${err instanceof Error ? err.message : String(err)})`);
+    throw new PlayPulseError('STACK_UNAVAILABLE', `Redis is unreachable at ${url} (${errorMessage(err)})`);
   } finally {
     client.disconnect();
   }

@@ -1,4 +1,5 @@
 import { createLogger } from './log.ts';
+import { PlayPulseError } from './errors.ts';
 
 const log = createLogger('shutdown');
 
@@ -60,7 +61,7 @@ const FORCE_AFTER_MS = 1_000;
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+    const timer = setTimeout(() => reject(new PlayPulseError('SHUTDOWN_TIMEOUT', `${what} did not finish within ${ms} ms`)), ms);
     timer.unref();
     p.then(
       (v) => {
@@ -69,6 +70,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
       },
       (e: unknown) => {
         clearTimeout(timer);
+        // programmer error: wraps a non-Error rejection so callers always get an Error
         reject(e instanceof Error ? e : new Error(String(e)));
       },
     );

@@ -12,6 +12,7 @@ import type { ReadState } from './jobs/follow-up.ts';
 import { createOfferQueues, type OfferQueueOptions } from './jobs/queues.ts';
 import { startOfferWorkers } from './jobs/workers.ts';
 import { offerKeys } from '../lib/keys.ts';
+import { PlayPulseError } from '../lib/errors.ts';
 
 const log = createLogger('offers');
 
@@ -30,7 +31,7 @@ export interface OffersDeps {
  */
 export async function startOffers(deps: OffersDeps): Promise<{ adminPort: number; stop(): Promise<void> }> {
   const { config } = deps;
-  if (!config.redisUrl) throw new Error('startOffers needs a resolved REDIS_URL');
+  if (!config.redisUrl) throw new PlayPulseError('CONFIG_INVALID', 'startOffers needs a resolved REDIS_URL');
   const redis = createRedis(config.redisUrl, 'offers');
   redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis (offers) error'));
   deps.health.addCheck('redis-offers', () => isRedisReady(redis));

@@ -130,6 +130,7 @@ export async function applyItems(redis: ScriptClient, plan: ApplyPlan, items: re
     list.map((g) =>
       call(redis, plan, opts.keyPrefix, g).then(
         (reply) => ({ reply, error: null }),
+        // programmer error: wraps a non-Error rejection so callers always get an Error
         (error: unknown) => ({ reply: null, error: error instanceof Error ? error : new Error(String(error)) }),
       ),
     ),

@@ -9,6 +9,7 @@ import { processorMetrics as m } from './metrics.ts';
 import { planFor, type ApplyPlan } from './plan.ts';
 import { untilDone, type BatchControl, type RetryHooks } from './retry.ts';
 import type { ScriptClient } from './scripts.ts';
+import { errorMessage } from '../lib/errors.ts';
 
 /**
  * One Kafka batch (one partition), in chunks of at most `chunkSize` messages. Per chunk:
@@ -46,7 +47,7 @@ export function createBatchHandler(deps: BatchDeps): (payload: EachBatchPayload)
     onFailure: (err, attempt) => {
       if (step === 'apply') m.redisRetries.inc();
       deps.health.failing(step, err);
-      if (attempt === 0 || attempt % 10 === 0) deps.log.warn({ err: errText(err), attempt, step }, 'batch step failed; retrying');
+      if (attempt === 0 || attempt % 10 === 0) deps.log.warn({ err: errorMessage(err), attempt, step }, 'batch step failed; retrying');
     },
     onRecovered: () => {
       deps.health.recovered(step);
@@ -160,8 +161,4 @@ class LogThrottle {
     log(entry?.suppressed ?? 0);
     this.last.set(key, { at: now, suppressed: 0 });
   }
-}
-
-function errText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -2,7 +2,8 @@ import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from '../lib/log.ts';
 import type { ProcessorSlot } from './evict.ts';
 import { processorMetrics as m } from './metrics.ts';
-import { backoffMs, sleep } from './retry.ts';
+import { backoffMs } from './retry.ts';
+import { sleep } from '../lib/time.ts';
 
 
 /**
@@ -135,6 +136,7 @@ export class ConsumerSupervisor {
           this.opts.log.info({ attempt: this.failures }, 'consumer restarted');
           return;
         } catch (err) {
+          // programmer error: wraps a non-Error throw so the log always has a message
           last = err instanceof Error ? err : new Error(String(err));
           this.opts.log.error({ err: last.message, attempt: this.failures }, 'consumer restart failed');
         }

@@ -1,6 +1,8 @@
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 import type { DurableProducer } from '../lib/kafka.ts';
 import { decodeRecord, type EventRecord } from '../protocol/record.ts';
+import { errorMessage } from '../lib/errors.ts';
+import { PLAYER_ID_PATTERN } from '../protocol/limits.ts';
 
 /**
  * Poison events: records processors cannot apply. They go to the dead-letter topic with the
@@ -23,9 +25,6 @@ export interface DeadLetter {
   readonly error: string;
 }
 
-/** CONTRACT.md §2: what a player id may be. Anything else could break the `{p:<id>}` hash tag. */
-const PLAYER_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
-
 export type Decoded = { readonly ok: true; readonly record: EventRecord } | { readonly ok: false; readonly reason: PoisonReason; readonly error: string };
 
 /** Decodes a record and checks it can be applied: a valid player id that matches the key. Pure. */
@@ -34,9 +33,9 @@ export function decodeMessage(message: Pick<KafkaMessage, 'key' | 'value'>): Dec
   try {
     record = decodeRecord(message.value);
   } catch (err) {
-    return { ok: false, reason: 'undecodable', error: err instanceof Error ? err.message : String(err) };
+    return { ok: false, reason: 'undecodable', error: errorMessage(err) };
   }
-  if (!PLAYER_ID.test(record.player)) {
+  if (!PLAYER_ID_PATTERN.test(record.player)) {
     return { ok: false, reason: 'bad_player', error: `player id ${JSON.stringify(record.player.slice(0, 80))} is not 1-64 chars of [A-Za-z0-9_.:-]` };
   }
   const key = message.key ? message.key.toString('utf8') : null;

@@ -1,6 +1,8 @@
 import { createRequire } from 'node:module';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '../lib/log.ts';
+import { errorMessage } from '../lib/errors.ts';
+import { sleep } from '../lib/time.ts';
 
 /**
  * Evicting this slot's previous incarnation from the consumer group (docs/operations.md
@@ -46,10 +48,12 @@ type CreateCluster = (opts: { allowAutoTopicCreation: boolean }) => InternalClus
 export function kafkaInternals(kafka: Kafka): { createCluster: CreateCluster } {
   const version = (createRequire(import.meta.url)('kafkajs/package.json') as { version: string }).version;
   if (version !== KAFKAJS_INTERNALS_VERSION) {
+    // programmer error: kafkajs was upgraded without re-checking the internals this file uses
     throw new Error(`processors/evict.ts relies on kafkajs ${KAFKAJS_INTERNALS_VERSION} internals, installed is ${version}: check them and update`);
   }
   const sym = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
   const factory = sym === undefined ? undefined : (kafka as unknown as Record<symbol, unknown>)[sym];
+  // programmer error: kafkajs was upgraded without re-checking the internals this file uses
   if (typeof factory !== 'function') throw new Error('kafkajs internals changed: Kafka has no private:Kafka:createCluster');
   return { createCluster: factory as CreateCluster };
 }
@@ -60,6 +64,7 @@ export async function leaveGroupFor(kafka: Kafka, groupId: string, memberId: str
   await cluster.connect();
   try {
     const coordinator = await cluster.findGroupCoordinator({ groupId });
+    // programmer error: kafkajs was upgraded without re-checking the internals this file uses
     if (typeof coordinator.leaveGroup !== 'function') throw new Error('kafkajs internals changed: coordinator broker has no leaveGroup');
     try {
       await coordinator.leaveGroup({ groupId, memberId });
@@ -149,7 +154,7 @@ export class ProcessorSlot {
       if (!first) return 'none';
       let now = await redisNowMs(o.redis);
       if (now - first.at < this.staleMs) {
-        await new Promise((r) => setTimeout(r, this.staleMs - (now - first.at) + 50));
+        await sleep(this.staleMs - (now - first.at) + 50);
         const again = parseRecord(await o.redis.get(this.key));
         if (!again) return 'none';
         if (again.at !== first.at || again.memberId !== first.memberId) {
@@ -162,7 +167,7 @@ export class ProcessorSlot {
       o.log.info({ slot: o.slot, memberId: first.memberId, staleForMs: now - first.at, ms: Date.now() - t0, known: left }, left ? 'evicted previous member of this slot' : 'previous member of this slot already gone');
       return left ? 'evicted' : 'gone';
     } catch (err) {
-      o.log.warn({ slot: o.slot, err: err instanceof Error ? err.message : String(err) }, 'could not evict previous member of this slot; the group waits its session');
+      o.log.warn({ slot: o.slot, err: errorMessage(err) }, 'could not evict previous member of this slot; the group waits its session');
       return 'failed';
     }
   }
@@ -190,7 +195,7 @@ export class ProcessorSlot {
       this.held.add(memberId);
       this.wrote = true;
     } catch (err) {
-      o.log.warn({ slot: o.slot, err: err instanceof Error ? err.message : String(err) }, 'could not refresh processor slot record');
+      o.log.warn({ slot: o.slot, err: errorMessage(err) }, 'could not refresh processor slot record');
     }
   }
 

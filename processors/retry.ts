@@ -3,6 +3,7 @@
  * heartbeating (or the group rebalances it away) and give up as soon as the batch is no
  * longer its own (`isRunning()` false, `isStale()` true).
  */
+import { sleep } from '../lib/time.ts';
 export interface BatchControl {
   heartbeat(): Promise<void>;
   isRunning(): boolean;
@@ -53,9 +54,6 @@ export async function untilDone<T>(control: BatchControl, hooks: RetryHooks, wor
   }
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** Sleeps `ms`, cut short when the batch stops being ours. */
 async function pause(control: BatchControl, ms: number): Promise<void> {

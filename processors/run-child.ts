@@ -1,7 +1,7 @@
 /**
  * The processors role alone, as its own process, configured by environment only
  * (KAFKA_BROKERS and REDIS_URL required; PLAYPULSE_RULES_DIR, PLAYPULSE_KEY_PREFIX,
- * PLAYPULSE_TOPIC_PREFIX, HEALTH_PORT as in CONTRACT.md §1). Keeps player state only (no
+ * PLAYPULSE_TOPIC_PREFIX, HEALTH_PORT as in docs/contract.md §1). Keeps player state only (no
  * offers decided). Tests start it to kill it with real signals; operators rebuilding state
  * without offers may run it too. `PLAYPULSE_PROCESSORS_GROUP` overrides the consumer group;
  * the group's timing is in the config (PLAYPULSE_PROCESSORS_SESSION_TIMEOUT_MS,
@@ -18,12 +18,13 @@ import { installSignalHandlers, onShutdown } from '../lib/shutdown.ts';
 import { BundleStore } from '../designer/store.ts';
 import { stateOnlyDecider } from './state-only-decider.ts';
 import { startProcessors } from './index.ts';
+import { PlayPulseError, errorMessage } from '../lib/errors.ts';
 
 const log = createLogger('processors-child');
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  if (!config.kafkaBrokers || !config.redisUrl) throw new Error('KAFKA_BROKERS and REDIS_URL must be set');
+  if (!config.kafkaBrokers || !config.redisUrl) throw new PlayPulseError('CONFIG_INVALID', 'KAFKA_BROKERS and REDIS_URL must be set');
   installSignalHandlers();
   const health = new Health();
   const redis = createRedis(config.redisUrl, 'bundles');
@@ -46,6 +47,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'processors failed to start');
+  log.fatal({ err: errorMessage(err) }, 'processors failed to start');
   process.exit(1);
 });

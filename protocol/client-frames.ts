@@ -1,5 +1,5 @@
 /**
- * Client → edge frames (CONTRACT.md §3):
+ * Client → edge frames (docs/contract.md §3):
  *
  *   ev    { t: "ev", id, type, ts?, data?, seq? }     one event
  *   evs   { t: "evs", events: [ {id, type, ts?, data?, seq?}, ... ] }   1..500 events

@@ -1,5 +1,5 @@
 /**
- * WebSocket close codes the edge uses (CONTRACT.md §3) and the reason texts it sends with
+ * WebSocket close codes the edge uses (docs/contract.md §3) and the reason texts it sends with
  * them. A client reconnects after every one of them, with backoff; after 1008 it should
  * fetch a fresh token first when the reason is `token expired`.
  */

@@ -1,5 +1,5 @@
 /**
- * The frame codec: one binary WebSocket message = one plain MessagePack map (CONTRACT.md §3).
+ * The frame codec: one binary WebSocket message = one plain MessagePack map (docs/contract.md §3).
  * Shared by the edge, the client SDK, tests and load tools; runs in Node and browsers.
  *
  * Encoding is plain MessagePack as any library reads it: no msgpackr records or structures,
@@ -14,6 +14,7 @@
 import { Packr, Unpackr } from 'msgpackr';
 import { MAX_DEPTH } from './limits.ts';
 import { scanMessagePack } from './scan.ts';
+import { errorMessage } from '../lib/errors.ts';
 
 const packr = new Packr({ useRecords: false, variableMapSize: true, moreTypes: false, encodeUndefinedAsNil: true });
 
@@ -71,7 +72,7 @@ export function decodeFrame(bytes: Uint8Array, maxDepth: number = MAX_DEPTH): De
     if (!isPlainMap(value)) return { ok: false, message: 'a frame must be a MessagePack map' };
     return { ok: true, frame: value };
   } catch (err) {
-    return { ok: false, message: `not decodable MessagePack (${err instanceof Error ? err.message : String(err)})` };
+    return { ok: false, message: `not decodable MessagePack (${errorMessage(err)})` };
   }
 }
 

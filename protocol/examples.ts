@@ -28,6 +28,7 @@ export function hexDump(bytes: Uint8Array): string {
 
 export function exampleHex(name: string): string {
   const frame = EXAMPLES[name];
+  // programmer error: examples are named in code, not by users
   if (!frame) throw new Error(`no example ${name}`);
   return hexDump(encodeFrame(frame));
 }

@@ -1,5 +1,5 @@
 /**
- * The numeric limits of protocol v1 (CONTRACT.md §3). The frame size limit itself is
+ * The numeric limits of protocol v1 (docs/contract.md §3). The frame size limit itself is
  * configuration (PLAYPULSE_MAX_PAYLOAD_BYTES, 64 KiB by default); these are fixed by the
  * protocol and the same for every edge.
  */
@@ -24,6 +24,12 @@ export const FORBIDDEN_KEYS: readonly string[] = ['__proto__', 'constructor', 'p
 
 /** Default frame size limit, as configured by PLAYPULSE_MAX_PAYLOAD_BYTES. */
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
+
+/**
+ * A player id, the `sub` of a player token (docs/contract.md §2). Anything else could break
+ * the `{p:<id>}` hash tag of the player's Redis keys.
+ */
+export const PLAYER_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 /**
  * `stream` of the upgrade URL (one client's event sequence, e.g. one SDK instance): 1..64 of

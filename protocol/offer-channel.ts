@@ -8,7 +8,7 @@
  * offer is still in the player's inbox, and an instance re-reads the inboxes of its
  * players after its subscriber reconnects.
  */
-import { playerKeys } from '../lib/keys.ts';
+import { offerChannel, playerKeys } from '../lib/keys.ts';
 import type { RedisClient } from '../lib/redis.ts';
 import type { Offer } from './offer.ts';
 import { toWireOffer } from './server-frames.ts';
@@ -16,10 +16,6 @@ import { toWireOffer } from './server-frames.ts';
 export interface OfferMessage {
   player: string;
   offer: Offer;
-}
-
-export function offerChannel(keyPrefix: string, instanceId: string): string {
-  return `${keyPrefix}:{edge:${instanceId}}:offers`;
 }
 
 /**

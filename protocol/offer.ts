@@ -1,5 +1,5 @@
 /**
- * An offer as pushed to a client in `{ t: "offer", offer }` (CONTRACT.md §3) and as kept in
+ * An offer as pushed to a client in `{ t: "offer", offer }` (docs/contract.md §3) and as kept in
  * the player's pending inbox (Redis, JSON).
  *
  *   offer: { id, ruleId, sku, title?, price: { amount (int, minor units), currency },

@@ -17,6 +17,7 @@
  */
 import { Packr, Unpackr } from 'msgpackr';
 import { MAX_SEQ, STREAM_PATTERN } from './limits.ts';
+import { PlayPulseError } from '../lib/errors.ts';
 
 export const RECORD_VERSION = 1;
 
@@ -48,25 +49,25 @@ export function recordHeaders(r: EventRecord): Record<string, string> {
 
 /** Decodes and checks the shape; throws on anything that is not a version-1 event record. */
 export function decodeRecord(value: Buffer | null): EventRecord {
-  if (!value || value.length === 0) throw new Error('empty record value');
+  if (!value || value.length === 0) throw new PlayPulseError('PROC_POISON_EVENT', 'empty record value');
   const r = unpackr.unpack(value) as unknown;
-  if (!r || typeof r !== 'object' || Array.isArray(r)) throw new Error('record value is not a map');
+  if (!r || typeof r !== 'object' || Array.isArray(r)) throw new PlayPulseError('PROC_POISON_EVENT', 'record value is not a map');
   const o = r as Record<string, unknown>;
-  if (o.v !== RECORD_VERSION) throw new Error(`unsupported record version ${String(o.v)}`);
+  if (o.v !== RECORD_VERSION) throw new PlayPulseError('PROC_POISON_EVENT', `unsupported record version ${String(o.v)}`);
   for (const f of ['player', 'id', 'type', 'edge', 'session'] as const) {
-    if (typeof o[f] !== 'string' || (o[f] as string).length === 0) throw new Error(`record field ${f} is missing or not a string`);
+    if (typeof o[f] !== 'string' || (o[f] as string).length === 0) throw new PlayPulseError('PROC_POISON_EVENT', `record field ${f} is missing or not a string`);
   }
-  if (typeof o.recvAt !== 'number' || !Number.isFinite(o.recvAt)) throw new Error('record field recvAt is not a number');
-  if (o.ts !== undefined && (typeof o.ts !== 'number' || !Number.isFinite(o.ts))) throw new Error('record field ts is not a number');
+  if (typeof o.recvAt !== 'number' || !Number.isFinite(o.recvAt)) throw new PlayPulseError('PROC_POISON_EVENT', 'record field recvAt is not a number');
+  if (o.ts !== undefined && (typeof o.ts !== 'number' || !Number.isFinite(o.ts))) throw new PlayPulseError('PROC_POISON_EVENT', 'record field ts is not a number');
   if (o.data !== undefined && (o.data === null || typeof o.data !== 'object' || Array.isArray(o.data))) {
-    throw new Error('record field data is not a map');
+    throw new PlayPulseError('PROC_POISON_EVENT', 'record field data is not a map');
   }
-  if ((o.stream === undefined) !== (o.seq === undefined)) throw new Error('record fields stream and seq must be both present or both absent');
+  if ((o.stream === undefined) !== (o.seq === undefined)) throw new PlayPulseError('PROC_POISON_EVENT', 'record fields stream and seq must be both present or both absent');
   if (o.stream !== undefined && (typeof o.stream !== 'string' || !STREAM_PATTERN.test(o.stream))) {
-    throw new Error('record field stream is not 1..64 of [A-Za-z0-9_.:-]');
+    throw new PlayPulseError('PROC_POISON_EVENT', 'record field stream is not 1..64 of [A-Za-z0-9_.:-]');
   }
   if (o.seq !== undefined && (typeof o.seq !== 'number' || !Number.isSafeInteger(o.seq) || o.seq < 1 || o.seq > MAX_SEQ)) {
-    throw new Error('record field seq is not an integer 1..2^53 - 1');
+    throw new PlayPulseError('PROC_POISON_EVENT', 'record field seq is not an integer 1..2^53 - 1');
   }
   return o as unknown as EventRecord;
 }

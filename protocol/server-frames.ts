@@ -1,5 +1,5 @@
 /**
- * Edge → client frames (CONTRACT.md §3):
+ * Edge → client frames (docs/contract.md §3):
  *
  *   hello  { t: "hello", player, session, serverTime, stream? }   first frame after the
  *          upgrade; `stream` echoes the upgrade's `?stream=`, absent when none was given

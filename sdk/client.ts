@@ -102,10 +102,10 @@ export class PlayPulseClient {
 
   constructor(private readonly opts: ClientOptions) {
     const ctor = opts.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-    if (!ctor) throw new Error('no WebSocket constructor: pass options.WebSocket (in Node: the `ws` package)');
+    if (!ctor) throw new PlayPulseError('bad_options', 'no WebSocket constructor: pass options.WebSocket (in Node: the `ws` package)');
     this.WS = ctor;
     this.backoff = opts.backoff ?? { baseMs: 250, maxMs: 10_000 };
-    if (opts.stream !== undefined && !STREAM_PATTERN.test(opts.stream)) throw new Error('options.stream must be 1..64 of [A-Za-z0-9_.:-]');
+    if (opts.stream !== undefined && !STREAM_PATTERN.test(opts.stream)) throw new PlayPulseError('bad_options', 'options.stream must be 1..64 of [A-Za-z0-9_.:-]');
     this.stream = opts.stream ?? randomStreamId();
     this.outbox = new Outbox({ capacity: opts.outboxCapacity ?? 10_000, nextSeq: opts.nextSeq });
   }

@@ -19,6 +19,7 @@ export function sampleFiles(): Record<string, string> {
 /** The sample game compiled; throws when it does not compile. */
 export function sampleBundle(version = 0): Bundle {
   const r = compileBundle(sampleFiles(), { version });
+  // programmer error: test helper: the sample rules and edits ship in the repository
   if (!r.ok) throw new Error(`sample rules do not compile: ${JSON.stringify(r.diagnostics)}`);
   return r.bundle;
 }
@@ -27,8 +28,10 @@ export function sampleBundle(version = 0): Bundle {
 export function sampleWith(file: string, edit: (text: string) => string): Record<string, string> {
   const files = sampleFiles();
   const before = files[file];
+  // programmer error: test helper: the sample rules and edits ship in the repository
   if (before === undefined) throw new Error(`no sample file ${file}`);
   const after = edit(before);
+  // programmer error: test helper: the sample rules and edits ship in the repository
   if (after === before) throw new Error(`the edit of ${file} changed nothing`);
   return { ...files, [file]: after };
 }

@@ -14,6 +14,8 @@ import { build } from 'hdr-histogram-js';
 import WebSocket from 'ws';
 import { decodeFrame, encodeFrame } from '../../protocol/codec.ts';
 import { signPlayerToken } from '../../edge/auth.ts';
+import { errorMessage } from '../../lib/errors.ts';
+import { sleep } from '../../lib/time.ts';
 
 export interface BenchClientOptions {
   url: string;
@@ -95,10 +97,10 @@ async function run(o: BenchClientOptions): Promise<BenchClientResult> {
     );
   }
   const warmup = Math.min(2, o.seconds / 5);
-  await new Promise((r) => setTimeout(r, warmup * 1000));
+  await sleep(warmup * 1000);
   measuring = true;
   const t0 = performance.now();
-  await new Promise((r) => setTimeout(r, o.seconds * 1000));
+  await sleep(o.seconds * 1000);
   measuring = false;
   const elapsed = (performance.now() - t0) / 1000;
   stopping = true;
@@ -115,7 +117,7 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()
       process.exit(0);
     },
     (err: unknown) => {
-      process.stderr.write(`bench client failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.stderr.write(`bench client failed: ${errorMessage(err)}\n`);
       process.exit(1);
     },
   );

@@ -43,6 +43,7 @@ async function main(): Promise<void> {
   const config = withServices(base, stack);
   const events = readBundleDir(config.rulesDir)['events.yaml'];
   const compiled = compileBundle(events ? { 'events.yaml': events } : {});
+  // programmer error: the sample events.yaml ships compiling; a failure here is a bug of this bench
   if (!compiled.ok) throw new Error(`events.yaml in ${config.rulesDir} does not compile`);
   const edge = await startEdge({ config, health: new Health(), bundles: staticBundleSource(compiled.bundle) });
   const opts: BenchClientOptions = {
@@ -91,6 +92,7 @@ function runClient(opts: BenchClientOptions): Promise<BenchClientResult> {
     child.on('error', reject);
     child.on('exit', (code) => {
       const line = out.trim().split('\n').pop() ?? '';
+      // programmer error: bench harness only; a dead load generator is a bug of the bench
       if (code !== 0 || !line) reject(new Error(`load generator exited with ${code}`));
       else resolve(JSON.parse(line) as BenchClientResult);
     });

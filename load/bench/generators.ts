@@ -32,8 +32,10 @@ export async function runGenerators(
         child.on('message', (m: FromGenerator) => {
           if (m.type === 'ready') onReady(m);
           else if (m.type === 'result') resolve(m);
+          // programmer error: bench harness only; a failed load generator is a bug of the bench
           else reject(new Error(`load generator failed: ${m.message}`));
         });
+        // programmer error: bench harness only; a failed load generator is a bug of the bench
         child.on('exit', (code, signal) => reject(new Error(`load generator exited (${code ?? signal}) before its result`)));
       });
       ready.catch(() => undefined);
@@ -44,6 +46,7 @@ export async function runGenerators(
     const readies = await Promise.race([
       Promise.all(waits.map((w) => w.ready)),
       Promise.all(waits.map((w) => w.result)).then(() => {
+        // programmer error: bench harness only; a failed load generator is a bug of the bench
         throw new Error('load generator finished before it was ready');
       }),
       ...waits.map((w) => w.result.then(() => new Promise<never>(() => undefined))),

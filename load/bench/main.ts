@@ -22,6 +22,7 @@ import { BENCH_PLANS } from '../scenarios/index.ts';
 import { describeMachine } from './machine.ts';
 import { PHASES, runBench, type Phase } from './run.ts';
 import { fileLimit } from './procs.ts';
+import { errorMessage } from '../../lib/errors.ts';
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -82,7 +83,7 @@ async function removeRunData(config: Config, runId: string): Promise<void> {
     const keys = await deleteKeysUnder(redis, config.keyPrefix);
     process.stderr.write(`removed the run's ${keys} Redis keys (${config.keyPrefix}:*)\n`);
   } catch (err) {
-    process.stderr.write(`could not remove the run's Redis keys (${config.keyPrefix}:*): ${errText(err)}\n`);
+    process.stderr.write(`could not remove the run's Redis keys (${config.keyPrefix}:*): ${errorMessage(err)}\n`);
   } finally {
     redis.disconnect();
   }
@@ -94,14 +95,10 @@ async function removeRunData(config: Config, runId: string): Promise<void> {
     const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(config.keyPrefix));
     if (groups.length > 0) await admin.deleteGroups(groups);
   } catch (err) {
-    process.stderr.write(`could not remove the run's Kafka topics and groups: ${errText(err)}\n`);
+    process.stderr.write(`could not remove the run's Kafka topics and groups: ${errorMessage(err)}\n`);
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
-}
-
-function errText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 main().then(

@@ -8,6 +8,7 @@ import { runGenerators, split } from './generators.ts';
 import type { JobResult } from './gen/jobs.ts';
 import { distribution, mergeHistograms, summarize, type LatencySummary } from './hist.ts';
 import { cpuMs, rssBytes, scrapeMetric } from './procs.ts';
+import { sleep } from '../../lib/time.ts';
 
 export interface Target {
   readonly name: string;
@@ -265,7 +266,7 @@ export async function idlePhase(target: Target, s: IdleScenario, ctx: PhaseConte
     from += players;
     return job;
   });
-  await new Promise((r) => setTimeout(r, settleMs));
+  await sleep(settleMs);
   const rssBefore = safeRss(target.edgePid);
   const heapBefore = await scrapeMetric(target.metricsUrl, HEAP_METRIC);
   let rssHeld = 0;
@@ -273,7 +274,7 @@ export async function idlePhase(target: Target, s: IdleScenario, ctx: PhaseConte
   const outcome = await runGenerators(jobs, {
     timeoutMs: 180_000 + s.holdSec * 1000,
     whenReady: async () => {
-      await new Promise((r) => setTimeout(r, Math.max(settleMs, s.holdSec * 1000)));
+      await sleep(Math.max(settleMs, s.holdSec * 1000));
       rssHeld = safeRss(target.edgePid);
       heapHeld = await scrapeMetric(target.metricsUrl, HEAP_METRIC);
     },

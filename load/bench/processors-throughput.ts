@@ -205,6 +205,7 @@ export async function runProcessorBench(opts: BenchOptions, log: (line: string) 
   const stack = await resolveStack(base);
   const config = withServices(base, stack);
   const compiled = compileBundle(BENCH_FILES);
+  // programmer error: the bench bundle ships compiling
   if (!compiled.ok) throw new Error(`bench bundle does not compile: ${JSON.stringify(compiled.diagnostics)}`);
   const bundle = compiled.bundle;
   const kafka = createKafka(stack.kafkaBrokers, 'playpulse-bench');

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { sleep } from '../../lib/time.ts';
 
 export interface Proc {
   readonly name: string;
@@ -32,6 +33,7 @@ export function startNode(opts: {
   });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
+  // programmer error: bench harness only; a process that fails to start is a bug of the bench
   if (child.pid === undefined) throw new Error(`could not start ${opts.name}`);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   return {
@@ -54,6 +56,7 @@ export async function waitReady(proc: Proc, url: string, timeoutMs: number): Pro
   let last = '';
   while (Date.now() < until) {
     if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
+      // programmer error: bench harness only; a process that fails to start is a bug of the bench
       throw new Error(`${proc.name} exited (${proc.child.exitCode ?? proc.child.signalCode}) before it was ready; see its log`);
     }
     try {
@@ -63,8 +66,9 @@ export async function waitReady(proc: Proc, url: string, timeoutMs: number): Pro
     } catch (err) {
       last = (err as Error).message;
     }
-    await new Promise((r) => setTimeout(r, 250));
+    await sleep(250);
   }
+  // programmer error: bench harness only; a process that fails to start is a bug of the bench
   throw new Error(`${proc.name} not ready at ${url} within ${timeoutMs} ms (${last})`);
 }
 

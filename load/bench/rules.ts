@@ -27,6 +27,7 @@ export function writeBenchRules(sampleDir: string, outDir: string): string {
     const doc = parseDocument(readFileSync(join(outDir, f), 'utf8'));
     return doc.get('id') === SAMPLE_RULES.comebackRuleId;
   });
+  // programmer error: the sample rules ship with this rule
   if (!ruleFile) throw new Error(`no rule ${SAMPLE_RULES.comebackRuleId} in ${sampleDir}`);
   const rule = parseDocument(readFileSync(join(outDir, ruleFile), 'utf8'));
   rule.delete('experiment');

@@ -11,7 +11,7 @@ import type { BenchPlan } from '../scenarios/index.ts';
 import { startLagSampler, type LagSampler } from './lag.ts';
 import type { Machine } from './machine.ts';
 import { idlePhase, ingestPhase, offersPhase, type IdleFigures, type IngestFigures, type OffersFigures, type PhaseContext, type Target } from './phases.ts';
-import { freePort } from './ports.ts';
+import { freePort } from '../../infra/ports.ts';
 import { processorFigures } from './processors.ts';
 import { scrapeMetric, startNode, waitReady, type Proc } from './procs.ts';
 import { hotSpots, type HotSpot } from './profile.ts';
@@ -20,6 +20,7 @@ import type { BenchResults, ProcessorComparison, ProcessorFigures, RuleCostFigur
 import { writeBenchRules } from './rules.ts';
 import { runProcessorComparison, runRuleCost } from './peers.ts';
 import { runMemoryBench, type MemoryFigures } from './memory.ts';
+import { sleep } from '../../lib/time.ts';
 
 export const PHASES = ['ingest', 'offers', 'idle', 'processors', 'rules', 'memory'] as const;
 export type Phase = (typeof PHASES)[number];
@@ -221,7 +222,7 @@ async function waitForLag(lag: LagSampler | null, maxMs: number): Promise<void> 
   while (lag && Date.now() < until) {
     const last = lag.samples[lag.samples.length - 1];
     if (last && Object.values(last.groups).every((g) => g.lag === 0)) return;
-    await new Promise((r) => setTimeout(r, 250));
+    await sleep(250);
   }
 }
 

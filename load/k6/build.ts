@@ -9,6 +9,7 @@ import { build } from 'esbuild';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { errorMessage } from '../../lib/errors.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -45,6 +46,7 @@ export async function buildK6Scripts(outdir = join(HERE, 'dist')): Promise<Built
     const out = Object.values(result.metafile.outputs)[0];
     const imports = (out?.imports ?? []).map((i) => i.path);
     const foreign = imports.filter((p) => p !== 'k6' && !p.startsWith('k6/'));
+    // programmer error: a k6 script imports a module k6 cannot load; fix the script
     if (foreign.length > 0) throw new Error(`${script}: bundle imports modules k6 cannot load: ${foreign.join(', ')}`);
     built.push({ script, outfile, bytes: out?.bytes ?? 0, imports });
   }
@@ -57,7 +59,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
       for (const b of built) process.stdout.write(`${b.outfile}  ${(b.bytes / 1024).toFixed(1)} KiB  imports: ${b.imports.join(', ')}\n`);
     },
     (err: unknown) => {
-      process.stderr.write(`k6 build failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.stderr.write(`k6 build failed: ${errorMessage(err)}\n`);
       process.exit(1);
     },
   );

@@ -22,6 +22,7 @@ import { readBundleDir } from '../../designer/load.ts';
 import type { Bundle } from '../../designer/types.ts';
 import { decodeRecord } from '../../protocol/record.ts';
 import { conditionInput, readPath } from '../../processors/extract.ts';
+import { PlayPulseError, errorMessage } from '../../lib/errors.ts';
 
 export interface NaiveOptions {
   readonly kafka: Kafka;
@@ -85,10 +86,10 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const expected = Number(values.expect);
   if (!values.topic || !values.prefix || !Number.isInteger(expected) || expected <= 0) {
-    throw new Error('usage: naive-processor.ts --topic <t> --prefix <keyPrefix> --expect <n> [--group <id>] [--rules <dir>]');
+    throw new PlayPulseError('CONFIG_INVALID', 'usage: naive-processor.ts --topic <t> --prefix <keyPrefix> --expect <n> [--group <id>] [--rules <dir>]');
   }
   const compiled = compileBundle(readBundleDir(resolve(values.rules ?? config.rulesDir)));
-  if (!compiled.ok) throw new Error('the rules folder does not compile');
+  if (!compiled.ok) throw new PlayPulseError('CONFIG_INVALID', 'the rules folder does not compile');
   const kafka = createKafka(config.kafkaBrokers ?? ['127.0.0.1:9092'], 'playpulse-naive');
   const redis = createRedis(config.redisUrl ?? 'redis://127.0.0.1:6379', 'naive');
   let n = 0;
@@ -120,7 +121,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   main().then(
     () => process.exit(0),
     (err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+      process.stderr.write(`${errorMessage(err)}\n`);
       process.exit(1);
     },
   );

@@ -17,9 +17,10 @@ import { loadConfig } from '../../lib/config.ts';
 import { createDurableProducer, createKafka } from '../../lib/kafka.ts';
 import { registry } from '../../lib/metrics.ts';
 import { encodeRecord, recordHeaders, type EventRecord } from '../../protocol/record.ts';
+import { PlayPulseError } from '../../lib/errors.ts';
 
 const config = loadConfig();
-if (!config.kafkaBrokers) throw new Error('KAFKA_BROKERS must be set for the peer edge');
+if (!config.kafkaBrokers) throw new PlayPulseError('CONFIG_INVALID', 'KAFKA_BROKERS must be set for the peer edge');
 const key = new TextEncoder().encode(config.authSecret);
 const packr = new Packr({ useRecords: false, variableMapSize: true });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
@@ -55,6 +56,7 @@ server.on('upgrade', (req, socket, head) => {
   }
   jwtVerify(token, key, { algorithms: ['HS256'] }).then(
     ({ payload }) => {
+      // programmer error: internal sentinel, answered by the rejection handler below
       if (typeof payload.sub !== 'string') throw new Error('no sub');
       const player = payload.sub;
       wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, player, stream));

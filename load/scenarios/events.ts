@@ -5,7 +5,7 @@
  * and no k6 imports, so both runtimes bundle it unchanged.
  */
 
-/** One client event as it goes inside `evs.events` (CONTRACT.md §3), without `t`. */
+/** One client event as it goes inside `evs.events` (docs/contract.md §3), without `t`. */
 export interface WireEvent {
   id: string;
   type: string;
@@ -122,7 +122,7 @@ export function comebackSequence(idPrefix: string, losses: number, now: number):
   return out;
 }
 
-/** The event that reports an offer as shown (CONTRACT.md §3, reserved types). */
+/** The event that reports an offer as shown (docs/contract.md §3, reserved types). */
 export function offerShownEvent(id: string, offerId: string, now: number): WireEvent {
   return { id, type: 'offer.shown', ts: now, data: { offerId } };
 }

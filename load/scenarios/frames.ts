@@ -1,5 +1,5 @@
 /**
- * The frames of CONTRACT.md §3 as plain values, for load clients in any runtime. Encoding is
+ * The frames of docs/contract.md §3 as plain values, for load clients in any runtime. Encoding is
  * the caller's (a plain MessagePack map per binary frame); this file only builds and reads
  * the maps.
  */

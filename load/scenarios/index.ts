@@ -208,7 +208,7 @@ export const BENCH_PLANS: { readonly full: BenchPlan; readonly quick: BenchPlan 
   },
 };
 
-/** Player ids of a run: `<run>-<role>-<n>`, within CONTRACT.md §2 (1–64 of [A-Za-z0-9_.:-]). */
+/** Player ids of a run: `<run>-<role>-<n>`, within docs/contract.md §2 (1–64 of [A-Za-z0-9_.:-]). */
 export function playerId(runId: string, role: string, n: number): string {
   return `${runId}-${role}-${n.toString(36)}`.slice(0, 64);
 }

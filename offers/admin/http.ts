@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
-import { isPlayPulseError, PlayPulseError } from '../../lib/errors.ts';
+import { isPlayPulseError, PlayPulseError, errorMessage } from '../../lib/errors.ts';
 
 /** Largest request body the admin API reads (a bundle of designer files is far smaller). */
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;
@@ -67,7 +67,7 @@ export function parseJsonObject(raw: Buffer): Record<string, unknown> {
   try {
     value = JSON.parse(raw.toString('utf8'));
   } catch (err) {
-    throw new PlayPulseError('ADMIN_BAD_REQUEST', `the body is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+    throw new PlayPulseError('ADMIN_BAD_REQUEST', `the body is not valid JSON: ${errorMessage(err)}`);
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new PlayPulseError('ADMIN_BAD_REQUEST', 'the body must be a JSON object');
   return value as Record<string, unknown>;

@@ -149,7 +149,7 @@ export function openApiDocument(routes: readonly Route[], version: string): Reco
     info: {
       title: 'PlayPulse admin API',
       version,
-      description: 'Designer and operator API (CONTRACT.md §5). Every route needs `Authorization: Bearer $PLAYPULSE_ADMIN_TOKEN`. Errors are `{ error: { code, message, details } }`.',
+      description: 'Designer and operator API (docs/contract.md §5). Every route needs `Authorization: Bearer $PLAYPULSE_ADMIN_TOKEN`. Errors are `{ error: { code, message, details } }`.',
     },
     security: [{ bearer: [] }],
     paths,

@@ -8,13 +8,12 @@ import { playerView } from '../engine/input.ts';
 import type { LedgerRecord } from '../engine/offer.ts';
 import { readPlayerLedger } from '../engine/redis-ops.ts';
 import type { ReadState } from '../jobs/follow-up.ts';
+import { PLAYER_ID_PATTERN } from '../../protocol/limits.ts';
 import type { Offer } from '../../protocol/offer.ts';
 
-const PLAYER_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
-
-/** The player id of a path, checked as CONTRACT.md §2 defines it; ADMIN_BAD_REQUEST otherwise. */
+/** The player id of a path, checked as docs/contract.md §2 defines it; ADMIN_BAD_REQUEST otherwise. */
 export function checkPlayerId(id: string): string {
-  if (!PLAYER_ID.test(id)) throw new PlayPulseError('ADMIN_BAD_REQUEST', 'a player id is 1-64 characters of [A-Za-z0-9_.:-]', { playerId: id });
+  if (!PLAYER_ID_PATTERN.test(id)) throw new PlayPulseError('ADMIN_BAD_REQUEST', 'a player id is 1-64 characters of [A-Za-z0-9_.:-]', { playerId: id });
   return id;
 }
 

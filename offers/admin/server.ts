@@ -30,7 +30,7 @@ function openApiRoute(doc: () => Record<string, unknown>): Route {
 }
 
 /**
- * The admin HTTP server (CONTRACT.md §5): JSON, every API route behind the bearer admin
+ * The admin HTTP server (docs/contract.md §5): JSON, every API route behind the bearer admin
  * token, bodies up to MAX_BODY_BYTES, errors as `{ error: { code, message, details } }` and
  * never a stack trace. The designer console's static files (no data in them) are served
  * without the token; the console calls the API with it.

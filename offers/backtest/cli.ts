@@ -10,6 +10,8 @@ import { BundleVersions } from '../../designer/versions.ts';
 import { formatReport, progressBar } from './format.ts';
 import { openBacktestQueue, startBacktestWorker } from './queue.ts';
 import { resolveRequest } from './request.ts';
+import { PlayPulseError } from '../../lib/errors.ts';
+import { sleep } from '../../lib/time.ts';
 
 /**
  * `npm run rules -- backtest <dir> --from <time> [--to <time>] [--json]`: queues a backtest
@@ -64,7 +66,7 @@ async function runBacktestCli(ctx: BacktestCliContext): Promise<number> {
     let last = '';
     for (;;) {
       const view = await queue.view(id);
-      if (!view) throw new Error(`backtest job ${id} disappeared`);
+      if (!view) throw new PlayPulseError('ADMIN_NOT_FOUND', `backtest job ${id} disappeared`);
       const p = view.progress;
       const bar = progressBar(p?.percent ?? 0, p ? `${p.phase}  ${p.done.toLocaleString('en-US')} / ${p.total.toLocaleString('en-US')} events` : view.state);
       if (bar !== last) {
@@ -80,7 +82,7 @@ async function runBacktestCli(ctx: BacktestCliContext): Promise<number> {
         ctx.out(ctx.flags.json ? `${JSON.stringify(view.report, null, 2)}\n` : formatReport(view.report));
         return 0;
       }
-      await new Promise((r) => setTimeout(r, POLL_MS));
+      await sleep(POLL_MS);
     }
   } finally {
     await worker.close();

@@ -6,6 +6,7 @@ import { createRedis, type RedisClient } from '../../lib/redis.ts';
 import type { Bundle } from '../../designer/types.ts';
 import type { BacktestReport } from './report.ts';
 import { runBacktest, type BacktestProgress, type BacktestRequest } from './run.ts';
+import { PlayPulseError } from '../../lib/errors.ts';
 
 /**
  * Backtests run as BullMQ jobs on the queue `{backtest}` under `<keyPrefix>:bull`, one at a
@@ -40,7 +41,7 @@ function queueOptions(config: Config, connection: RedisClient) {
 }
 
 export function openBacktestQueue(config: Config): BacktestQueue {
-  if (!config.redisUrl) throw new Error('openBacktestQueue needs a resolved REDIS_URL');
+  if (!config.redisUrl) throw new PlayPulseError('CONFIG_INVALID', 'openBacktestQueue needs a resolved REDIS_URL');
   const connection = createRedis(config.redisUrl, 'backtest-queue');
   connection.on('error', () => undefined);
   const queue = new Queue<BacktestRequest, BacktestReport>(BACKTEST_QUEUE, {
@@ -52,6 +53,7 @@ export function openBacktestQueue(config: Config): BacktestQueue {
     queue,
     async submit(request) {
       const job = await queue.add('backtest', request);
+      // programmer error: BullMQ gives every added job an id
       if (job.id === undefined) throw new Error('BullMQ gave the backtest job no id');
       return job.id;
     },
@@ -87,7 +89,7 @@ export interface BacktestWorkerDeps {
 /** Runs backtest jobs (one at a time) until closed. */
 export function startBacktestWorker(deps: BacktestWorkerDeps): { close(): Promise<void> } {
   const { config } = deps;
-  if (!config.redisUrl) throw new Error('startBacktestWorker needs a resolved REDIS_URL');
+  if (!config.redisUrl) throw new PlayPulseError('CONFIG_INVALID', 'startBacktestWorker needs a resolved REDIS_URL');
   const connection = createRedis(config.redisUrl, 'backtest-worker');
   connection.on('error', () => undefined);
   const redis = createRedis(config.redisUrl, 'backtest');

@@ -19,7 +19,7 @@ import { splitAtPurchases } from './chunks.ts';
 import { readLiveRates } from './rates.ts';
 import { readWindow, resolveWindow, type ReadStats, type WindowRead } from './reader.ts';
 import { ReportBuilder, type BacktestReport, type BundleReport } from './report.ts';
-import { scratchPrefix } from './scratch.ts';
+import { scratchPrefix } from '../../lib/keys.ts';
 
 /**
  * One backtest: the window's retained events replayed through a bundle — properties

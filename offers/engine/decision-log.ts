@@ -5,6 +5,7 @@ import { createDurableProducer, createKafka, ensureTopics, type DurableProducer 
 import type { Logger } from '../../lib/log.ts';
 import { offerMetrics } from './metrics.ts';
 import type { DecisionRecord } from './explain.ts';
+import { PlayPulseError, errorMessage } from '../../lib/errors.ts';
 
 /**
  * The decision stream: every decision the engine records, as full JSON, on the Kafka topic
@@ -85,7 +86,7 @@ export class DecisionLog {
       .then(
         () => void written.inc(batch.length),
         (err: unknown) => {
-          this.opts.log.warn({ err: err instanceof Error ? err.message : String(err), records: batch.length }, 'decision stream write failed; retrying with the next flush');
+          this.opts.log.warn({ err: errorMessage(err), records: batch.length }, 'decision stream write failed; retrying with the next flush');
           this.buffer = [...batch, ...this.buffer];
           this.timer ??= setTimeout(() => void this.flush(), Math.max(this.lingerMs, 1_000));
         },
@@ -184,7 +185,7 @@ export async function readDecisionStream(kafka: Kafka, topic: string, player: st
 
 /** The decision stream of a running system: its own Kafka client, topic created when missing, connected. */
 export async function startDecisionLog(config: Config, log: Logger): Promise<{ log: DecisionLog; read: (player: string, opts: { sinceMs: number; beforeMs: number; limit: number }) => Promise<DecisionRecord[]> }> {
-  if (!config.kafkaBrokers) throw new Error('the decision stream needs resolved KAFKA_BROKERS');
+  if (!config.kafkaBrokers) throw new PlayPulseError('CONFIG_INVALID', 'the decision stream needs resolved KAFKA_BROKERS');
   const kafka = createKafka(config.kafkaBrokers, `playpulse-decisions-${config.instanceId}`);
   const decisionLog = new DecisionLog({ kafka, topic: config.topics.decisions, partitions: config.topics.partitions, retentionMs: config.topics.decisionsRetentionMs, log });
   await decisionLog.start();

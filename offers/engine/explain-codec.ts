@@ -1,5 +1,6 @@
 import { Packr, Unpackr } from 'msgpackr';
 import { FIXED_REASONS, OUTCOMES, type DecisionRecord, type Outcome, type RuleDecision } from './explain.ts';
+import { errorMessage } from '../../lib/errors.ts';
 
 /**
  * The compact form of a decision in the player's `decisions` list in Redis: MessagePack of
@@ -104,7 +105,7 @@ export function decodeDecision(bytes: Buffer): DecisionRecord {
   try {
     a = unpackr.unpack(bytes);
   } catch (err) {
-    throw new DecisionDecodeError(`not a compact decision record: ${err instanceof Error ? err.message : String(err)}`);
+    throw new DecisionDecodeError(`not a compact decision record: ${errorMessage(err)}`);
   }
   if (!Array.isArray(a) || a[0] !== FORMAT || !Array.isArray(a[7])) throw new DecisionDecodeError('not a compact decision record');
   const rules = (a[7] as unknown[][]).map((r): RuleDecision => {

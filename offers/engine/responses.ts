@@ -6,7 +6,7 @@ import { offerMetrics } from './metrics.ts';
 import { variantLabel } from './offer.ts';
 import { incrStats, runRespond, type ResponseKind } from './redis-ops.ts';
 
-/** The built-in response events (CONTRACT.md §3) and the ledger kind each records. */
+/** The built-in response events (docs/contract.md §3) and the ledger kind each records. */
 export const RESPONSE_EVENTS: ReadonlyMap<string, ResponseKind> = new Map([
   ['offer.shown', 'shown'],
   ['offer.accepted', 'accepted'],

@@ -4,6 +4,7 @@ import { offerMetrics } from '../engine/metrics.ts';
 import { variantLabel } from '../engine/offer.ts';
 import { incrStats, readLedger, runRespond } from '../engine/redis-ops.ts';
 import type { FulfilmentJob } from './queues.ts';
+import { PlayPulseError, errorMessage } from '../../lib/errors.ts';
 
 /** The JSON body POSTed to PLAYPULSE_FULFILMENT_URL; header `Idempotency-Key: <offerId>`. */
 export interface FulfilmentRequest {
@@ -54,12 +55,12 @@ export async function runFulfilment(engine: EngineContext, url: string | null, j
       });
       await res.arrayBuffer().catch(() => undefined);
     } catch (err) {
-      throw new Error(`fulfilment webhook unreachable: ${err instanceof Error ? err.message : String(err)}`);
+      throw new PlayPulseError('FULFILMENT_FAILED', `fulfilment webhook unreachable: ${errorMessage(err)}`);
     }
     if (!res.ok) {
       const message = `fulfilment webhook answered HTTP ${res.status}`;
       if (!retriable(res.status)) throw new UnrecoverableError(message);
-      throw new Error(message);
+      throw new PlayPulseError('FULFILMENT_FAILED', message);
     }
   }
   const r = await runRespond(engine.redis, engine.keyPrefix, playerId, offerId, 'granted', Date.now(), null, engine.retentionMs());

@@ -18,6 +18,7 @@ import { startProcessors } from '../../processors/index.ts';
 import { createDecider } from '../../offers/engine/decider.ts';
 import { BundleStore } from '../../designer/store.ts';
 import { cleanupRedisPrefix, createTestTopics, testConfig, uniqueName } from '../helpers/stack.ts';
+import { sleep } from '../../lib/time.ts';
 
 const config = testConfig();
 const stops: Array<() => Promise<void> | void> = [];
@@ -95,7 +96,7 @@ describe('walking skeleton', () => {
     let total = 0;
     for (let i = 0; i < 100 && total !== 1; i++) {
       total = (await readPlayerState(redis, config.keyPrefix, player, bundles.current(), Date.now())).events_total;
-      if (total !== 1) await new Promise((r) => setTimeout(r, 100));
+      if (total !== 1) await sleep(100);
     }
     expect(total).toBe(1);
     ws.close();

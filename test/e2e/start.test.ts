@@ -5,7 +5,6 @@
  * message naming the address and no stack trace.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { encode, decode } from '@msgpack/msgpack';
@@ -13,19 +12,10 @@ import { signPlayerToken } from '../../edge/auth.ts';
 import { DEV_AUTH_SECRET, DEV_ADMIN_TOKEN } from '../../lib/config.ts';
 import { createRedis } from '../../lib/redis.ts';
 import { cleanupRedisPrefix, testServices, uniqueName } from '../helpers/stack.ts';
+import { freePort } from '../../infra/ports.ts';
+import { sleep } from '../../lib/time.ts';
 
 const START = ['--import', 'tsx', 'bin/start.ts'];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Runs bin/start.ts in a process group of its own, as a terminal would. */
 function run(env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
@@ -80,7 +70,7 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeou
     } catch (err) {
       last = err;
     }
-    await new Promise((r) => setTimeout(r, 250));
+    await sleep(250);
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }

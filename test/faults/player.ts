@@ -1,5 +1,5 @@
 /**
- * A simulated game client with an outbox, as CONTRACT.md §3 asks of real clients: it sends
+ * A simulated game client with an outbox, as docs/contract.md §3 asks of real clients: it sends
  * its events in `evs` frames with at most `window` unacked events in flight, forgets an
  * event only when it is acked, and after losing its socket reconnects (to the next URL of
  * its list) and resends every unacked event. Like the SDK it is one stream: it connects with
@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { TestClient, type WireEvent } from './client.ts';
+import { sleep } from '../../lib/time.ts';
 
 export interface PlayerStats {
   framesSent: number;
@@ -54,7 +55,7 @@ export class SimulatedPlayer {
       if (!c) continue;
       this.pump(c);
       await c.until(() => this.done || !c.open || this.canSend(c), 5_000).catch(() => undefined);
-      if (this.opts.pauseMs) await new Promise((r) => setTimeout(r, this.opts.pauseMs));
+      if (this.opts.pauseMs) await sleep(this.opts.pauseMs);
     }
     this.client?.close();
   }
@@ -126,7 +127,7 @@ export class SimulatedPlayer {
       return c;
     } catch {
       this.urlIndex = (this.urlIndex + 1) % this.urls.length;
-      await new Promise((r) => setTimeout(r, 200 + Math.random() * 300));
+      await sleep(200 + Math.random() * 300);
       return null;
     }
   }

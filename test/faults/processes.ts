@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../infra/ports.ts';
+import { sleep } from '../../lib/time.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const START_SCRIPT = fileURLToPath(new URL('../../bin/start.ts', import.meta.url));
@@ -102,7 +103,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     const v = await probe();
     if (v !== undefined) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
+    await sleep(intervalMs);
   }
 }
 

@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { startKafkaBroker } from '../../infra/kafka-broker.ts';
 import { startRedisServer, type LocalRedis } from '../../infra/redis-server.ts';
 import { startGuarded, type GuardedProcess } from '../../infra/guarded-process.ts';
-import { isPortOpen, sleep } from '../../infra/ports.ts';
+import { isPortOpen } from '../../infra/ports.ts';
 import { assertKafkaReachable } from '../../lib/kafka.ts';
+import { sleep } from '../../lib/time.ts';
 
 export interface StoppableService {
   /** SIGTERM the service process; resolves once its port is closed. */

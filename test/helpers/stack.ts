@@ -18,7 +18,7 @@ export function uniqueName(prefix: string): string {
  * PLAYPULSE_TOPIC_PREFIX (so tests never see each other's keys or topics), 3 partitions,
  * ports 0 (the OS picks free ones), log level `warn` unless PLAYPULSE_LOG_LEVEL says
  * otherwise.
- * `overrides` are environment variables as in CONTRACT.md §1 and README.md.
+ * `overrides` are environment variables as in docs/contract.md §1 and README.md.
  */
 export function testConfig(overrides: Record<string, string | undefined> = {}): Config {
   const env: Record<string, string | undefined> = {

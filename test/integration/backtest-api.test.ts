@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../helpers/stack.ts';
 import { startPlayPulse, type RunningPlayPulse } from './backtest-stack.ts';
+import { sleep } from '../../lib/time.ts';
 
 /** The backtest routes of the admin API: refusals before anything is queued, and the job's life. */
 let pp: RunningPlayPulse;
@@ -52,7 +53,7 @@ describe('POST /v1/rules/backtest', () => {
     for (let i = 0; i < 300; i++) {
       job = (await call('GET', `/v1/rules/backtest/${id}`)).body;
       if (job.state === 'completed' || job.state === 'failed') break;
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
     expect(job).toMatchObject({ id, state: 'completed', error: null, progress: { phase: 'done', percent: 100 } });
     const report = job.report as { draft: { rows: { ruleId: string }[] }; published: { version: number } };

@@ -14,6 +14,7 @@ import { cleanupRedisPrefix, createTestTopics } from '../helpers/stack.ts';
 import { createDurableProducer, createKafka } from '../../lib/kafka.ts';
 import { encodeRecord, recordHeaders } from '../../protocol/record.ts';
 import type { RecordedEvents } from './backtest-events.ts';
+import { sleep } from '../../lib/time.ts';
 
 /**
  * Every role of PlayPulse in this process, wired as `npm start` wires them (bin/roles.ts),
@@ -108,7 +109,7 @@ export async function waitConsumed(cfg: Config, groupId: string, timeoutMs: numb
       const behind = (committed?.partitions ?? []).filter((p) => p.offset !== ends.get(p.partition));
       if (committed && committed.partitions.length === ends.size && behind.length === 0) return;
       if (Date.now() > deadline) throw new Error(`processors did not finish: ${JSON.stringify(behind)}`);
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
     }
   } finally {
     await admin.disconnect();

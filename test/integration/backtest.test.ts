@@ -14,10 +14,11 @@ import { ruleStats } from '../../offers/admin/stats.ts';
 import { openBacktestQueue, startBacktestWorker, type BacktestJobView } from '../../offers/backtest/queue.ts';
 import { readLiveRates } from '../../offers/backtest/rates.ts';
 import { ReportBuilder, type RuleVariantReport } from '../../offers/backtest/report.ts';
-import { scratchPrefix } from '../../offers/backtest/scratch.ts';
+import { scratchPrefix } from '../../lib/keys.ts';
 import { cleanupRedisPrefix, createTestTopics, testConfig } from '../helpers/stack.ts';
 import { recordedEvents, type RecordedEvents } from './backtest-events.ts';
 import { produceRecorded, waitConsumed } from './backtest-stack.ts';
+import { sleep } from '../../lib/time.ts';
 
 /**
  * The backtest gives the numbers the live system produced. A recorded day of the sample
@@ -134,7 +135,7 @@ describe(`backtest over ${EVENTS.toLocaleString('en-US')} recorded events`, () =
         view = await queue.view(id);
         if (view?.progress) seen.push(view.progress.percent);
         if (view?.state === 'completed' || view?.state === 'failed') break;
-        await new Promise((r) => setTimeout(r, 100));
+        await sleep(100);
       }
     } finally {
       await worker.close();

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { isPlayPulseError } from '../../lib/errors.ts';
 import { createRedis, type RedisClient } from '../../lib/redis.ts';
 import { BundleStore, BundleVersions } from '../../designer/store.ts';
-import { bundleKeys } from '../../designer/store-keys.ts';
+import { bundleKeys } from '../../lib/keys.ts';
 import { SAMPLE_DIR, sampleFiles, sampleWith } from '../../designer/testing/sample.ts';
 import type { Bundle } from '../../designer/types.ts';
 import { cleanupRedisPrefix, testServices, uniqueName } from '../helpers/stack.ts';

@@ -12,7 +12,8 @@ import { publishOffer } from '../../protocol/offer-channel.ts';
 import type { LocalRedisCluster } from '../../infra/redis-cluster.ts';
 import { startRedisCluster } from '../../infra/stack.ts';
 import { withServices } from '../../lib/config.ts';
-import { TestClient, cleanup, sleep, startTestEdge, type Frame, type TestEdge } from './edge-harness.ts';
+import { TestClient, cleanup, startTestEdge, type Frame, type TestEdge } from './edge-harness.ts';
+import { sleep } from '../../lib/time.ts';
 
 let a: TestEdge;
 let b: TestEdge;

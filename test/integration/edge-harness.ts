@@ -264,6 +264,3 @@ export async function cleanup(config: Config): Promise<void> {
   await withRedis(config, (r) => cleanupRedisPrefix(r, config.keyPrefix));
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}

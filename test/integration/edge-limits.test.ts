@@ -8,7 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { PlayPulseClient } from '../../sdk/index.ts';
 import type { WebSocketConstructor } from '../../sdk/index.ts';
-import { TestClient, cleanup, metricValue, readEvents, sleep, startTestEdge, type Frame, type TestEdge } from './edge-harness.ts';
+import { TestClient, cleanup, metricValue, readEvents, startTestEdge, type Frame, type TestEdge } from './edge-harness.ts';
+import { sleep } from '../../lib/time.ts';
 
 const edges: TestEdge[] = [];
 const servers: { close(): Promise<void> }[] = [];

@@ -1,5 +1,5 @@
 /**
- * CONTRACT.md §2–§3 against a real edge, real Kafka and Redis, with a client speaking
+ * docs/contract.md §2–§3 against a real edge, real Kafka and Redis, with a client speaking
  * MessagePack through @msgpack/msgpack (not the edge's msgpackr): every frame of the
  * protocol, every error code, the 1009 and 1008 closes, and the token rules.
  */

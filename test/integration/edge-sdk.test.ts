@@ -10,7 +10,8 @@ import { createRedis, type RedisClient } from '../../lib/redis.ts';
 import type { Offer } from '../../protocol/offer.ts';
 import { publishOffer } from '../../protocol/offer-channel.ts';
 import { PlayPulseClient, type WebSocketConstructor } from '../../sdk/index.ts';
-import { cleanup, readEvents, sleep, startTestEdge, type TestEdge } from './edge-harness.ts';
+import { cleanup, readEvents, startTestEdge, type TestEdge } from './edge-harness.ts';
+import { sleep } from '../../lib/time.ts';
 
 let t: TestEdge;
 let redis: RedisClient;

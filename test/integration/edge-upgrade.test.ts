@@ -1,6 +1,6 @@
 /**
  * A fresh WebSocket stays open after the upgrade, whatever the handshake's `Connection`
- * header says (docs/edge.md, "Upgrade"). The uWS builds we run close a socket right after
+ * header says (docs/delivery.md, "Ingest: from frame to ack"). The uWS builds we run close a socket right after
  * `open` (1006, no close frame) when `res.upgrade` runs inside `res.cork` outside the
  * request handler (an upgrade completed after an await) and the reallocated socket memory
  * happens to read as "HTTP connection close". With a `Connection: close` handshake that

@@ -31,6 +31,7 @@ import {
   waitUntil,
   type ProcessorChild,
 } from './processors-fixtures.ts';
+import { sleep } from '../../lib/time.ts';
 
 const PARTITIONS = 6;
 const PLAYERS = 300;
@@ -372,9 +373,6 @@ function clientIdOf(c: ProcessorChild): string | undefined {
   return line ? `playpulse-processors-${line.instance as string}` : undefined;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 describe('processors failover at the default session timeout', () => {
   it('two processors, one SIGKILLed: the survivor takes over every partition and every event is applied once', async () => {

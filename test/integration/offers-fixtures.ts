@@ -9,8 +9,9 @@ import type { Bundle } from '../../designer/types.ts';
 import type { AppliedEvent, PlayerState } from '../../processors/decider-seam.ts';
 import { createRedis, type RedisClient } from '../../lib/redis.ts';
 import { playerKeys } from '../../lib/keys.ts';
-import { offerChannel } from '../../protocol/offer-channel.ts';
+import { offerChannel } from '../../lib/keys.ts';
 import type { Offer } from '../../protocol/offer.ts';
+import { sleep } from '../../lib/time.ts';
 
 export const EVENTS_YAML = `events:
   match.end:
@@ -139,6 +140,6 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     const v = await check();
     if (v !== undefined) return v;
     if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
 }

@@ -16,6 +16,7 @@ import { encodeRecord, recordHeaders, type EventRecord } from '../../protocol/re
 import type { Config } from '../../lib/config.ts';
 import { createDurableProducer } from '../../lib/kafka.ts';
 import { createRng } from '../../load/scenarios/events.ts';
+import { sleep } from '../../lib/time.ts';
 
 export const GAME_EVENTS = `
 events:
@@ -187,7 +188,7 @@ export async function retried<T>(fn: () => Promise<T>, attempts = 5): Promise<T>
       return await fn();
     } catch (err) {
       if (i >= attempts) throw err;
-      await new Promise((r) => setTimeout(r, 300 * i));
+      await sleep(300 * i);
     }
   }
 }
@@ -198,7 +199,7 @@ export async function waitUntil(what: string, probe: () => Promise<boolean> | bo
   for (;;) {
     if (await probe()) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
+    await sleep(everyMs);
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * Resent events are counted once (DESIGN.md invariant 8; docs/protocol.md, "Resends and
+ * Resent events are counted once (docs/contract.md §3, "Resending an acked id is harmless"; docs/protocol.md, "Resends and
  * de-duplication"), against the real stack: edges and processors as their own processes on
  * the run's Kafka and Redis, and a raw `ws` + @msgpack/msgpack client that is one stream
  * (`?stream=`) and numbers its events with `seq` as the SDK does. One player sends 5,000

@@ -9,8 +9,9 @@ import { isPlayPulseError } from '../../lib/errors.ts';
 import { createDurableProducer, createKafka } from '../../lib/kafka.ts';
 import { createRedis, deleteKeysUnder } from '../../lib/redis.ts';
 import { resolveStack, startRedisCluster } from '../../infra/stack.ts';
-import { freePort, isPortOpen, sleep } from '../../infra/ports.ts';
+import { freePort, isPortOpen } from '../../infra/ports.ts';
 import { cleanupRedisPrefix, createTestTopics, testConfig, testServices, uniqueName } from '../helpers/stack.ts';
+import { sleep } from '../../lib/time.ts';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {

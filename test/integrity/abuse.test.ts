@@ -16,6 +16,7 @@ import { readPlayerStates, readTopicRecords, scanPlayersWithState } from './read
 import { expectedStates } from './stream.ts';
 import { httpGet, startRoles, type RoleProcess } from '../faults/processes.ts';
 import { TestClient, UpgradeRefused, type WireEvent } from '../faults/client.ts';
+import { sleep } from '../../lib/time.ts';
 
 const RATE = 50;
 const BURST = 100;
@@ -150,7 +151,7 @@ describe('abuse at the edge', () => {
     const token = await signPlayerToken(AUTH_SECRET, 'hydra', 600);
     const results = await Promise.allSettled(Array.from({ length: CONN_CAP + 3 }, () => TestClient.connect(url, token, { timeoutMs: 5_000 })));
     const open = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     const stillOpen = open.filter((c) => c.open);
     const refusedCodes = open.filter((c) => !c.open).map((c) => c.closeCode);
     expect(stillOpen.length).toBe(CONN_CAP);

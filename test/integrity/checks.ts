@@ -1,5 +1,5 @@
 /**
- * The shared invariant checks of the integrity suite (DESIGN.md "Invariants"). Each check is
+ * The shared invariant checks of the integrity suite (docs/contract.md §6, docs/operations.md §7). Each check is
  * a pure function over values the tests collected (acks a client received, records read back
  * from Kafka, state and offers read back from Redis) and throws an `InvariantViolation`
  * naming the invariant, how many items broke it and the first few of them. A check that

@@ -13,6 +13,7 @@ import { toRecord } from './stream.ts';
 import { startRoles, waitFor } from '../faults/processes.ts';
 import { scrape, sumOf } from '../faults/metrics.ts';
 import { startDedicatedRedis, type DedicatedRedis } from '../faults/services.ts';
+import { sleep } from '../../lib/time.ts';
 
 describe('a delayed expiry job across a Redis reconnect', () => {
   let redis: DedicatedRedis;
@@ -45,7 +46,7 @@ describe('a delayed expiry job across a Redis reconnect', () => {
     expect(ledger.size).toBe(players.length);
 
     await redis.halt();
-    await new Promise((r) => setTimeout(r, 1_500));
+    await sleep(1_500);
     await redis.resume();
 
     const goneAt = new Map<string, number>();
@@ -64,7 +65,7 @@ describe('a delayed expiry job across a Redis reconnect', () => {
       }
       return true;
     }, 30_000, 100);
-    await new Promise((r) => setTimeout(r, 2_000));
+    await sleep(2_000);
 
     for (const [p, entry] of ledger) expect(goneAt.get(p)).toBeGreaterThanOrEqual(entry.expiresAt);
     const samples = await scrape(proc.healthPort);

@@ -17,6 +17,7 @@ import { httpGet, startRoles, waitFor } from '../faults/processes.ts';
 import { SimulatedPlayer } from '../faults/player.ts';
 import { scrape, sumOf } from '../faults/metrics.ts';
 import { startDedicatedKafka, type DedicatedKafka } from '../faults/services.ts';
+import { sleep } from '../../lib/time.ts';
 
 const OUTAGE_MS = process.env.PLAYPULSE_SOAK === '1' ? 60_000 : 10_000;
 const INFLIGHT_GLOBAL = 2 * 1024 * 1024;
@@ -72,7 +73,7 @@ describe('Kafka broker stopped for 10 s under load', () => {
       if (ready?.status === 503) notReadySeen = true;
       maxInflight = Math.max(maxInflight, sumOf(await scrape(edge.healthPort), 'playpulse_edge_inflight_bytes'));
       maxRss = Math.max(maxRss, rssBytes(edge.pid));
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
     }
     const ackedDuringOutage = acked() - ackedAtHalt;
     await kafka.resume();

@@ -13,6 +13,7 @@ import { readPlayerStates, scanPlayersWithState } from './readers.ts';
 import { expectedStates, generateStream, toRecord } from './stream.ts';
 import { startRoles, waitFor } from '../faults/processes.ts';
 import { scrape, sumOf } from '../faults/metrics.ts';
+import { sleep } from '../../lib/time.ts';
 
 describe('SIGTERM a processor mid-batch', () => {
   const world = useWorld();
@@ -32,7 +33,7 @@ describe('SIGTERM a processor mid-batch', () => {
     const rest = (async () => {
       for (let i = half; i < records.length; i += 200) {
         await produceRecords(kafka, world().topic, records.slice(i, i + 200));
-        await new Promise((r) => setTimeout(r, 50));
+        await sleep(50);
       }
     })();
     const appliedAtSignal = await waitFor('the processor to be applying the second half', async () => {

@@ -13,6 +13,7 @@ import type { RedisClient } from '../../lib/redis.ts';
 import { decodeRecord } from '../../protocol/record.ts';
 import type { Offer } from '../../protocol/offer.ts';
 import type { OfferSeen, StateValue, TopicRecord } from './checks.ts';
+import { errorMessage } from '../../lib/errors.ts';
 
 /**
  * Every record of `topic` from offset 0 to the high watermark of each partition as it is
@@ -80,7 +81,7 @@ function toTopicRecord(partition: number, offset: string, key: Buffer | null, va
   try {
     return { partition, offset, key: key ? key.toString('utf8') : null, record: decodeRecord(value), decodeError: null };
   } catch (err) {
-    return { partition, offset, key: key ? key.toString('utf8') : null, record: null, decodeError: err instanceof Error ? err.message : String(err) };
+    return { partition, offset, key: key ? key.toString('utf8') : null, record: null, decodeError: errorMessage(err) };
   }
 }
 

@@ -14,6 +14,7 @@ import { toRecord } from './stream.ts';
 import { httpGet, startRoles } from '../faults/processes.ts';
 import { TestClient } from '../faults/client.ts';
 import { scrape } from '../faults/metrics.ts';
+import { sleep } from '../../lib/time.ts';
 
 const CLIENTS = Number(process.env.PLAYPULSE_STORM_CLIENTS ?? (process.env.PLAYPULSE_SOAK === '1' ? 10_000 : 2_000));
 
@@ -47,7 +48,7 @@ describe(`a reconnect storm of ${CLIENTS} clients`, () => {
       const settled = await Promise.allSettled(players.map((_, i) => TestClient.connect(url, tokens[i] as string, { timeoutMs: 60_000 })));
       const clients = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
       await Promise.all(clients.map((c) => c.until(() => c.offers.length >= 1, 60_000).catch(() => undefined)));
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
       for (const c of clients) {
         for (const o of c.offers) deliveries.push({ player: c.hello?.player ?? '?', offerId: o.id, connection: `${c.hello?.session ?? '?'}#${round}` });
       }

@@ -12,6 +12,7 @@ import { expectedStates, generateStream, toRecord } from './stream.ts';
 import { httpGet, startRoles, waitFor } from '../faults/processes.ts';
 import { scrape, sumOf } from '../faults/metrics.ts';
 import { startDedicatedRedis, type DedicatedRedis } from '../faults/services.ts';
+import { sleep } from '../../lib/time.ts';
 
 const OUTAGE_MS = process.env.PLAYPULSE_SOAK === '1' ? 60_000 : 10_000;
 
@@ -47,7 +48,7 @@ describe('Redis stopped for 10 s under load', () => {
     const producer = (async () => {
       for (let i = 0; i < chunks; i++) {
         await produceRecords(kafka, world.topic, stream.slice(i * per, (i + 1) * per).map((s) => toRecord(s.player, s.event)));
-        await new Promise((r) => setTimeout(r, 500));
+        await sleep(500);
       }
       producing = false;
     })();
@@ -55,14 +56,14 @@ describe('Redis stopped for 10 s under load', () => {
     await waitFor('processors to apply events', async () => (sumOf(await scrape(proc.healthPort), 'playpulse_processor_events_applied_total') > stream.length / 5 ? true : undefined), 60_000, 50);
     await redis.halt();
     const haltedAt = Date.now();
-    await new Promise((r) => setTimeout(r, 2_000));
+    await sleep(2_000);
     const committedEarly = await committedOffsets(admin, world.groupId, world.topic);
     let edgeNotReady = false;
     let procNotReady = false;
     while (Date.now() - haltedAt < OUTAGE_MS) {
       if ((await httpGet(edge.healthPort, '/readyz'))?.status === 503) edgeNotReady = true;
       if ((await httpGet(proc.healthPort, '/readyz'))?.status === 503) procNotReady = true;
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
     }
     const committedLate = await committedOffsets(admin, world.groupId, world.topic);
     expect(proc.alive() && edge.alive()).toBe(true);

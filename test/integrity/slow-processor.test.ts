@@ -15,6 +15,7 @@ import { expectedStates, generateStream, toRecord } from './stream.ts';
 import { startRoles, waitFor } from '../faults/processes.ts';
 import { scrape, sumOf } from '../faults/metrics.ts';
 import { startDedicatedRedis, type DedicatedRedis } from '../faults/services.ts';
+import { sleep } from '../../lib/time.ts';
 
 const PAUSES = process.env.PLAYPULSE_SOAK === '1' ? 15 : 3;
 const PAUSE_MS = 4_000;
@@ -60,10 +61,10 @@ describe('a processor slower than its heartbeat', () => {
       while (Date.now() < until) {
         maxLag = Math.max(maxLag, sumOf(await scrape(proc.healthPort), 'playpulse_processor_consumer_lag'));
         memberSamples.push(await members(admin, world.groupId));
-        await new Promise((r) => setTimeout(r, 500));
+        await sleep(500);
       }
       await waitFor('the pause to end', async () => ((await control.call('CLIENT', 'UNPAUSE')) === 'OK' ? true : undefined), 5_000);
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(300);
     }
     control.disconnect();
     await waitConsumed(admin, world.groupId, world.topic);

@@ -16,6 +16,7 @@ import { startRoles, waitFor } from '../faults/processes.ts';
 import { TestClient } from '../faults/client.ts';
 import { SimulatedPlayer } from '../faults/player.ts';
 import { scrape, sumOf } from '../faults/metrics.ts';
+import { sleep } from '../../lib/time.ts';
 
 const BACKPRESSURE = 64 * 1024;
 
@@ -56,7 +57,7 @@ describe('a slow-reading WebSocket client', () => {
         pingsSent += 1;
       }
       maxRss = Math.max(maxRss, rssBytes(edge.pid));
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
     }
     await waitFor('the edge to drop the slow reader', async () => ((await closedByEdge()) ? true : undefined), 30_000);
     const samples = await scrape(edge.healthPort);

@@ -1,6 +1,6 @@
 /**
  * One player's socket in a bench load generator: the `ws` client, plain MessagePack frames
- * (CONTRACT.md §3), every server frame read through the shared scenarios module. Each socket
+ * (docs/contract.md §3), every server frame read through the shared scenarios module. Each socket
  * is one stream, like an SDK instance: `?stream=` on the upgrade, a seq on every event sent.
  * Pure plumbing: scenario logic lives in the generator jobs.
  */

@@ -7,7 +7,8 @@
 import { batchFrame, comebackSequence, offerShownEvent } from '../../scenarios/index.ts';
 import { createHistogram, encodeHistogram, recordMs } from '../hist.ts';
 import type { ComebackJob, JobResult } from './jobs.ts';
-import { openPool, sleep } from './pool.ts';
+import { openPool } from './pool.ts';
+import { sleep } from '../../../lib/time.ts';
 
 export async function runComeback(job: ComebackJob, send: (m: unknown) => void, go: Promise<void>): Promise<JobResult> {
   const offerHist = createHistogram();

@@ -7,7 +7,8 @@
 import { createEventSource, batchFrame } from '../../scenarios/index.ts';
 import { createHistogram, encodeHistogram, recordMs } from '../hist.ts';
 import type { IngestJob, JobResult } from './jobs.ts';
-import { openPool, sleep, type PooledPlayer } from './pool.ts';
+import { openPool, type PooledPlayer } from './pool.ts';
+import { sleep } from '../../../lib/time.ts';
 
 const DRAIN_MS = 5_000;
 

@@ -6,6 +6,7 @@ import { playerId } from '../../scenarios/index.ts';
 import { connectPlayer, type BenchSocket, type ClientHooks } from './client.ts';
 import type { Job, Ready } from './jobs.ts';
 import { signBenchToken } from './token.ts';
+import { sleep } from '../../../lib/time.ts';
 
 const HELLO_TIMEOUT_MS = 60_000;
 const TOKEN_TTL_SEC = 3_600;
@@ -78,6 +79,3 @@ export async function openPool(
   };
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}

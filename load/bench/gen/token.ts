@@ -1,5 +1,5 @@
 /**
- * Player tokens for bench clients: HS256 JWTs (CONTRACT.md §2) signed here with the secret
+ * Player tokens for bench clients: HS256 JWTs (docs/contract.md §2) signed here with the secret
  * the system under test was started with, the same way the k6 scripts sign them in-script.
  */
 import { createHmac } from 'node:crypto';

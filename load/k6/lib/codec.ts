@@ -1,5 +1,5 @@
 /**
- * MessagePack for k6 frames (CONTRACT.md §3): plain maps, no extensions, no records.
+ * MessagePack for k6 frames (docs/contract.md §3): plain maps, no extensions, no records.
  * msgpackr guards its use of TextEncoder, TextDecoder and Buffer, so the bundle runs in
  * k6's JavaScript runtime, which has none of them (older releases).
  */

@@ -1,5 +1,5 @@
 /**
- * Player tokens (CONTRACT.md §2): HS256 JWTs signed in-script with PP_SECRET, or read from
+ * Player tokens (docs/contract.md §2): HS256 JWTs signed in-script with PP_SECRET, or read from
  * PP_TOKENS_FILE (one token per line, e.g. made by `npm run token -- <playerId>`; give an
  * absolute path). With a file, the player id is the token's `sub`.
  */

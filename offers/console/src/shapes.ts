@@ -1,5 +1,5 @@
 /**
- * What the console reads from the admin API (CONTRACT.md §5, docs/offers.md), reduced to
+ * What the console reads from the admin API (docs/contract.md §5, docs/offers.md), reduced to
  * the fields it shows. Normalizers accept the documented shapes and ignore the rest.
  */
 export interface Diagnostic {

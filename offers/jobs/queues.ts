@@ -60,6 +60,10 @@ export interface OfferQueues {
   readonly connection: RedisClient;
   scheduleExpiry(playerId: string, offer: Offer): Promise<void>;
   scheduleFollowUp(job: FollowUpJob): Promise<void>;
+  /** The expiries of many offers in one `addBulk` (one MULTI): a chunk's offers. */
+  scheduleExpiries(offers: readonly { readonly playerId: string; readonly offer: Offer }[]): Promise<void>;
+  /** Many follow-ups in one `addBulk`. */
+  scheduleFollowUps(jobs: readonly FollowUpJob[]): Promise<void>;
   scheduleFulfilment(job: FulfilmentJob): Promise<void>;
   close(): Promise<void>;
 }
@@ -91,16 +95,31 @@ export function createOfferQueues(config: Config, options: OfferQueueOptions = {
   });
   for (const q of [expiry, followUp, fulfilment]) q.on('error', () => undefined);
 
+  const expiryJob = (playerId: string, offer: Offer) => ({
+    name: 'expire',
+    data: { playerId, offerId: offer.id, expiresAt: offer.expiresAt },
+    opts: { jobId: jobIds.expiry(offer.id), delay: delayUntil(offer.expiresAt) },
+  });
+  const followUpJob = (job: FollowUpJob) => ({ name: 'follow-up', data: job, opts: { jobId: jobIds.followUp(job.offerId), delay: delayUntil(job.dueAt) } });
+
   return {
     expiry,
     followUp,
     fulfilment,
     connection,
     async scheduleExpiry(playerId, offer) {
-      await expiry.add('expire', { playerId, offerId: offer.id, expiresAt: offer.expiresAt }, { jobId: jobIds.expiry(offer.id), delay: delayUntil(offer.expiresAt) });
+      const j = expiryJob(playerId, offer);
+      await expiry.add(j.name, j.data, j.opts);
     },
     async scheduleFollowUp(job) {
-      await followUp.add('follow-up', job, { jobId: jobIds.followUp(job.offerId), delay: delayUntil(job.dueAt) });
+      const j = followUpJob(job);
+      await followUp.add(j.name, j.data, j.opts);
+    },
+    async scheduleExpiries(offers) {
+      if (offers.length > 0) await expiry.addBulk(offers.map((o) => expiryJob(o.playerId, o.offer)));
+    },
+    async scheduleFollowUps(jobs) {
+      if (jobs.length > 0) await followUp.addBulk(jobs.map(followUpJob));
     },
     async scheduleFulfilment(job) {
       await fulfilment.add('fulfil', job, { jobId: jobIds.fulfilment(job.offerId) });

@@ -46,13 +46,12 @@ export async function readPlayerCounters(
 ): Promise<{ markers: Map<string, number | null>; counters: PlayerCounters }> {
   const k = playerKeys(prefix, playerId);
   const fields = [...markerFields, ...ruleIds.flatMap((id) => [`cd:${id}`, `n:${id}`])];
-  const pipe = redis.pipeline();
-  pipe.hmget(k.state, 'offers_today', 'offers_day', 'last_purchase_at', 'last_decline_at');
-  if (fields.length > 0) pipe.hmget(k.limits, ...fields);
-  const res = (await pipe.exec()) ?? [];
-  for (const [err] of res) if (err) throw err;
-  const st = (res[0]?.[1] ?? []) as (string | null)[];
-  const all = (res[1]?.[1] ?? []) as (string | null)[];
+  // Two commands on the player's slot, sent together (no MULTI or pipeline object: on an
+  // auto-pipelined client a chunk's reads of every player leave as one write).
+  const [st, all] = await Promise.all([
+    redis.hmget(k.state, 'offers_today', 'offers_day', 'last_purchase_at', 'last_decline_at'),
+    fields.length > 0 ? redis.hmget(k.limits, ...fields) : Promise.resolve([] as (string | null)[]),
+  ]);
   const markers = new Map<string, number | null>();
   markerFields.forEach((f, i) => markers.set(f, num(all[i])));
   const lim = all.slice(markerFields.length);

@@ -69,20 +69,29 @@ local retention = tonumber(ARGV[4])
 local decisionsKeepMs = tonumber(ARGV[5])
 local n = tonumber(ARGV[6])
 
+-- The ledger only matters to a call that makes an offer or decides a follow-up: most
+-- decisions make none, and skip reading it.
+local needsLedger = false
+for i = 1, n do
+  local o = 6 + W * (i - 1)
+  if ARGV[o + 6] ~= '' or ARGV[o + 3] ~= '' then needsLedger = true break end
+end
 local ledger, ledgerDirty = {}, false
-if redis.call('TYPE', KEYS[5]).ok == 'hash' then
-  -- Left by an older version (a hash of JSON records): read here; the SET below replaces it.
-  local h = redis.call('HGETALL', KEYS[5])
-  for j = 1, #h, 2 do
-    local ok, rec = pcall(cjson.decode, h[j + 1])
-    if ok and type(rec) == 'table' then ledger[h[j]] = rec end
-  end
-  ledgerDirty = true
-else
-  local raw = redis.call('GET', KEYS[5])
-  if raw then
-    local ok, m = pcall(cmsgpack.unpack, raw)
-    if ok and type(m) == 'table' then ledger = m end
+if needsLedger then
+  if redis.call('TYPE', KEYS[5]).ok == 'hash' then
+    -- Left by an older version (a hash of JSON records): read here; the SET below replaces it.
+    local h = redis.call('HGETALL', KEYS[5])
+    for j = 1, #h, 2 do
+      local ok, rec = pcall(cjson.decode, h[j + 1])
+      if ok and type(rec) == 'table' then ledger[h[j]] = rec end
+    end
+    ledgerDirty = true
+  else
+    local raw = redis.call('GET', KEYS[5])
+    if raw then
+      local ok, m = pcall(cmsgpack.unpack, raw)
+      if ok and type(m) == 'table' then ledger = m end
+    end
   end
 end
 
@@ -209,8 +218,8 @@ end
 local list = table.concat(parts)
 -- A list left by an older version holds JSON explanations this version does not read: the
 -- SET below replaces it.
-local older = count < keptDecisions and redis.call('TYPE', KEYS[6]).ok == 'string' and redis.call('GET', KEYS[6])
-if older then
+local older = count < keptDecisions and redis.pcall('GET', KEYS[6])
+if type(older) == 'string' then
   local pos = 1
   while count < keptDecisions and pos + 3 <= #older do
     local len = struct.unpack('>I4', older, pos)

@@ -58,7 +58,8 @@ export async function runRoles(roles: readonly Role[], config: Config): Promise<
     log.info({ url: `http://127.0.0.1:${offers.adminPort}/` }, 'admin API listening');
   }
   if (roles.includes('processors')) {
-    const deciderRedis = createRedis(redisUrl, 'decider');
+    // Auto-pipelined: each step of a decided chunk sends its many commands as one write.
+    const deciderRedis = createRedis(redisUrl, 'decider', { enableAutoPipelining: true });
     deciderRedis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis (decider) error'));
     const decisions = await startDecisionLog(config, log);
     const decider = createDecider({ config, redis: deciderRedis, bundles, decisionLog: decisions.log });

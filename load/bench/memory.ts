@@ -100,7 +100,7 @@ export async function runMemoryBench(opts: { config: Config; quick: boolean; run
   const prefix = `${opts.config.keyPrefix}-mem-${opts.runId}`;
   const redis = createRedis(opts.config.redisUrl ?? '', 'bench-memory');
   const apply = withScripts(redis);
-  const decider = createDecider({ config: { ...opts.config, keyPrefix: prefix }, redis, bundles: staticBundleSource(bundle), queues: null, publish: async () => 0, concurrency: 16 });
+  const decider = createDecider({ config: { ...opts.config, keyPrefix: prefix }, redis, bundles: staticBundleSource(bundle), queues: null, publish: async () => 0 });
   const nPlayers = opts.quick ? 4 : 20;
   const players = Array.from({ length: nPlayers }, (_, i) => `mem-${i}`);
   const sources = players.map((p, i) => createEventSource({ seed: 1_000 + i, payloadBytes: 0, idPrefix: `${p}-` }));

@@ -1,16 +1,18 @@
 /**
- * Offer decision micro-benchmark: `npx tsx offers/engine/bench.ts` (REDIS_URL, default
+ * Offer decision micro-benchmark: `npx tsx load/bench/offers-engine.ts` (REDIS_URL, default
  * redis://127.0.0.1:6379). A bundle of 50 rules across 10 event types, compiled by the
  * designer compiler (real CEL). Reports decisions per second for
  *   1. pure evaluation: conditions, arms, holdout, limit verdicts, explanation — no I/O;
- *   2. the Redis path: `decideBatch` with counters read, budget claims and decide-6.lua,
- *      on a fresh key prefix (deleted afterwards), no lifecycle jobs, no routing;
+ *   2. the Redis path: `decideBatch` (decide-batch.ts: one read, one claim per budget window,
+ *      one decidePlayer-6.lua per player, stats, per chunk) on a fresh key prefix (deleted
+ *      afterwards), no lifecycle jobs, no routing;
  *   3. the same with a policy revenue event (lift): every trigger of a live rule opens or
  *      extends an attribution window, every `e0.happened` is spend — the cost of lift.
  * Each part runs for a fixed time (about 25 s in all). Prints one JSON line of figures at the end.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { loadConfig } from '../../lib/config.ts';
+import { errorMessage } from '../../lib/errors.ts';
 import { createRedis, deleteKeysUnder, type RedisClient } from '../../lib/redis.ts';
 import { compileBundle } from '../../designer/compile.ts';
 import { staticBundleSource } from '../../designer/static-source.ts';
@@ -54,6 +56,7 @@ export function benchBundle(opts: { revenue?: boolean } = {}): Bundle {
     ].join('\n');
   }
   const compiled = compileBundle(files, { version: 1 });
+  // programmer error: the bench bundle is written in this file
   if (!compiled.ok) throw new Error(`bench bundle does not compile: ${JSON.stringify(compiled.diagnostics.slice(0, 3))}`);
   return compiled.bundle;
 }
@@ -104,7 +107,7 @@ export function benchPure(bundle: Bundle, ms: number, max = 1_000_000): { events
 /** The Redis path for about `ms` (at most `max` events) for `players` players in batches of `batch`. */
 export async function benchRedis(redis: RedisClient, bundle: Bundle, ms: number, max: number, players: number, batch: number) {
   const config = { ...loadConfig({ PLAYPULSE_KEY_PREFIX: `bench-${randomBytes(4).toString('hex')}`, PLAYPULSE_LOG_LEVEL: 'warn' }), redisUrl: 'redis://unused' };
-  const decider = createDecider({ config, redis, bundles: staticBundleSource(bundle), queues: null, publish: async () => 0, concurrency: 64 });
+  const decider = createDecider({ config, redis, bundles: staticBundleSource(bundle), queues: null, publish: async () => 0 });
   const at = Date.now();
   const events = Array.from({ length: max }, (_, i) => appliedEvent(i, players, at));
   const t0 = process.hrtime.bigint();
@@ -133,7 +136,8 @@ async function main(): Promise<void> {
   benchPure(bundle, 1_000);
   const pure = benchPure(bundle, 8_000);
   process.stdout.write(`pure evaluation: ${pure.decisionsPerSec} decisions/s (${pure.rulesPerSec} rule evaluations/s; 5 rules per event type)\n`);
-  const redis = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 'bench-offers');
+  // As the processors' decider client (bin/roles.ts): auto-pipelined.
+  const redis = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 'bench-offers', { enableAutoPipelining: true });
   try {
     await benchRedis(redis, bundle, 2_000, 2_000, 500, 500);
     const viaRedis = await benchRedis(redis, bundle, 15_000, 100_000, 5_000, 1_000);
@@ -149,7 +153,7 @@ async function main(): Promise<void> {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   main().catch((err: unknown) => {
-    process.stderr.write(`offers bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`offers bench failed: ${errorMessage(err)}\n`);
     process.exit(1);
   });
 }

@@ -50,7 +50,7 @@ export interface BacktestRequest {
 }
 
 export interface BacktestProgress {
-  /** `replaying`: both bundles at once; `draft`/`published`: one of them again, one player at a time. */
+  /** `replaying`: both bundles at once. `draft`/`published` (one bundle again) are kept in the schema; this version does not send them. */
   readonly phase: 'reading' | 'replaying' | 'draft' | 'published' | 'done';
   readonly done: number;
   readonly total: number;
@@ -65,7 +65,6 @@ export interface BacktestDeps {
 }
 
 const CHUNK = 2_000;
-const PARALLEL_PLAYERS = 64;
 
 /** Compiles the draft or throws RULE_* (422) with every diagnostic — the compiler of `rules validate`. */
 export function compileDraft(files: Readonly<Record<string, string>>): Bundle {
@@ -93,23 +92,15 @@ export async function runBacktest(
   const sides: Side[] = [{ name: 'draft', bundle: draft, prefix: `${scratch}:draft` }];
   if (deps.published) sides.push({ name: 'published', bundle: deps.published, prefix: `${scratch}:published` });
 
-  let total = window.total;
+  const total = window.total;
   let done = 0;
   const progress = (phase: BacktestProgress['phase']) => (read: number) =>
     onProgress({ phase, done: done + read, total, percent: total === 0 ? 100 : Math.min(100, Math.floor(((done + read) / total) * 100)) });
   try {
     const group = `${config.keyPrefix}.bt.${jobId}`;
-    const first = await replay(deps, kafka, window, request.to, `${group}.all`, sides, PARALLEL_PLAYERS, progress('replaying'));
+    const first = await replay(deps, kafka, window, request.to, `${group}.all`, sides, progress('replaying'));
     done += window.total;
     const passes = new Map(first.passes.map((p, i) => [sides[i]?.name, p]));
-    for (const [i, side] of sides.entries()) {
-      if (!first.passes[i]?.budgetRanOut) continue;
-      total += window.total;
-      await deleteKeysUnder(redis, side.prefix);
-      const again = await replay(deps, kafka, window, request.to, `${group}.${side.name}`, [side], 1, progress(side.name));
-      done += window.total;
-      passes.set(side.name, again.passes[0] as Pass);
-    }
     onProgress({ phase: 'done', done: total, total, percent: 100 });
     const live = await readLiveRates(redis, config.keyPrefix, [...new Set(sides.flatMap((s) => s.bundle.rules.map((r) => r.id)))]);
     const reportOf = (side: Side | undefined): BundleReport | null => {
@@ -135,7 +126,6 @@ interface Side {
 
 interface Pass {
   readonly builder: ReportBuilder;
-  budgetRanOut: boolean;
 }
 
 /**
@@ -149,14 +139,12 @@ async function replay(
   windowEnd: number,
   groupId: string,
   sides: readonly Side[],
-  concurrency: number,
   progress: (read: number) => void,
 ): Promise<{ passes: Pass[]; read: number }> {
   const applyRedis = withScripts(deps.redis);
   const runs = sides.map((side) => {
-    const pass: Pass = { builder: new ReportBuilder(side.bundle), budgetRanOut: false };
+    const pass: Pass = { builder: new ReportBuilder(side.bundle) };
     const record = (playerId: string, r: DecisionRecord) => {
-      if (concurrency > 1 && r.rules.some((x) => x.outcome === 'budget_exhausted')) pass.budgetRanOut = true;
       pass.builder.add(playerId, r);
     };
     const followUps = new FollowUps();
@@ -166,7 +154,6 @@ async function replay(
       bundles: staticBundleSource(side.bundle),
       queues: null,
       publish: async () => 0,
-      concurrency,
       onDecision: record,
       followUps: (job) => followUps.add(job),
     });

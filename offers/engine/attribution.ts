@@ -21,7 +21,7 @@ import type { EngineContext } from './context.ts';
 import type { Considered } from './evaluate.ts';
 import { offerMetrics } from './metrics.ts';
 import { variantLabel } from './offer.ts';
-import { incrStats, runExpose, runSpend, type EventPosition, type Money } from './redis-ops.ts';
+import { incrStats, runExpose, runSpend, StatsDelta, type EventPosition, type Money } from './redis-ops.ts';
 
 /** The stats group of players in the global holdout. */
 export const HOLDOUT_GROUP = '(holdout)';
@@ -52,11 +52,18 @@ export function spendOf(record: Pick<EventRecord, 'data'>, revenue: RevenueSpec)
 
 /** Opens (or extends) the player's windows for the rules an event triggered; counts each opened one as exposed. */
 export async function openWindows(ctx: EngineContext, policy: Policy, playerId: string, at: number, considered: readonly Considered[]): Promise<void> {
+  const stats = new StatsDelta();
+  await openWindowsInto(ctx, policy, playerId, at, considered, stats);
+  await stats.flush(ctx.redis, ctx.keyPrefix);
+}
+
+/** As openWindows, with the `exposed` counts added to `stats` (a chunk's, written once). */
+export async function openWindowsInto(ctx: EngineContext, policy: Policy, playerId: string, at: number, considered: readonly Considered[], stats: StatsDelta): Promise<void> {
   if (!policy.revenue) return;
   const groups = exposures(considered);
   if (groups.length === 0) return;
   const opened = new Set(await runExpose(ctx.redis, ctx.keyPrefix, playerId, at, policy.revenue.windowMs, groups));
-  await Promise.all(groups.filter((g) => opened.has(g.ruleId)).map((g) => incrStats(ctx.redis, ctx.keyPrefix, g.ruleId, g.group, { exposed: 1 })));
+  for (const g of groups) if (opened.has(g.ruleId)) stats.add(g.ruleId, g.group, { exposed: 1 });
 }
 
 /**

@@ -39,13 +39,16 @@ const NO_COUNTERS: PlayerCounters = { rules: new Map(), offersToday: 0, offersDa
 /**
  * Decides one triggering event, at most once. Per attempt: read the player's counters (and
  * the decided marker), compute verdicts, claim budget for the best live candidate (next one
- * on exhaustion), then run decide-6.lua, which re-checks the player limits and writes
- * everything or nothing. A refusal (the counters moved since the read: a concurrent
- * decision for the same player) gives the claim back and starts over from a fresh read.
+ * on exhaustion), then run decidePlayer-6.lua with this one decision, which re-checks the
+ * player limits and writes everything or nothing. A refusal (the counters moved since the
+ * read: a concurrent decision for the same player) gives the claim back and starts over from
+ * a fresh read. This is the slow path, a few round trips per event: follow-ups take it, and
+ * so does a player whose batched write (decide-batch.ts) was refused.
  */
 export async function decideEvent(ctx: EngineContext, d: DecisionInput): Promise<DecisionOutcome> {
   const started = process.hrtime.bigint();
   const mark: DecisionMark | null = d.position ? { position: d.position } : d.followUpOf !== undefined ? { followUpOf: d.followUpOf } : null;
+  // programmer error: every caller passes a Kafka position or the first offer's id
   if (!mark) throw new Error(`decision for event ${d.eventId} has neither a Kafka position nor a first offer: it could be decided twice`);
   const considered = considerRules(d.rules, d.input, d.playerId, d.bundle.policy);
   const candidates = limitCandidates(considered);
@@ -107,6 +110,7 @@ export async function decideEvent(ctx: EngineContext, d: DecisionInput): Promise
     }
     if (winner) refusals.set(winner.rule.id, refusalVerdict(result.outcome, result.value, winner.rule, d.bundle));
   }
+  // programmer error: each attempt reads afresh, so only a verdict the script can never agree with is refused every time
   throw new Error(`decision for event ${d.eventId} of player ${d.playerId} kept being refused; retried ${MAX_ATTEMPTS} times`);
 }
 
@@ -114,9 +118,9 @@ export async function decideEvent(ctx: EngineContext, d: DecisionInput): Promise
  * The player's last purchase as the decided event sees it: the later of the state applied
  * with that event and the state hash's value, the latter only when it is not after the
  * event (processors apply a whole chunk before deciding it, so the hash may already hold a
- * purchase that comes later). decide-6.lua applies the same rule.
+ * purchase that comes later). decidePlayer-6.lua applies the same rule.
  */
-function purchaseAsOfEvent(d: DecisionInput, fromHash: number | null): number | null {
+export function purchaseAsOfEvent(d: Pick<DecisionInput, 'input' | 'at'>, fromHash: number | null): number | null {
   const v = d.input.player.last_purchase_at;
   const own = typeof v === 'number' && Number.isFinite(v) ? v : null;
   const stored = fromHash !== null && fromHash <= d.at ? fromHash : null;
@@ -195,20 +199,24 @@ async function afterDecision(
   }
 }
 
+/** The follow-up job of an offer its rule made, or null when the rule has no follow-up. */
+export function followUpJobOf(d: Pick<DecisionInput, 'playerId' | 'at' | 'input'>, rule: Rule, offer: Offer): FollowUpJob | null {
+  const fu = rule.followUp;
+  if (!fu) return null;
+  return {
+    playerId: d.playerId,
+    offerId: offer.id,
+    ruleId: rule.id,
+    followUpRule: fu.rule,
+    unless: fu.unless,
+    dueAt: d.at + fu.afterMs,
+    event: { id: d.input.event.id, type: d.input.event.type, ts: d.input.event.ts, data: { ...d.input.event.data } },
+  };
+}
+
 /** Expiry and follow-up jobs of a made offer; idempotent by job id. */
 async function ensureJobs(ctx: EngineContext, d: DecisionInput, rule: Rule, offer: Offer): Promise<void> {
-  const fu = rule.followUp;
-  const followUp: FollowUpJob | null = fu
-    ? {
-        playerId: d.playerId,
-        offerId: offer.id,
-        ruleId: rule.id,
-        followUpRule: fu.rule,
-        unless: fu.unless,
-        dueAt: d.at + fu.afterMs,
-        event: { id: d.input.event.id, type: d.input.event.type, ts: d.input.event.ts, data: { ...d.input.event.data } },
-      }
-    : null;
+  const followUp = followUpJobOf(d, rule, offer);
   if (!ctx.queues) {
     if (followUp) ctx.followUps?.(followUp);
     return;

@@ -4,10 +4,11 @@ import type { RedisClient } from '../../lib/redis.ts';
 import type { Bundle, BundleSource } from '../../designer/types.ts';
 import { createOfferQueues, type FollowUpJob, type OfferQueues } from '../jobs/queues.ts';
 import { attributeRevenueEvent } from './attribution.ts';
-import { decideEvent, type EngineContext, type PublishOffer } from './decide.ts';
+import type { EngineContext, PublishOffer } from './decide.ts';
+import { decideRuns, type Trigger } from './decide-batch.ts';
 import type { DecisionRecord } from './explain.ts';
 import { conditionInput } from './input.ts';
-import { handleResponse } from './responses.ts';
+import { handleResponse, RESPONSE_EVENTS } from './responses.ts';
 import { withEngineScripts } from './scripts.ts';
 import type { DecisionLog } from './decision-log.ts';
 import { routeOffer } from './offer-routing.ts';
@@ -21,8 +22,6 @@ export interface DeciderDeps {
   readonly queues?: OfferQueues | null;
   /** Offer routing to the edge; defaults to the edge's publishOffer. */
   readonly publish?: PublishOffer;
-  /** Players decided concurrently within a batch (each player's events stay in order). */
-  readonly concurrency?: number;
   /** Called with each decision recorded (not for an event decided before); backtests count them. */
   readonly onDecision?: (playerId: string, record: DecisionRecord) => void;
   /** With `queues: null`: where follow-ups go instead of the follow-up queue (backtests). */
@@ -31,14 +30,28 @@ export interface DeciderDeps {
   readonly decisionLog?: DecisionLog;
 }
 
+/** One step of a player's events in a batch: a response or revenue event (or none), then triggers. */
+interface Step {
+  readonly special: AppliedEvent | null;
+  readonly triggers: Trigger[];
+}
+
 export type ClosableDecider = Decider & { close(): Promise<void>; readonly context: EngineContext };
 
 /**
  * The offers engine as processors call it. `decideBatch` handles, per applied event in the
  * player's order: the offer responses (offer.shown/accepted/declined/purchased), the spend
  * of the policy's revenue event (attribution.ts), then the rules triggered by the event
- * type. Players run concurrently; a batch resolves only when every decision is recorded, and rejects on a Redis failure (the processor then does not
- * commit, and the redelivered batch decides nothing twice).
+ * type. A batch resolves only when every decision is recorded, and rejects on a Redis
+ * failure (the processor then does not commit, and the redelivered batch decides nothing
+ * twice).
+ *
+ * The batch is cut into steps per player: a run of consecutive triggering events is one
+ * step, a response or revenue event (which changes what later decisions see: a decline, a
+ * purchase) is a step of its own. Step k of every player runs together: first the response
+ * and revenue events of the step, sent together across players, then every run of the step
+ * through decide-batch.ts in a few pipelined round trips. A chunk of plain triggers is one
+ * step, whatever its size.
  */
 export function createDecider(deps: DeciderDeps): ClosableDecider {
   const redis = withEngineScripts(deps.redis);
@@ -55,30 +68,43 @@ export function createDecider(deps: DeciderDeps): ClosableDecider {
     ...(deps.followUps ? { followUps: deps.followUps } : {}),
     ...(deps.decisionLog ? { decisionLog: deps.decisionLog } : {}),
   };
-  const concurrency = Math.max(1, deps.concurrency ?? 64);
+  const specialEvent = (bundle: Bundle, type: string) => RESPONSE_EVENTS.has(type) || type === bundle.policy.revenue?.event;
 
-  async function decidePlayer(bundle: Bundle, events: readonly AppliedEvent[]): Promise<void> {
-    for (const e of events) {
-      // A client resend: its first copy (an earlier offset) is the one decided and attributed.
-      if (e.resent) continue;
+  /** A player's events cut into steps: runs of triggers, and response/revenue events on their own (with their own triggers). */
+  function stepsOf(bundle: Bundle, events: readonly { e: AppliedEvent; order: number }[]): Step[] {
+    const steps: Step[] = [];
+    for (const { e, order } of events) {
       const r = e.record;
-      const position = { partition: e.partition, offset: e.offset };
-      await handleResponse(context, r, bundle.policy);
-      if (r.type === bundle.policy.revenue?.event) await attributeRevenueEvent(context, bundle.policy, r, position);
       const rules = bundle.rulesByEvent.get(r.type);
-      if (!rules || rules.length === 0) continue;
-      const outcome = await decideEvent(context, {
-        playerId: r.player,
-        eventId: r.id,
-        eventType: r.type,
-        at: r.recvAt,
-        input: conditionInput(r, e.state),
-        rules,
-        bundle,
-        position,
-      });
-      if (outcome.status === 'decided') deps.onDecision?.(r.player, outcome.record);
+      const trigger: Trigger | null =
+        rules && rules.length > 0
+          ? {
+              order,
+              input: {
+                playerId: r.player,
+                eventId: r.id,
+                eventType: r.type,
+                at: r.recvAt,
+                input: conditionInput(r, e.state),
+                rules,
+                bundle,
+                position: { partition: e.partition, offset: e.offset },
+              },
+            }
+          : null;
+      const last = steps[steps.length - 1];
+      if (specialEvent(bundle, r.type)) steps.push({ special: e, triggers: trigger ? [trigger] : [] });
+      else if (!trigger) continue;
+      else if (last && last.special === null) last.triggers.push(trigger);
+      else steps.push({ special: null, triggers: [trigger] });
     }
+    return steps;
+  }
+
+  async function special(bundle: Bundle, e: AppliedEvent): Promise<void> {
+    const r = e.record;
+    await handleResponse(context, r, bundle.policy);
+    if (r.type === bundle.policy.revenue?.event) await attributeRevenueEvent(context, bundle.policy, r, { partition: e.partition, offset: e.offset });
   }
 
   return {
@@ -86,21 +112,26 @@ export function createDecider(deps: DeciderDeps): ClosableDecider {
     async decideBatch(events) {
       if (events.length === 0) return;
       const bundle = deps.bundles.current();
-      const byPlayer = new Map<string, AppliedEvent[]>();
-      for (const e of events) {
+      const byPlayer = new Map<string, { e: AppliedEvent; order: number }[]>();
+      events.forEach((e, order) => {
+        // A client resend: its first copy (an earlier offset) is the one decided and attributed.
+        if (e.resent) return;
         const list = byPlayer.get(e.record.player);
-        if (list) list.push(e);
-        else byPlayer.set(e.record.player, [e]);
+        if (list) list.push({ e, order });
+        else byPlayer.set(e.record.player, [{ e, order }]);
+      });
+      const players = [...byPlayer].map(([playerId, list]) => ({ playerId, steps: stepsOf(bundle, list) }));
+      const rounds = Math.max(0, ...players.map((p) => p.steps.length));
+      for (let k = 0; k < rounds; k += 1) {
+        const step = players.flatMap((p) => {
+          const s = p.steps[k];
+          return s ? [{ playerId: p.playerId, step: s }] : [];
+        });
+        // Batch boundary: the step's response and revenue events, sent together across players.
+        await Promise.all(step.flatMap((s) => (s.step.special ? [special(bundle, s.step.special)] : [])));
+        const runs = step.filter((s) => s.step.triggers.length > 0).map((s) => ({ playerId: s.playerId, triggers: s.step.triggers }));
+        await decideRuns(context, bundle, runs, deps.onDecision);
       }
-      const groups = [...byPlayer.values()];
-      let next = 0;
-      const lane = async () => {
-        while (next < groups.length) {
-          const g = groups[next++];
-          if (g) await decidePlayer(bundle, g);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(concurrency, groups.length) }, lane));
     },
     async close() {
       if (ownQueues && queues) await queues.close();

@@ -34,33 +34,31 @@ export function decidedMarker(position: EventPosition | null): string | null {
 }
 
 /**
- * One round trip on the player's slot: whether the event was decided (its offset at or
- * below its partition's decided marker), and the counters the limit checks need.
+ * One round trip on the player's slot: the decided markers asked for (`d:<partition>` ->
+ * offset, null when none), and the counters the limit checks of `ruleIds` need.
  */
-export async function readCounters(
+export async function readPlayerCounters(
   redis: Client,
   prefix: string,
   playerId: string,
-  position: EventPosition | null,
+  markerFields: readonly string[],
   ruleIds: readonly string[],
-): Promise<{ decided: boolean; counters: PlayerCounters }> {
+): Promise<{ markers: Map<string, number | null>; counters: PlayerCounters }> {
   const k = playerKeys(prefix, playerId);
-  const marker = decidedMarker(position);
-  const fields = [marker ?? 'd:', ...ruleIds.flatMap((id) => [`cd:${id}`, `n:${id}`])];
-  const pipe = redis.pipeline();
-  pipe.hmget(k.state, 'offers_today', 'offers_day', 'last_purchase_at', 'last_decline_at');
-  pipe.hmget(k.limits, ...fields);
-  const res = (await pipe.exec()) ?? [];
-  for (const [err] of res) if (err) throw err;
-  const st = (res[0]?.[1] ?? []) as (string | null)[];
-  const all = (res[1]?.[1] ?? []) as (string | null)[];
-  const mark = num(all[0]);
-  const decided = position !== null && mark !== null && Number(position.offset) <= mark;
-  const lim = all.slice(1);
+  const fields = [...markerFields, ...ruleIds.flatMap((id) => [`cd:${id}`, `n:${id}`])];
+  // Two commands on the player's slot, sent together (no MULTI or pipeline object: on an
+  // auto-pipelined client a chunk's reads of every player leave as one write).
+  const [st, all] = await Promise.all([
+    redis.hmget(k.state, 'offers_today', 'offers_day', 'last_purchase_at', 'last_decline_at'),
+    fields.length > 0 ? redis.hmget(k.limits, ...fields) : Promise.resolve([] as (string | null)[]),
+  ]);
+  const markers = new Map<string, number | null>();
+  markerFields.forEach((f, i) => markers.set(f, num(all[i])));
+  const lim = all.slice(markerFields.length);
   const rules = new Map<string, { cooldownUntil: number | null; lifetime: number }>();
   ruleIds.forEach((id, i) => rules.set(id, { cooldownUntil: num(lim[2 * i]), lifetime: num(lim[2 * i + 1]) ?? 0 }));
   return {
-    decided,
+    markers,
     counters: {
       rules,
       offersToday: num(st[0]) ?? 0,
@@ -71,11 +69,50 @@ export async function readCounters(
   };
 }
 
+/** Whether an event at `position` is at or below its partition's decided marker. */
+export function isDecided(markers: ReadonlyMap<string, number | null>, position: EventPosition | null): boolean {
+  const field = decidedMarker(position);
+  const mark = field === null ? null : (markers.get(field) ?? null);
+  return position !== null && mark !== null && Number(position.offset) <= mark;
+}
+
+/** One event's decided marker and the counters of `ruleIds`, in one round trip (the per-event path). */
+export async function readCounters(
+  redis: Client,
+  prefix: string,
+  playerId: string,
+  position: EventPosition | null,
+  ruleIds: readonly string[],
+): Promise<{ decided: boolean; counters: PlayerCounters }> {
+  const marker = decidedMarker(position);
+  const { markers, counters } = await readPlayerCounters(redis, prefix, playerId, marker ? [marker] : [], ruleIds);
+  return { decided: isDecided(markers, position), counters };
+}
+
+/** A rule's budget window holding `now`: its claim set and what the claim script needs. */
+export interface BudgetWindow {
+  readonly key: string;
+  readonly count: number;
+  readonly keepUntil: number;
+  readonly keepForMs: number;
+}
+
+/** The budget window of `rule` at `now`, or null for a rule without a budget. */
+export function budgetWindow(prefix: string, rule: Rule, now: number): BudgetWindow | null {
+  const b = rule.limits.budget;
+  if (!b) return null;
+  return {
+    key: offerKeys(prefix).budget(rule.id, budgetWindowStart(now, b.per)),
+    count: b.count,
+    keepUntil: budgetWindowEnd(now, b.per) + DAY_MS,
+    keepForMs: budgetKeepMs(b.per),
+  };
+}
+
 /** Budget claims so far in the window of `now` (read only). */
 export async function budgetUsed(redis: Client, prefix: string, rule: Rule, now: number): Promise<number> {
-  const b = rule.limits.budget;
-  if (!b) return 0;
-  return redis.scard(offerKeys(prefix).budget(rule.id, budgetWindowStart(now, b.per)));
+  const w = budgetWindow(prefix, rule, now);
+  return w ? redis.scard(w.key) : 0;
 }
 
 /**
@@ -87,22 +124,37 @@ export function budgetKeepMs(per: 'day' | 'hour'): number {
   return (per === 'day' ? DAY_MS : HOUR_MS) + DAY_MS;
 }
 
-export type Reservation = { status: 'claimed' | 'held' | 'exhausted'; used: number };
+export type ReservationStatus = 'claimed' | 'held' | 'exhausted';
+export type Reservation = { status: ReservationStatus; used: number };
+
+const RESERVATION: Record<number, ReservationStatus> = { 0: 'exhausted', 1: 'claimed', 2: 'held' };
+
+/**
+ * Claims one unit of the window for each offer id, in order, all or some (reserveBudget-1.lua):
+ * one round trip whatever the number of offers. Idempotent per offer id.
+ */
+export async function claimBudget(redis: Client, w: BudgetWindow, offerIds: readonly string[]): Promise<{ used: number; statuses: ReservationStatus[] }> {
+  const [used, ...codes] = await redis.reserveBudget(w.key, w.count, w.keepUntil, w.keepForMs, ...offerIds);
+  return { used: Number(used), statuses: codes.map((c) => RESERVATION[Number(c)] ?? 'exhausted') };
+}
 
 /** Claims one unit of the rule's budget for `offerId` in the window of `now`; idempotent per offer id. */
 export async function reserveBudget(redis: Client, prefix: string, rule: Rule, offerId: string, now: number): Promise<Reservation> {
-  const b = rule.limits.budget;
-  if (!b) return { status: 'claimed', used: 0 };
-  const key = offerKeys(prefix).budget(rule.id, budgetWindowStart(now, b.per));
-  const [status, used] = await redis.reserveBudget(key, offerId, b.count, budgetWindowEnd(now, b.per) + DAY_MS, budgetKeepMs(b.per));
-  return { status: status === 1 ? 'claimed' : status === 2 ? 'held' : 'exhausted', used: Number(used) };
+  const w = budgetWindow(prefix, rule, now);
+  if (!w) return { status: 'claimed', used: 0 };
+  const { used, statuses } = await claimBudget(redis, w, [offerId]);
+  return { status: statuses[0] ?? 'exhausted', used };
+}
+
+/** Gives claims back (the player script refused, or the offers were never made). */
+export async function releaseClaims(redis: Client, w: BudgetWindow, offerIds: readonly string[]): Promise<void> {
+  if (offerIds.length > 0) await redis.srem(w.key, ...offerIds);
 }
 
 /** Gives a claim back (the player script refused, or the offer was never made). */
 export async function releaseBudget(redis: Client, prefix: string, rule: Rule, offerId: string, now: number): Promise<void> {
-  const b = rule.limits.budget;
-  if (!b) return;
-  await redis.srem(offerKeys(prefix).budget(rule.id, budgetWindowStart(now, b.per)), offerId);
+  const w = budgetWindow(prefix, rule, now);
+  if (w) await releaseClaims(redis, w, [offerId]);
 }
 
 export interface OfferWrite {
@@ -127,7 +179,73 @@ const opt = (v: number | null) => (v === null ? '' : v);
 /** How a decision is marked decided: by its event's Kafka position, or (a follow-up) in its first offer's ledger record. */
 export type DecisionMark = { readonly position: EventPosition } | { readonly followUpOf: string };
 
-/** Runs decide-6.lua: marker, limits re-check and consumption, inbox, ledger, explanation, expiries. */
+/** One decision as decidePlayer-6.lua records it: its mark, time, explanation, and the offer it makes. */
+export interface DecisionWrite {
+  readonly mark: DecisionMark;
+  readonly now: number;
+  readonly record: DecisionRecord;
+  readonly write: OfferWrite | null;
+}
+
+/** `index`: the decision (0-based) whose check stopped the call; nothing was written. */
+export type PlayerDecideResult =
+  | { status: 'ok' }
+  | { status: 'dup'; index: number; offerExists: boolean }
+  | { status: 'refused'; index: number; outcome: string; value: number };
+
+/** Values per decision in decidePlayer-6.lua's ARGV. */
+const DECISION_ARGS = 16;
+
+function decisionArgs(d: DecisionWrite, out: (string | Buffer | number)[]): void {
+  const position = 'position' in d.mark ? d.mark.position : null;
+  out.push(decidedMarker(position) ?? '', position ? position.offset : '', 'followUpOf' in d.mark ? d.mark.followUpOf : '', d.now, encodeDecision(d.record));
+  const w = d.write;
+  if (!w) {
+    for (let i = 5; i < DECISION_ARGS; i += 1) out.push('');
+    return;
+  }
+  out.push(
+    w.offer.id,
+    w.rule.id,
+    opt(w.cooldownUntil),
+    opt(w.rule.limits.maxPerPlayer),
+    opt(w.maxPerDay),
+    opt(w.quietAfterPurchaseMs),
+    opt(w.quietAfterDeclineMs),
+    JSON.stringify({ ...w.offer, createdAt: d.now }),
+    encodeLedgerRecord(w.ledger),
+    w.offer.expiresAt,
+    opt(w.lastPurchaseAt),
+  );
+}
+
+/**
+ * Runs decidePlayer-6.lua: every decision of one player in one call — markers, limit
+ * re-checks carried forward across the decisions, inbox, ledger, explanations, expiries —
+ * all or nothing.
+ */
+export async function runDecidePlayer(
+  redis: Client,
+  prefix: string,
+  playerId: string,
+  decisions: readonly DecisionWrite[],
+  retentionMs: number,
+): Promise<PlayerDecideResult> {
+  const k = playerKeys(prefix, playerId);
+  const args: (string | Buffer | number)[] = [
+    k.limits, k.state, k.inbox, k.offers, k.ledger, k.decisions,
+    DECISIONS_KEPT, LEDGER_KEPT, LEDGER_KEEP_MS, retentionMs, Math.min(DECISIONS_KEEP_MS, retentionMs), decisions.length,
+  ];
+  for (const d of decisions) decisionArgs(d, args);
+  const res = (await redis.decidePlayer(...args)) as unknown[];
+  const status = String(res[0]);
+  if (status === 'ok') return { status: 'ok' };
+  const index = Number(res[1]) - 1;
+  if (status === 'dup') return { status: 'dup', index, offerExists: Number(res[2]) === 1 };
+  return { status: 'refused', index, outcome: String(res[2]), value: Number(res[3]) };
+}
+
+/** One decision on its own (the per-event slow path): decidePlayer-6.lua with one decision. */
 export async function runDecide(
   redis: Client,
   prefix: string,
@@ -138,35 +256,10 @@ export async function runDecide(
   write: OfferWrite | null,
   retentionMs: number,
 ): Promise<DecideResult> {
-  const k = playerKeys(prefix, playerId);
-  const position = 'position' in mark ? mark.position : null;
-  const args: (string | Buffer | number)[] = [
-    k.limits, k.state, k.inbox, k.offers, k.ledger, k.decisions,
-    decidedMarker(position) ?? '', position ? position.offset : '', 'followUpOf' in mark ? mark.followUpOf : '',
-    now, encodeDecision(record), DECISIONS_KEPT, LEDGER_KEPT, LEDGER_KEEP_MS, retentionMs, Math.min(DECISIONS_KEEP_MS, retentionMs),
-  ];
-  if (write) {
-    args.push(
-      write.offer.id,
-      write.rule.id,
-      opt(write.cooldownUntil),
-      opt(write.rule.limits.maxPerPlayer),
-      opt(write.maxPerDay),
-      opt(write.quietAfterPurchaseMs),
-      opt(write.quietAfterDeclineMs),
-      JSON.stringify({ ...write.offer, createdAt: now }),
-      encodeLedgerRecord(write.ledger),
-      write.offer.expiresAt,
-      opt(write.lastPurchaseAt),
-    );
-  } else {
-    args.push('', '', '', '', '', '', '', '', '', '', '');
-  }
-  const res = (await redis.decide(...args)) as unknown[];
-  const status = String(res[0]);
-  if (status === 'ok') return { status: 'ok' };
-  if (status === 'dup') return { status: 'dup', offerExists: Number(res[1]) === 1 };
-  return { status: 'refused', outcome: String(res[1]), value: Number(res[2]) };
+  const r = await runDecidePlayer(redis, prefix, playerId, [{ mark, now, record, write }], retentionMs);
+  if (r.status === 'ok') return r;
+  if (r.status === 'dup') return { status: 'dup', offerExists: r.offerExists };
+  return { status: 'refused', outcome: r.outcome, value: r.value };
 }
 
 export type ResponseKind = 'shown' | 'accepted' | 'declined' | 'purchased' | 'expired' | 'granted' | 'follow_up';
@@ -210,9 +303,54 @@ export interface Money {
 }
 
 /**
- * Adds to a rule's counters for one arm (variant, or `(holdout)`); `revenue` (offer
- * purchases) and `spend` (what the player spent in an attribution window) are per currency.
+ * Additions to rules' counters, summed in memory and written with one MULTI per rule
+ * (`flush`): a chunk's decisions, routings and responses add up here instead of one write
+ * each. Per arm (variant, or `(holdout)`); `revenue` (offer purchases) and `spend` (what the
+ * player spent in an attribution window) are per currency.
  */
+export class StatsDelta {
+  private readonly byRule = new Map<string, Map<string, number>>();
+
+  add(ruleId: string, variant: string, counts: Readonly<Record<string, number>>, revenue?: Money, spend?: Money & { squareDelta?: number }): this {
+    let fields = this.byRule.get(ruleId);
+    if (!fields) this.byRule.set(ruleId, (fields = new Map()));
+    const inc = (field: string, n: number) => {
+      if (n !== 0) fields.set(field, (fields.get(field) ?? 0) + n);
+    };
+    for (const [name, n] of Object.entries(counts)) inc(`${variant}|${name}`, n);
+    if (revenue) inc(`${variant}|revenue|${revenue.currency}`, revenue.amount);
+    if (spend) {
+      inc(`${variant}|spend|${spend.currency}`, spend.amount);
+      if (spend.squareDelta) inc(`${variant}|spendsq|${spend.currency}`, spend.squareDelta);
+    }
+    return this;
+  }
+
+  get empty(): boolean {
+    return this.byRule.size === 0;
+  }
+
+  /** Writes every addition (one MULTI per rule, sent together) and empties the delta. */
+  async flush(redis: RedisClient, prefix: string): Promise<void> {
+    const keys = offerKeys(prefix);
+    const writes: Promise<unknown>[] = [];
+    for (const [ruleId, fields] of this.byRule) {
+      if (fields.size > 0) {
+        const pipe = redis.multi();
+        for (const [field, n] of fields) pipe.hincrby(keys.stats(ruleId), field, n);
+        writes.push(pipe.exec());
+      }
+      const registration = `${prefix}\u0000${ruleId}`;
+      if (!registeredStats.has(registration)) {
+        writes.push(redis.sadd(keys.statsRules, ruleId).then(() => registeredStats.add(registration)));
+      }
+    }
+    this.byRule.clear();
+    await Promise.all(writes);
+  }
+}
+
+/** Adds to one rule's counters for one arm, now (see StatsDelta). */
 export async function incrStats(
   redis: Client,
   prefix: string,
@@ -222,21 +360,7 @@ export async function incrStats(
   revenue?: Money,
   spend?: Money & { squareDelta?: number },
 ): Promise<void> {
-  const keys = offerKeys(prefix);
-  const key = keys.stats(ruleId);
-  const pipe = redis.multi();
-  for (const [name, n] of Object.entries(counts)) if (n !== 0) pipe.hincrby(key, `${variant}|${name}`, n);
-  if (revenue) pipe.hincrby(key, `${variant}|revenue|${revenue.currency}`, revenue.amount);
-  if (spend) {
-    pipe.hincrby(key, `${variant}|spend|${spend.currency}`, spend.amount);
-    if (spend.squareDelta) pipe.hincrby(key, `${variant}|spendsq|${spend.currency}`, spend.squareDelta);
-  }
-  await pipe.exec();
-  const registration = `${prefix}\u0000${ruleId}`;
-  if (!registeredStats.has(registration)) {
-    await redis.sadd(keys.statsRules, ruleId);
-    registeredStats.add(registration);
-  }
+  await new StatsDelta().add(ruleId, variant, counts, revenue, spend).flush(redis, prefix);
 }
 
 /** Runs expose-1.lua: opens or extends attribution windows; resolves to the rule ids whose window opened now. */

@@ -8,9 +8,9 @@ type Arg = string | Buffer | number;
 
 /** The engine's Lua commands (offers/engine/lua/), as defined on a client by `withEngineScripts`. */
 export interface EngineCommands {
-  decide(...args: Arg[]): Promise<[string, ...string[]] | [string, number]>;
+  decidePlayer(...args: Arg[]): Promise<unknown[]>;
   respond(...args: Arg[]): Promise<string[]>;
-  reserveBudget(key: string, offerId: string, count: number, keepUntil: number, keepForMs: number): Promise<[number, number]>;
+  reserveBudget(key: string, count: number, keepUntil: number, keepForMs: number, ...offerIds: string[]): Promise<number[]>;
   expose(key: string, now: number, windowMs: number, ...ruleGroupPairs: string[]): Promise<string[]>;
   spend(attribution: string, marker: string, now: number, offset: string | number, currency: string, amount: number): Promise<string[]>;
 }

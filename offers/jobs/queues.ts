@@ -1,5 +1,6 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { Config } from '../../lib/config.ts';
+import { PlayPulseError } from '../../lib/errors.ts';
 import { offerKeys } from '../../lib/keys.ts';
 import { createRedis, type RedisClient } from '../../lib/redis.ts';
 import type { Offer } from '../../protocol/offer.ts';
@@ -60,6 +61,10 @@ export interface OfferQueues {
   readonly connection: RedisClient;
   scheduleExpiry(playerId: string, offer: Offer): Promise<void>;
   scheduleFollowUp(job: FollowUpJob): Promise<void>;
+  /** The expiries of many offers in one `addBulk` (one MULTI): a chunk's offers. */
+  scheduleExpiries(offers: readonly { readonly playerId: string; readonly offer: Offer }[]): Promise<void>;
+  /** Many follow-ups in one `addBulk`. */
+  scheduleFollowUps(jobs: readonly FollowUpJob[]): Promise<void>;
   scheduleFulfilment(job: FulfilmentJob): Promise<void>;
   close(): Promise<void>;
 }
@@ -74,7 +79,7 @@ const delayUntil = (at: number) => Math.max(0, at - Date.now());
 
 /** Opens the three queues on a connection of their own. */
 export function createOfferQueues(config: Config, options: OfferQueueOptions = {}): OfferQueues {
-  if (!config.redisUrl) throw new Error('createOfferQueues needs a resolved REDIS_URL');
+  if (!config.redisUrl) throw new PlayPulseError('CONFIG_INVALID', 'REDIS_URL is not set: the offer queues need Redis');
   const connection = createRedis(config.redisUrl, 'offer-queues');
   connection.on('error', () => undefined);
   const opts = { connection: connection as unknown as ConnectionOptions, prefix: offerKeys(config.keyPrefix).bullPrefix };
@@ -91,16 +96,31 @@ export function createOfferQueues(config: Config, options: OfferQueueOptions = {
   });
   for (const q of [expiry, followUp, fulfilment]) q.on('error', () => undefined);
 
+  const expiryJob = (playerId: string, offer: Offer) => ({
+    name: 'expire',
+    data: { playerId, offerId: offer.id, expiresAt: offer.expiresAt },
+    opts: { jobId: jobIds.expiry(offer.id), delay: delayUntil(offer.expiresAt) },
+  });
+  const followUpJob = (job: FollowUpJob) => ({ name: 'follow-up', data: job, opts: { jobId: jobIds.followUp(job.offerId), delay: delayUntil(job.dueAt) } });
+
   return {
     expiry,
     followUp,
     fulfilment,
     connection,
     async scheduleExpiry(playerId, offer) {
-      await expiry.add('expire', { playerId, offerId: offer.id, expiresAt: offer.expiresAt }, { jobId: jobIds.expiry(offer.id), delay: delayUntil(offer.expiresAt) });
+      const j = expiryJob(playerId, offer);
+      await expiry.add(j.name, j.data, j.opts);
     },
     async scheduleFollowUp(job) {
-      await followUp.add('follow-up', job, { jobId: jobIds.followUp(job.offerId), delay: delayUntil(job.dueAt) });
+      const j = followUpJob(job);
+      await followUp.add(j.name, j.data, j.opts);
+    },
+    async scheduleExpiries(offers) {
+      if (offers.length > 0) await expiry.addBulk(offers.map((o) => expiryJob(o.playerId, o.offer)));
+    },
+    async scheduleFollowUps(jobs) {
+      if (jobs.length > 0) await followUp.addBulk(jobs.map(followUpJob));
     },
     async scheduleFulfilment(job) {
       await fulfilment.add('fulfil', job, { jobId: jobIds.fulfilment(job.offerId) });

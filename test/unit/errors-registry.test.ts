@@ -12,18 +12,8 @@ import { describe, expect, it } from 'vitest';
 const ROOT = join(import.meta.dirname, '..', '..');
 const MARK = /\/\/ programmer error: \S/;
 
-/**
- * Files not checked, each with its reason.
- * TODO: the offers/ entries are edited concurrently on another branch; remove them once it
- * is merged and their plain errors are classified.
- */
+/** Files not checked, each with its reason. */
 const ALLOWED: Readonly<Record<string, string>> = {
-  'offers/engine/decide.ts': 'TODO: edited concurrently on another branch',
-  'offers/engine/decider.ts': 'TODO: edited concurrently on another branch',
-  'offers/engine/redis-ops.ts': 'TODO: edited concurrently on another branch',
-  'offers/engine/scripts.ts': 'TODO: edited concurrently on another branch',
-  'offers/engine/bench.ts': 'TODO: edited concurrently on another branch',
-  'offers/jobs/queues.ts': 'TODO: edited concurrently on another branch',
   'load/k6/lib/env.ts': 'runs inside k6, not Node: k6 scripts import no server module',
   'load/k6/lib/token.ts': 'runs inside k6, not Node: k6 scripts import no server module',
 };

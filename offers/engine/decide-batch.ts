@@ -1,0 +1,340 @@
+import type { Bundle, Rule } from '../../designer/types.ts';
+import type { Offer } from '../../protocol/offer.ts';
+import type { FollowUpJob } from '../jobs/queues.ts';
+import { openWindowsInto } from './attribution.ts';
+import type { EngineContext } from './context.ts';
+import { decideEvent, followUpJobOf, purchaseAsOfEvent, type DecisionInput } from './decide.ts';
+import { considerRules, limitCandidates, limitVerdicts, liveCandidates, type Considered } from './evaluate.ts';
+import type { DecisionRecord } from './explain.ts';
+import { offerIdFor } from './hashing.ts';
+import { cooldownAfter, dayIndex, offersOnDay, type PlayerCounters } from './limits.ts';
+import { offerMetrics } from './metrics.ts';
+import { buildOffer, newLedgerRecord, variantLabel } from './offer.ts';
+import { shapeDecision } from './shape.ts';
+import {
+  budgetWindow,
+  claimBudget,
+  decidedMarker,
+  isDecided,
+  readPlayerCounters,
+  releaseClaims,
+  runDecidePlayer,
+  StatsDelta,
+  type BudgetWindow,
+  type DecisionWrite,
+  type EventPosition,
+  type ReservationStatus,
+} from './redis-ops.ts';
+
+/**
+ * The batched decision path: every triggering event of a chunk decided in a small, constant
+ * number of pipelined round trips, whatever the chunk's size (docs/internals.md, "The
+ * decision pipeline"). Per call, in this order, each step one batch boundary:
+ *
+ *   1. read    one round trip: per player, the decided markers and the counters (two HMGETs
+ *              on the player's slot); per budget window touched, its claim count (SCARD).
+ *   2. decide  in process, in chunk order: conditions, arms, holdout, then the limit
+ *              verdicts against each player's counters as the player's earlier decisions of
+ *              the chunk left them, and against each budget as the chunk's earlier winners
+ *              left it. No I/O.
+ *   3. claim   one reserveBudget-1.lua call per budget window, with every offer id the chunk
+ *              wants from it (all or some). Skipped when no winner has a budget.
+ *   4. write   one decidePlayer-6.lua call per player with all of that player's decisions,
+ *              all sent together: it re-checks the markers and limits as it records, so a
+ *              second processor deciding the same player (a rebalance) can never double an
+ *              offer or pass a limit.
+ *   5. after   routing (presence lookup + publish), attribution windows (lift) and lifecycle
+ *              jobs (BullMQ addBulk), sent together; then the stats of the whole chunk, one
+ *              MULTI per rule.
+ *
+ * A player whose claim came back short (another processor took the last units) or whose
+ * write was refused (their counters moved since the read) gets their claims back and is
+ * decided again event by event on the slow path (decide.ts), which re-reads and retries.
+ * Each step awaits all its calls, so on a Redis failure the whole call rejects; the processor
+ * then does not commit, and the redelivered chunk decides nothing twice (the markers).
+ *
+ * Allocations per event: the CEL input, the considered rules and their verdicts, the
+ * explanation and its encoding, the offer when one is made; nothing per event is kept past
+ * the call.
+ */
+
+/** One triggering event of a chunk with its Kafka position, and its place in the chunk. */
+export interface Trigger {
+  readonly input: DecisionInput & { readonly position: EventPosition };
+  /** Index in the chunk: budgets go to the earlier events first. */
+  readonly order: number;
+}
+
+/** A player's triggering events of one step of the chunk, in their order. */
+export interface TriggerRun {
+  readonly playerId: string;
+  readonly triggers: readonly Trigger[];
+}
+
+type Counters = {
+  rules: Map<string, { cooldownUntil: number | null; lifetime: number }>;
+  offersToday: number;
+  offersDay: number | null;
+  lastPurchaseAt: number | null;
+  lastDeclineAt: number | null;
+};
+
+/** One budget window the chunk touches: claims read, and the estimate carried across the chunk's winners. */
+interface WindowUse {
+  readonly window: BudgetWindow;
+  used: number;
+  readonly offerIds: string[];
+  statuses: Map<string, ReservationStatus>;
+}
+
+interface Planned {
+  readonly d: Trigger['input'];
+  readonly considered: readonly Considered[];
+  readonly record: DecisionRecord;
+  readonly winner: Considered | null;
+  readonly offer: Offer | null;
+  readonly write: DecisionWrite;
+  /** The budget window the offer claims from, if its rule has a budget. */
+  readonly claim: WindowUse | null;
+}
+
+interface PlayerWork {
+  readonly playerId: string;
+  readonly triggers: readonly Trigger[];
+  readonly considered: Considered[][];
+  readonly markerFields: string[];
+  readonly ruleIds: string[];
+  markers: ReadonlyMap<string, number | null>;
+  counters: Counters;
+  readonly planned: Planned[];
+  fallback: 'budget' | 'refused' | 'duplicate' | null;
+}
+
+/** Decides every run of one step of a chunk (each player at most once); see the header. */
+export async function decideRuns(
+  ctx: EngineContext,
+  bundle: Bundle,
+  runs: readonly TriggerRun[],
+  onDecision?: (playerId: string, record: DecisionRecord) => void,
+): Promise<void> {
+  if (runs.length === 0) return;
+  const started = process.hrtime.bigint();
+  const windows = new Map<string, WindowUse>();
+  const windowOf = (rule: Rule, at: number): WindowUse | null => {
+    const w = budgetWindow(ctx.keyPrefix, rule, at);
+    if (!w) return null;
+    let use = windows.get(w.key);
+    if (!use) windows.set(w.key, (use = { window: w, used: 0, offerIds: [], statuses: new Map() }));
+    return use;
+  };
+
+  // Pure first half of every decision: needs only the event and its applied state.
+  const players = runs.map((run): PlayerWork => {
+    const considered = run.triggers.map((t) => considerRules(t.input.rules, t.input.input, run.playerId, bundle.policy));
+    const markerFields = new Set<string>();
+    const ruleIds = new Set<string>();
+    run.triggers.forEach((t, i) => {
+      markerFields.add(decidedMarker(t.input.position) as string);
+      for (const c of limitCandidates(considered[i] ?? [])) {
+        ruleIds.add(c.rule.id);
+        windowOf(c.rule, t.input.at);
+      }
+    });
+    return {
+      playerId: run.playerId,
+      triggers: run.triggers,
+      considered,
+      markerFields: [...markerFields],
+      ruleIds: [...ruleIds],
+      markers: new Map(),
+      counters: { rules: new Map(), offersToday: 0, offersDay: null, lastPurchaseAt: null, lastDeclineAt: null },
+      planned: [],
+      fallback: null,
+    };
+  });
+
+  // Batch boundary 1 — read: every player's markers and counters, every window's claims.
+  await Promise.all([
+    ...players.map(async (p) => {
+      const r = await readPlayerCounters(ctx.redis, ctx.keyPrefix, p.playerId, p.markerFields, p.ruleIds);
+      p.markers = r.markers;
+      p.counters = { ...r.counters, rules: new Map(r.counters.rules) };
+    }),
+    ...[...windows.values()].map(async (w) => {
+      w.used = await ctx.redis.scard(w.window.key);
+    }),
+  ]);
+
+  // Decide in process, in chunk order (each player's events are in order already).
+  const order = players.flatMap((p) => p.triggers.map((t, i) => ({ p, t, i }))).sort((a, b) => a.t.order - b.t.order);
+  let duplicates = 0;
+  for (const { p, t, i } of order) {
+    if (isDecided(p.markers, t.input.position)) {
+      duplicates += 1;
+      continue;
+    }
+    p.planned.push(plan(bundle, p.counters, t.input, p.considered[i] ?? [], windowOf));
+  }
+  if (duplicates > 0) offerMetrics.duplicates.inc(duplicates);
+
+  // Batch boundary 2 — claim: one call per budget window, the chunk's offer ids in order.
+  const wanted = [...windows.values()].filter((w) => w.offerIds.length > 0);
+  await Promise.all(
+    wanted.map(async (w) => {
+      const { statuses } = await claimBudget(ctx.redis, w.window, w.offerIds);
+      w.offerIds.forEach((id, k) => w.statuses.set(id, statuses[k] ?? 'exhausted'));
+    }),
+  );
+  for (const p of players) {
+    if (p.planned.some((x) => x.claim && x.offer && x.claim.statuses.get(x.offer.id) === 'exhausted')) p.fallback = 'budget';
+  }
+
+  // Batch boundary 3 — write: one player script per player, all of its decisions.
+  const retention = ctx.retentionMs();
+  await Promise.all(
+    players
+      .filter((p) => p.fallback === null && p.planned.length > 0)
+      .map(async (p) => {
+        const r = await runDecidePlayer(ctx.redis, ctx.keyPrefix, p.playerId, p.planned.map((x) => x.write), retention);
+        if (r.status !== 'ok') p.fallback = r.status === 'dup' ? 'duplicate' : 'refused';
+      }),
+  );
+
+  const fallen = players.filter((p) => p.fallback !== null);
+  const recorded = players.filter((p) => p.fallback === null);
+  await Promise.all([after(ctx, bundle, recorded, started, onDecision), ...fallen.map((p) => slowPath(ctx, p, onDecision))]);
+}
+
+/** The in-process decision of one event against the player's counters and the chunk's budget estimates; carries both forward. */
+function plan(
+  bundle: Bundle,
+  counters: Counters,
+  d: Trigger['input'],
+  considered: readonly Considered[],
+  windowOf: (rule: Rule, at: number) => WindowUse | null,
+): Planned {
+  const policy = bundle.policy;
+  const candidates = limitCandidates(considered);
+  const offerIds = new Map(candidates.map((c) => [c.rule.id, offerIdFor(c.rule.id, d.playerId, d.eventId)]));
+  const used = new Map<string, number>();
+  for (const c of candidates) {
+    const w = windowOf(c.rule, d.at);
+    if (w) used.set(c.rule.id, w.used);
+  }
+  const lastPurchaseAt = purchaseAsOfEvent(d, counters.lastPurchaseAt);
+  const seen: PlayerCounters = { ...counters, lastPurchaseAt };
+  const verdicts = limitVerdicts(considered, seen, used, policy, d.at);
+  const winner = liveCandidates(considered, verdicts)[0] ?? null;
+  const record = shapeDecision({ eventId: d.eventId, eventType: d.eventType, at: d.at, bundleVersion: bundle.version, considered, verdicts, winner: winner?.rule.id ?? null, offerIds });
+  const offer = winner ? buildOffer(winner.rule, winner.variant, offerIds.get(winner.rule.id) ?? '', d.at) : null;
+  let claim: WindowUse | null = null;
+  if (winner && offer) {
+    const rule = winner.rule;
+    claim = windowOf(rule, d.at);
+    if (claim) {
+      claim.used += 1;
+      claim.offerIds.push(offer.id);
+    }
+    const prev = counters.rules.get(rule.id);
+    counters.rules.set(rule.id, { cooldownUntil: cooldownAfter(rule, d.at) ?? prev?.cooldownUntil ?? null, lifetime: (prev?.lifetime ?? 0) + 1 });
+    counters.offersToday = offersOnDay(counters, d.at) + 1;
+    counters.offersDay = dayIndex(d.at);
+  }
+  const write: DecisionWrite = {
+    mark: { position: d.position },
+    now: d.at,
+    record,
+    write:
+      winner && offer
+        ? {
+            rule: winner.rule,
+            offer,
+            ledger: newLedgerRecord(offer, d.eventId, d.at),
+            cooldownUntil: cooldownAfter(winner.rule, d.at),
+            maxPerDay: policy.maxOffersPerDay,
+            quietAfterPurchaseMs: policy.quietAfterPurchaseMs,
+            quietAfterDeclineMs: policy.quietAfterDeclineMs,
+            lastPurchaseAt,
+          }
+        : null,
+  };
+  return { d, considered, record, winner, offer, write, claim };
+}
+
+/**
+ * Batch boundary 4 — after the write: explanations to the decision stream, metrics, then
+ * routing, attribution windows and lifecycle jobs sent together, then the chunk's stats.
+ */
+async function after(
+  ctx: EngineContext,
+  bundle: Bundle,
+  recorded: readonly PlayerWork[],
+  started: bigint,
+  onDecision?: (playerId: string, record: DecisionRecord) => void,
+): Promise<void> {
+  const stats = new StatsDelta();
+  const expiries: { playerId: string; offer: Offer }[] = [];
+  const followUps: FollowUpJob[] = [];
+  const routes: Promise<void>[] = [];
+  const windows: Promise<void>[] = [];
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  for (const p of recorded) {
+    for (const x of p.planned) {
+      ctx.decisionLog?.add(p.playerId, x.record);
+      onDecision?.(p.playerId, x.record);
+      offerMetrics.latency.observe(seconds);
+      x.record.rules.forEach((r, k) => {
+        offerMetrics.decisions.inc({ outcome: r.outcome, mode: r.mode });
+        const c = x.considered[k];
+        if (!c?.matched) return;
+        const counts: Record<string, number> = { triggered: 1 };
+        if (r.outcome === 'offered') counts.offered = 1;
+        if (r.outcome === 'shadow') counts.shadow_offered = 1;
+        stats.add(c.rule.id, variantLabel(c.variant?.name), counts);
+      });
+      if (bundle.policy.revenue) windows.push(openWindowsInto(ctx, bundle.policy, p.playerId, x.d.at, x.considered, stats));
+      const { winner, offer } = x;
+      if (!winner || !offer) continue;
+      expiries.push({ playerId: p.playerId, offer });
+      const fu = followUpJobOf(x.d, winner.rule, offer);
+      if (fu) followUps.push(fu);
+      routes.push(route(ctx, p.playerId, winner.rule, offer, stats));
+    }
+  }
+  const jobs = ctx.queues
+    ? Promise.all([ctx.queues.scheduleExpiries(expiries), ctx.queues.scheduleFollowUps(followUps)])
+    : Promise.resolve(followUps.forEach((j) => ctx.followUps?.(j)));
+  await Promise.all([...routes, ...windows, jobs]);
+  await stats.flush(ctx.redis, ctx.keyPrefix);
+}
+
+async function route(ctx: EngineContext, playerId: string, rule: Rule, offer: Offer, stats: StatsDelta): Promise<void> {
+  const routed = await ctx.publish(playerId, offer).catch((err: unknown) => {
+    ctx.log.warn({ err, player: playerId, offer: offer.id }, 'offer routing failed; it stays in the inbox for the next connect');
+    return 0;
+  });
+  if (routed > 0) {
+    offerMetrics.delivered.inc();
+    stats.add(rule.id, variantLabel(offer.variant), { delivered: 1 });
+  }
+}
+
+/**
+ * A player the batch could not record (budget short, write refused): give back the units
+ * claimed for them now, then decide their events one by one on the slow path, in order.
+ */
+async function slowPath(ctx: EngineContext, p: PlayerWork, onDecision?: (playerId: string, record: DecisionRecord) => void): Promise<void> {
+  offerMetrics.fallbacks.inc({ reason: p.fallback ?? 'refused' });
+  const release = new Map<WindowUse, string[]>();
+  for (const x of p.planned) {
+    if (!x.claim || !x.offer || x.claim.statuses.get(x.offer.id) !== 'claimed') continue;
+    const ids = release.get(x.claim) ?? [];
+    ids.push(x.offer.id);
+    release.set(x.claim, ids);
+  }
+  await Promise.all([...release].map(([w, ids]) => releaseClaims(ctx.redis, w.window, ids)));
+  for (const x of p.planned) {
+    const outcome = await decideEvent(ctx, x.d);
+    if (outcome.status === 'decided') onDecision?.(p.playerId, outcome.record);
+  }
+}

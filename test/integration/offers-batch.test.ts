@@ -1,0 +1,227 @@
+/**
+ * The batched decision path (offers/engine/decide-batch.ts) against real Redis: many events
+ * of one player in one chunk, a budget running out inside a chunk, and two processors
+ * deciding the same player at once (a rebalance), where the batched write is turned down
+ * and the player is decided again on the per-event slow path.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Config } from '../../lib/config.ts';
+import { offerKeys, playerKeys } from '../../lib/keys.ts';
+import { createRedis, type RedisClient } from '../../lib/redis.ts';
+import { staticBundleSource } from '../../designer/store.ts';
+import type { Bundle } from '../../designer/types.ts';
+import { createDecider, type ClosableDecider } from '../../offers/engine/decider.ts';
+import type { DecisionRecord } from '../../offers/engine/explain.ts';
+import { budgetWindowStart } from '../../offers/engine/limits.ts';
+import { offerMetrics } from '../../offers/engine/metrics.ts';
+import type { AppliedEvent } from '../../processors/decider-seam.ts';
+import { cleanupRedisPrefix, testConfig } from '../helpers/stack.ts';
+import { applied, baseFiles, bundleOf, comebackYaml, loss } from './offers-fixtures.ts';
+
+interface Rig {
+  config: Config;
+  redis: RedisClient;
+  decided: { player: string; record: DecisionRecord }[];
+  decider: ClosableDecider;
+}
+
+const clients: RedisClient[] = [];
+const prefixes: { redis: RedisClient; prefix: string }[] = [];
+
+afterAll(async () => {
+  for (const { redis, prefix } of prefixes) await cleanupRedisPrefix(redis, prefix);
+  for (const c of clients) c.disconnect();
+});
+
+/**
+ * A decider on `config`'s prefix (a fresh one by default) with its own auto-pipelined
+ * client, as processors run it. `gate`: the batched player script waits for it (a real
+ * client; only the moment of the write is held back, to stage a race).
+ */
+interface Gate {
+  readonly wait: Promise<void>;
+  /** Called when the batched write reaches the gate. */
+  readonly reached: () => void;
+}
+
+function rig(bundle: Bundle, opts: { config?: Config; gate?: Gate } = {}): Rig {
+  const config = opts.config ?? testConfig();
+  const real = createRedis(config.redisUrl ?? '', 'test-offers-batch', { enableAutoPipelining: true });
+  clients.push(real);
+  if (!opts.config) prefixes.push({ redis: real, prefix: config.keyPrefix });
+  let held = opts.gate ?? null;
+  const redis = held
+    ? (new Proxy(real, {
+        get(target, key) {
+          if (key === 'decidePlayer' && held) {
+            const gate = held;
+            held = null;
+            const call = Reflect.get(target, key) as (...a: unknown[]) => Promise<unknown>;
+            return async (...a: unknown[]) => {
+              gate.reached();
+              await gate.wait;
+              return call.apply(target, a);
+            };
+          }
+          const v = Reflect.get(target, key) as unknown;
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      }) as RedisClient)
+    : real;
+  const decided: Rig['decided'] = [];
+  const decider = createDecider({
+    config,
+    redis,
+    bundles: staticBundleSource(bundle),
+    queues: null,
+    publish: async () => 0,
+    onDecision: (player, record) => decided.push({ player, record }),
+  });
+  return { config, redis: real, decided, decider };
+}
+
+/** A gate for a batched write, a promise of the write reaching it, and the key to open it. */
+function staged(): { gate: Gate; open: () => void; reached: Promise<void> } {
+  let open!: () => void;
+  let arrive!: () => void;
+  const wait = new Promise<void>((resolve) => (open = resolve));
+  const reached = new Promise<void>((resolve) => (arrive = resolve));
+  return { gate: { wait, reached: arrive }, open, reached };
+}
+
+const inbox = (r: Rig, player: string) => r.redis.zrange(playerKeys(r.config.keyPrefix, player).inbox, 0, -1);
+const outcomeOf = (record: DecisionRecord, ruleId: string) => record.rules.find((x) => x.ruleId === ruleId)?.outcome;
+const fallbacks = async (reason: string) => (await offerMetrics.fallbacks.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
+
+describe('batched decisions', () => {
+  it('decides many events of one player in one chunk exactly as one event at a time', async () => {
+    const bundle = bundleOf(baseFiles({ 'comeback.yaml': comebackYaml({ when: 'event.data.result == "loss"' }) }, { maxOffersPerDay: 5 }));
+    const at = Date.now();
+    const events = Array.from({ length: 20 }, (_, i) => loss('p-many', at + i * 1_000, 3, `many-${i}`));
+
+    const batched = rig(bundle);
+    const refusedBefore = await fallbacks('refused');
+    await batched.decider.decideBatch(events);
+    // Decided in process with the counters carried forward: the player script agreed with every verdict.
+    expect(await fallbacks('refused')).toBe(refusedBefore);
+    const single = rig(bundle);
+    for (const e of events) await single.decider.decideBatch([e]);
+
+    const outcomes = (r: Rig) => r.decided.map((d) => `${d.record.eventId}:${outcomeOf(d.record, 'comeback')}:${d.record.offerId ?? '-'}`);
+    expect(batched.decided).toHaveLength(20);
+    expect(outcomes(batched)).toEqual(outcomes(single));
+    expect(batched.decided.slice(0, 5).every((d) => outcomeOf(d.record, 'comeback') === 'offered')).toBe(true);
+    expect(batched.decided.slice(5).every((d) => outcomeOf(d.record, 'comeback') === 'fatigue_daily_cap')).toBe(true);
+    expect((await inbox(batched, 'p-many')).sort()).toEqual((await inbox(single, 'p-many')).sort());
+    expect(await inbox(batched, 'p-many')).toHaveLength(5);
+    const stats = await batched.redis.hgetall(offerKeys(batched.config.keyPrefix).stats('comeback'));
+    expect(stats).toMatchObject({ 'default|triggered': '20', 'default|offered': '5' });
+
+    // The same chunk again (a redelivery): every event is found decided, nothing changes.
+    await batched.decider.decideBatch(events);
+    expect(batched.decided).toHaveLength(20);
+    expect(await inbox(batched, 'p-many')).toHaveLength(5);
+  });
+
+  it('hands out the last units of a budget inside one chunk in chunk order, then the next rule', async () => {
+    const bundle = bundleOf(
+      baseFiles({
+        'comeback.yaml': comebackYaml({ when: 'event.data.result == "loss"', budget: 7 }),
+        'spare.yaml': comebackYaml({ id: 'spare', priority: 50, when: 'event.data.result == "loss"' }),
+      }),
+    );
+    const at = Date.now();
+    const players = Array.from({ length: 30 }, (_, i) => `p-budget-${i}`);
+    const r = rig(bundle);
+    await r.decider.decideBatch(players.map((p, i) => loss(p, at + i, 3, `budget-${i}`)));
+
+    expect(r.decided).toHaveLength(30);
+    const byPlayer = new Map(r.decided.map((d) => [d.player, d.record]));
+    players.forEach((p, i) => {
+      const rec = byPlayer.get(p) as DecisionRecord;
+      expect(outcomeOf(rec, 'comeback')).toBe(i < 7 ? 'offered' : 'budget_exhausted');
+      expect(outcomeOf(rec, 'spare')).toBe(i < 7 ? 'lost_to_priority' : 'offered');
+      expect(rec.offerId).not.toBeNull();
+    });
+    const claims = await r.redis.scard(offerKeys(r.config.keyPrefix).budget('comeback', budgetWindowStart(at, 'day')));
+    expect(claims).toBe(7);
+  });
+
+  it('never doubles an offer when two processors decide the same player at once (write found decided)', async () => {
+    const bundle = bundleOf(baseFiles({ 'comeback.yaml': comebackYaml({ when: 'event.data.result == "loss"', cooldown: '1h' }) }));
+    const config = testConfig();
+    const { gate, open, reached } = staged();
+    const late = rig(bundle, { config, gate });
+    prefixes.push({ redis: late.redis, prefix: config.keyPrefix });
+    const early = rig(bundle, { config });
+    const at = Date.now();
+    const events: AppliedEvent[] = [loss('p-race', at, 3, 'race-1'), loss('p-race', at + 1, 3, 'race-2')];
+    const before = await fallbacks('duplicate');
+
+    // `late` reads and decides in process, then waits at its write; `early` decides meanwhile.
+    const slow = late.decider.decideBatch(events);
+    await reached;
+    await early.decider.decideBatch(events);
+    open();
+    await slow;
+
+    expect(await fallbacks('duplicate')).toBe(before + 1);
+    expect(early.decided).toHaveLength(2);
+    expect(late.decided).toHaveLength(0);
+    expect(await inbox(early, 'p-race')).toHaveLength(1);
+    const limits = await early.redis.hgetall(playerKeys(config.keyPrefix, 'p-race').limits);
+    expect(limits['n:comeback']).toBe('1');
+  });
+
+  it('re-decides a player event by event when the write is refused, and passes no limit', async () => {
+    const bundle = bundleOf(baseFiles({ 'comeback.yaml': comebackYaml({ when: 'event.data.result == "loss"' }) }, { maxOffersPerDay: 1 }));
+    const config = testConfig();
+    const { gate, open, reached } = staged();
+    const late = rig(bundle, { config, gate });
+    prefixes.push({ redis: late.redis, prefix: config.keyPrefix });
+    const early = rig(bundle, { config });
+    const at = Date.now();
+    // Two different events of one player, on two partitions (the player moved during a rebalance).
+    const x = loss('p-refused', at, 3, 'refused-x');
+    const y = { ...applied('p-refused', 'match.end', { result: 'loss' }, at + 1, { loss_streak: 3, purchases: 0 }, 'refused-y'), partition: 1 };
+    const before = await fallbacks('refused');
+
+    const slow = late.decider.decideBatch([x]);
+    await reached;
+    await early.decider.decideBatch([y]);
+    open();
+    await slow;
+
+    expect(await fallbacks('refused')).toBe(before + 1);
+    expect(outcomeOf(early.decided[0]?.record as DecisionRecord, 'comeback')).toBe('offered');
+    // The slow path read again and found the daily cap taken by the other processor's offer.
+    expect(late.decided).toHaveLength(1);
+    expect(outcomeOf(late.decided[0]?.record as DecisionRecord, 'comeback')).toBe('fatigue_daily_cap');
+    expect(late.decided[0]?.record.offerId).toBeNull();
+    expect(await inbox(early, 'p-refused')).toHaveLength(1);
+    const state = await early.redis.hget(playerKeys(config.keyPrefix, 'p-refused').state, 'offers_today');
+    expect(state).toBe('1');
+  });
+
+  it('gives back the units it claimed when a player falls back, so the budget is not leaked', async () => {
+    const bundle = bundleOf(baseFiles({ 'comeback.yaml': comebackYaml({ when: 'event.data.result == "loss"', budget: 10 }) }, { maxOffersPerDay: 1 }));
+    const config = testConfig();
+    const { gate, open, reached } = staged();
+    const late = rig(bundle, { config, gate });
+    prefixes.push({ redis: late.redis, prefix: config.keyPrefix });
+    const early = rig(bundle, { config });
+    const at = Date.now();
+    const x = loss('p-leak', at, 3, 'leak-x');
+    const y = { ...applied('p-leak', 'match.end', { result: 'loss' }, at + 1, { loss_streak: 3, purchases: 0 }, 'leak-y'), partition: 1 };
+
+    const slow = late.decider.decideBatch([x]);
+    await reached;
+    await early.decider.decideBatch([y]);
+    open();
+    await slow;
+
+    // x claimed a unit, its write was refused (daily cap), the slow path made no offer: one unit used, by y.
+    const claims = await early.redis.smembers(offerKeys(config.keyPrefix).budget('comeback', budgetWindowStart(at, 'day')));
+    expect(claims).toEqual([early.decided[0]?.record.offerId]);
+  });
+});

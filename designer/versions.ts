@@ -1,7 +1,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PlayPulseError } from '../lib/errors.ts';
-import { loadScripts } from '../lib/lua.ts';
+import { withScriptsOf } from '../lib/lua.ts';
 import type { RedisClient } from '../lib/redis.ts';
 import { compileBundle } from './compile.ts';
 import { diagnostic } from './diagnostics.ts';
@@ -41,10 +41,13 @@ export interface StoredVersion extends VersionInfo {
   readonly files: Record<string, string>;
 }
 
-type ScriptClient = RedisClient & {
+/** The scripts of designer/lua/, as their headers describe them. */
+interface VersionCommands {
   bundlePublish(...args: (string | number)[]): Promise<[number, number]>;
   bundleRollback(...args: (string | number)[]): Promise<[number, number, number?]>;
-};
+}
+
+type ScriptClient = RedisClient & VersionCommands;
 
 /**
  * The numbered versions of a key prefix in Redis, without any state in memory: what the
@@ -56,8 +59,7 @@ export class BundleVersions {
   private readonly redis: ScriptClient;
 
   constructor(redis: RedisClient, keyPrefix: string) {
-    loadScripts(redis, LUA_DIR);
-    this.redis = redis as ScriptClient;
+    this.redis = withScriptsOf<VersionCommands>(redis, LUA_DIR);
     this.keys = bundleKeys(keyPrefix);
   }
 

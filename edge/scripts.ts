@@ -1,6 +1,6 @@
 /** The edge's Redis scripts (edge/lua), loaded once per client and called by SHA. */
 import { fileURLToPath } from 'node:url';
-import { loadScripts } from '../lib/lua.ts';
+import { withScriptsOf } from '../lib/lua.ts';
 import type { RedisClient } from '../lib/redis.ts';
 
 const LUA_DIR = fileURLToPath(new URL('./lua', import.meta.url));
@@ -12,6 +12,5 @@ export interface EdgeScripts {
 }
 
 export function loadEdgeScripts(redis: RedisClient): EdgeScripts {
-  loadScripts(redis, LUA_DIR);
-  return redis as unknown as EdgeScripts;
+  return withScriptsOf<EdgeScripts>(redis, LUA_DIR);
 }

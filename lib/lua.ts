@@ -2,13 +2,18 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, basename } from 'node:path';
 import type { RedisClient } from './redis.ts';
 
+/** Script folders already defined per client: defining them again is a no-op. */
+const loaded = new WeakMap<object, Set<string>>();
+
 /**
  * Loads every `<name>-<numberOfKeys>.lua` file of `dir` as a custom command `<name>` on
  * `client` (ioredis defineCommand: EVALSHA, falling back to EVAL once when the script
  * cache is cold). Each file opens with a header listing KEYS, ARGV and what it returns.
- * Returns the names loaded.
+ * Returns the names loaded (none when the folder was loaded on this client before).
  */
 export function loadScripts(client: RedisClient, dir: string): string[] {
+  const done = loaded.get(client);
+  if (done?.has(dir)) return [];
   const names: string[] = [];
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.lua')).sort()) {
     const m = /^([A-Za-z][A-Za-z0-9]*)-(\d+)\.lua$/.exec(basename(file));
@@ -18,5 +23,18 @@ export function loadScripts(client: RedisClient, dir: string): string[] {
     client.defineCommand(name, { numberOfKeys: Number(keys), lua: readFileSync(join(dir, file), 'utf8') });
     names.push(name);
   }
+  const dirs = done ?? new Set<string>();
+  dirs.add(dir);
+  loaded.set(client, dirs);
   return names;
+}
+
+/**
+ * The one way to give a client a folder's scripts: defines them once per client (see
+ * loadScripts) and returns the client typed with `Commands`, the interface that names each
+ * script's keys, arguments and reply as its file's header describes them.
+ */
+export function withScriptsOf<Commands>(client: RedisClient, dir: string): RedisClient & Commands {
+  loadScripts(client, dir);
+  return client as RedisClient & Commands;
 }

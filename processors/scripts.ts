@@ -1,19 +1,20 @@
 import { fileURLToPath } from 'node:url';
-import { loadScripts } from '../lib/lua.ts';
+import { withScriptsOf } from '../lib/lua.ts';
 import { createRedis, type RedisClient } from '../lib/redis.ts';
 
 const LUA_DIR = fileURLToPath(new URL('./lua/', import.meta.url));
 
 /** A Redis client with the processors' scripts defined on it. */
-export type ScriptClient = RedisClient & {
+export interface ProcessorCommands {
   /** lua/applyEvents-4.lua: keys state, watermark, seen, windows; then ARGV as in its header. Replies a MessagePack Buffer. */
   applyEventsBuffer(k1: string, k2: string, k3: string, k4: string, properties: Buffer, events: Buffer): Promise<Buffer>;
-};
+}
+
+export type ScriptClient = RedisClient & ProcessorCommands;
 
 /** Defines the scripts on `client` (idempotent per client). */
 export function withScripts(client: RedisClient): ScriptClient {
-  if (!('applyEvents' in client)) loadScripts(client, LUA_DIR);
-  return client as ScriptClient;
+  return withScriptsOf<ProcessorCommands>(client, LUA_DIR);
 }
 
 /**

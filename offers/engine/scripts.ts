@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { loadScripts } from '../../lib/lua.ts';
+import { withScriptsOf } from '../../lib/lua.ts';
 import type { RedisClient } from '../../lib/redis.ts';
 
 const LUA_DIR = fileURLToPath(new URL('./lua/', import.meta.url));
@@ -15,13 +15,7 @@ export interface EngineCommands {
   spend(attribution: string, marker: string, now: number, offset: string | number, currency: string, amount: number): Promise<string[]>;
 }
 
-const loaded = new WeakSet<object>();
-
 /** Defines the engine scripts on `redis` once; they are called by SHA from then on. */
 export function withEngineScripts(redis: RedisClient): RedisClient & EngineCommands {
-  if (!loaded.has(redis)) {
-    loadScripts(redis, LUA_DIR);
-    loaded.add(redis);
-  }
-  return redis as RedisClient & EngineCommands;
+  return withScriptsOf<EngineCommands>(redis, LUA_DIR);
 }

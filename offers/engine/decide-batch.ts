@@ -27,9 +27,9 @@ import {
 } from './redis-ops.ts';
 
 /**
- * The batched decision path: every triggering event of a chunk decided in a small, constant
- * number of pipelined round trips, whatever the chunk's size (docs/internals.md, "The
- * decision pipeline"). Per call, in this order, each step one batch boundary:
+ * The batched decision path: the triggering events of one slice of a chunk step (about 1,000,
+ * decider.ts) decided in a small, constant number of pipelined round trips (docs/internals.md,
+ * "The decision pipeline"). Per call, in this order, each step one batch boundary:
  *
  *   1. read    one round trip: per player, the decided markers and the counters (two HMGETs
  *              on the player's slot); per budget window touched, its claim count (SCARD).

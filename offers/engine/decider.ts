@@ -5,7 +5,7 @@ import type { Bundle, BundleSource } from '../../designer/types.ts';
 import { createOfferQueues, type FollowUpJob, type OfferQueues } from '../jobs/queues.ts';
 import { attributeRevenueEvent } from './attribution.ts';
 import type { EngineContext, PublishOffer } from './decide.ts';
-import { decideRuns, type Trigger } from './decide-batch.ts';
+import { decideRuns, type Trigger, type TriggerRun } from './decide-batch.ts';
 import type { DecisionRecord } from './explain.ts';
 import { conditionInput } from './input.ts';
 import { handleResponse, RESPONSE_EVENTS } from './responses.ts';
@@ -28,6 +28,34 @@ export interface DeciderDeps {
   readonly followUps?: (job: FollowUpJob) => void;
   /** The decision stream every recorded decision is appended to; absent: none (backtests, benchmarks, tests). */
   readonly decisionLog?: DecisionLog;
+}
+
+/**
+ * Triggers decided per decideRuns call. Its in-process half is synchronous: bounding it keeps
+ * the event loop free for the consumer's heartbeat (a chunk of 10,000 triggers at once
+ * blocked it for seconds on a loaded machine, long enough to lose the group membership), and
+ * bounds the size of each step's pipelines. Each slice is one batch boundary: a few round
+ * trips per 1,000 triggers.
+ */
+export const TRIGGERS_PER_CALL = 1_000;
+
+/** Runs cut into slices of about TRIGGERS_PER_CALL triggers, in chunk order; a player's run is never split. */
+function slices(runs: readonly TriggerRun[]): TriggerRun[][] {
+  const ordered = [...runs].sort((a, b) => (a.triggers[0]?.order ?? 0) - (b.triggers[0]?.order ?? 0));
+  const out: TriggerRun[][] = [];
+  let current: TriggerRun[] = [];
+  let n = 0;
+  for (const run of ordered) {
+    if (n > 0 && n + run.triggers.length > TRIGGERS_PER_CALL) {
+      out.push(current);
+      current = [];
+      n = 0;
+    }
+    current.push(run);
+    n += run.triggers.length;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
 }
 
 /** One step of a player's events in a batch: a response or revenue event (or none), then triggers. */
@@ -130,7 +158,7 @@ export function createDecider(deps: DeciderDeps): ClosableDecider {
         // Batch boundary: the step's response and revenue events, sent together across players.
         await Promise.all(step.flatMap((s) => (s.step.special ? [special(bundle, s.step.special)] : [])));
         const runs = step.filter((s) => s.step.triggers.length > 0).map((s) => ({ playerId: s.playerId, triggers: s.step.triggers }));
-        await decideRuns(context, bundle, runs, deps.onDecision);
+        for (const slice of slices(runs)) await decideRuns(context, bundle, slice, deps.onDecision);
       }
     },
     async close() {

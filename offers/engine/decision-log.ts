@@ -14,7 +14,7 @@ import { PlayPulseError, errorMessage } from '../../lib/errors.ts';
  * each player's latest few, compact (explain-codec.ts); the admin API reads older ones here.
  *
  * Appending is off the decision path: `add` buffers, and a flush every `lingerMs` (or at
- * `maxBuffered` records) sends one produce request. It is an audit trail, not state: a
+ * `maxBuffered` records) sends the buffer (in requests of at most 256 KiB). It is an audit trail, not state: a
  * record whose send fails is retried with the next flush, up to `maxBuffered` records
  * held; beyond that the oldest are dropped and counted
  * (playpulse_offers_decision_log_dropped_total), never blocking decisions.
@@ -36,6 +36,9 @@ export interface DecisionLogOptions {
   readonly lingerMs?: number;
   readonly maxBuffered?: number;
 }
+
+/** Bytes of decisions per produce request: well under a broker's default max message size (1 MiB). */
+const REQUEST_BYTES = 256 * 1024;
 
 export class DecisionLog {
   private readonly producer: DurableProducer;
@@ -69,32 +72,44 @@ export class DecisionLog {
     this.timer ??= setTimeout(() => void this.flush(), this.lingerMs);
   }
 
-  /** Sends what is buffered (one produce request); resolves when it is written or failed. */
+  /** Sends what is buffered, in requests of at most REQUEST_BYTES; resolves when it is written or a send failed. */
   async flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (this.flushing) await this.flushing;
     if (this.buffer.length === 0) return;
-    const batch = this.buffer;
-    this.buffer = [];
-    this.flushing = this.producer
-      .send({
-        topic: this.opts.topic,
-        acks: -1,
-        messages: batch.map((d) => ({ key: d.player, value: JSON.stringify(d.decision), timestamp: String(d.decision.at) })),
-      })
-      .then(
-        () => void written.inc(batch.length),
-        (err: unknown) => {
-          this.opts.log.warn({ err: errorMessage(err), records: batch.length }, 'decision stream write failed; retrying with the next flush');
-          this.buffer = [...batch, ...this.buffer];
-          this.timer ??= setTimeout(() => void this.flush(), Math.max(this.lingerMs, 1_000));
-        },
-      )
-      .finally(() => {
-        this.flushing = null;
-      });
+    this.flushing = this.drain().finally(() => {
+      this.flushing = null;
+    });
     await this.flushing;
+  }
+
+  /**
+   * One request per slice of the buffer, in order: a chunk decided at once adds thousands of
+   * decisions together, and a broker refuses a record batch over its max message size. Stops
+   * at the first failed send; that slice goes back to the front for the next flush.
+   */
+  private async drain(): Promise<void> {
+    while (this.buffer.length > 0) {
+      const messages: { key: string; value: string; timestamp: string }[] = [];
+      let bytes = 0;
+      for (const d of this.buffer) {
+        const value = JSON.stringify(d.decision);
+        if (messages.length > 0 && bytes + value.length > REQUEST_BYTES) break;
+        messages.push({ key: d.player, value, timestamp: String(d.decision.at) });
+        bytes += value.length + d.player.length;
+      }
+      const batch = this.buffer.splice(0, messages.length);
+      try {
+        await this.producer.send({ topic: this.opts.topic, acks: -1, messages });
+        written.inc(batch.length);
+      } catch (err) {
+        this.opts.log.warn({ err: errorMessage(err), records: batch.length }, 'decision stream write failed; retrying with the next flush');
+        this.buffer = [...batch, ...this.buffer];
+        this.timer ??= setTimeout(() => void this.flush(), Math.max(this.lingerMs, 1_000));
+        return;
+      }
+    }
   }
 
   async close(): Promise<void> {

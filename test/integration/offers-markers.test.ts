@@ -206,6 +206,31 @@ describe('the decision stream', () => {
   });
 });
 
+describe('the decision stream under a burst', () => {
+  it('writes a whole chunk decided at once (thousands of decisions, megabytes) in requests the broker accepts', async () => {
+    const config = testConfig();
+    const kafka = createKafka(config.kafkaBrokers ?? [], 'test-decision-burst');
+    const topic = `${config.topics.decisions}-burst-${Date.now()}`;
+    const decisionLog = new DecisionLog({ kafka, topic, partitions: 3, retentionMs: 86_400_000, log: createLogger('test-decision-burst'), lingerMs: 5 });
+    await decisionLog.start();
+    const admin = kafka.admin();
+    await admin.connect();
+    cleanups.push(async () => {
+      await decisionLog.close();
+      await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+      await admin.disconnect();
+    });
+    const n = 10_000;
+    const reason = 'x'.repeat(300);
+    for (let i = 0; i < n; i += 1) {
+      decisionLog.add(`burst-${i % 500}`, { eventId: `b-${i}`, eventType: 'match.end', at: T0 + i, bundleVersion: 1, offerId: null, rules: [{ ruleId: 'comeback', mode: 'live', priority: 1, variant: null, outcome: 'condition_false', reason, values: {} }] });
+    }
+    await decisionLog.flush();
+    const offsets = await admin.fetchTopicOffsets(topic);
+    expect(offsets.reduce((sum, o) => sum + Number(o.high), 0)).toBe(n);
+  });
+});
+
 describe('cut-over from the previous layout', () => {
   it('reads a ledger hash of JSON records and an explanation list left by the older version, and replaces them', async () => {
     const r = await rig(bundleOf(baseFiles({ 'comeback.yaml': comebackYaml() })));

@@ -14,6 +14,7 @@ import { createLogger } from '../lib/log.ts';
 import { isPlayPulseError } from '../lib/errors.ts';
 import { installSignalHandlers, onShutdown, shutdown } from '../lib/shutdown.ts';
 import { resolveStack } from '../infra/stack.ts';
+import { nodeFlagsFor } from './node-flags.ts';
 import { parseRoles, runRoles, type Role } from './roles.ts';
 import { sleep } from '../lib/time.ts';
 
@@ -111,7 +112,7 @@ function superviseChild(roles: Role[], env: NodeJS.ProcessEnv): Supervised {
 
   const launch = () => {
     // The IPC channel is the child's lifeline: it drains and exits when the supervisor dies.
-    child = spawn(process.execPath, ['--import', 'tsx', START_SCRIPT, '--role', name, '--supervised'], {
+    child = spawn(process.execPath, [...nodeFlagsFor(roles), '--import', 'tsx', START_SCRIPT, '--role', name, '--supervised'], {
       env,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

@@ -10,6 +10,8 @@ import type { Config } from '../../lib/config.ts';
 import type { BenchPlan } from '../scenarios/index.ts';
 import { startLagSampler, type LagSampler } from './lag.ts';
 import type { Machine } from './machine.ts';
+import { nodeFlagsFor } from '../../bin/node-flags.ts';
+import type { Role } from '../../bin/roles.ts';
 import { idlePhase, ingestPhase, offersPhase, type IdleFigures, type IngestFigures, type OffersFigures, type PhaseContext, type Target } from './phases.ts';
 import { freePort } from '../../infra/ports.ts';
 import { processorFigures } from './processors.ts';
@@ -88,8 +90,10 @@ export async function runBench(o: RunOptions): Promise<{ markdown: string; files
   let trafficTo = 0;
 
   try {
+    // Each role starts with the Node flags it is shipped with (bin/node-flags.ts); a bin/start.ts process is named by its role.
     const start = (name: string, args: string[], env: NodeJS.ProcessEnv, script = 'bin/start.ts') => {
-      const p = startNode({ name, script, args, env: { ...base, ...env }, logDir, nodeFlags: script === 'bin/start.ts' ? nodeFlags : [] });
+      const roleFlags = script === 'bin/start.ts' ? nodeFlagsFor([name as Role]) : [];
+      const p = startNode({ name, script, args, env: { ...base, ...env }, logDir, nodeFlags: script === 'bin/start.ts' ? [...roleFlags, ...nodeFlags] : [] });
       procs.push(p);
       return p;
     };

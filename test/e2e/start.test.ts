@@ -5,9 +5,11 @@
  * message naming the address and no stack trace.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { encode, decode } from '@msgpack/msgpack';
+import { nodeFlagsFor } from '../../bin/node-flags.ts';
 import { signPlayerToken } from '../../edge/auth.ts';
 import { DEV_AUTH_SECRET, DEV_ADMIN_TOKEN } from '../../lib/config.ts';
 import { createRedis } from '../../lib/redis.ts';
@@ -49,6 +51,15 @@ function descendants(pid: number): number[] {
   };
   walk(pid);
   return result;
+}
+
+/** The arguments a process was started with (Linux /proc); empty once it is gone. */
+function commandLine(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a.length > 0);
+  } catch {
+    return [];
+  }
 }
 
 function alive(pid: number): boolean {
@@ -126,6 +137,14 @@ describe('npm start', () => {
 
       const tree = descendants(proc.child.pid!);
       expect(tree.length).toBeGreaterThanOrEqual(2);
+      // Each child runs with its roles' Node flags (bin/node-flags.ts).
+      const commandLines = tree.map((pid) => commandLine(pid));
+      const processorsChild = commandLines.find((args) => args.includes('processors,offers'));
+      expect(processorsChild, commandLines.map((a) => a.join(' ')).join('\n')).toBeDefined();
+      for (const flag of nodeFlagsFor(['processors', 'offers'])) expect(processorsChild).toContain(flag);
+      const edgeChild = commandLines.find((args) => args[args.indexOf('--role') + 1] === 'edge');
+      expect(edgeChild).toBeDefined();
+      for (const flag of nodeFlagsFor(['processors']).filter((f) => !nodeFlagsFor(['edge']).includes(f))) expect(edgeChild).not.toContain(flag);
       expect(proc.output()).toContain('PlayPulse is ready.');
       // Ctrl-C in a terminal: SIGINT to the whole foreground process group.
       process.kill(-proc.child.pid!, 'SIGINT');

@@ -5,6 +5,7 @@
  * settings of deploy/cluster-settings.json, and the load balancer checks a real path.
  */
 import { describe, expect, it } from 'vitest';
+import { nodeFlagsFor } from '../../bin/node-flags.ts';
 import { parseRoles } from '../../bin/roles.ts';
 import { loadConfig } from '../../lib/config.ts';
 import {
@@ -60,12 +61,21 @@ describe('compose: PlayPulse services', () => {
     const known = configVariables();
     for (const [name, s] of playpulse) {
       const env = s.environment ?? {};
-      for (const key of Object.keys(env)) expect(known.has(key), `${name}: ${key} is not a config variable`).toBe(true);
+      for (const key of Object.keys(env)) if (key !== 'NODE_OPTIONS') expect(known.has(key), `${name}: ${key} is not a config variable`).toBe(true);
       const expanded = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, expand(v)]));
       const config = loadConfig(expanded);
       expect(config.authSecretIsDev, `${name} runs with the dev auth secret`).toBe(false);
       expect(config.adminTokenIsDev, `${name} runs with the dev admin token`).toBe(false);
     }
+  });
+
+  it("starts each role with its Node flags (bin/node-flags.ts), through Node's NODE_OPTIONS", () => {
+    for (const [name, s] of playpulse) {
+      const flags = nodeFlagsFor(roleOf(s)).join(' ');
+      expect(s.environment?.NODE_OPTIONS ?? '', name).toBe(flags);
+    }
+    expect(withRole('processors').length).toBeGreaterThan(0);
+    expect(nodeFlagsFor(['processors']).length).toBeGreaterThan(0);
   });
 
   it('takes secrets from the environment of `docker compose`, never written in the file', () => {

@@ -9,6 +9,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { nodeFlagsFor } from '../../bin/node-flags.ts';
 import { parseRoles, type Role } from '../../bin/roles.ts';
 import { loadConfig, type Config } from '../../lib/config.ts';
 import {
@@ -136,7 +137,14 @@ describe.each(Object.entries(builds))('k8s %s', (_name, { objects }) => {
     }
     for (const s of byKind(objects, 'Secret')) for (const key of Object.keys(s.data ?? {})) expect(known.has(key), `Secret: ${key}`).toBe(true);
     for (const { d, container } of roleDeployments(objects)) {
-      for (const e of container.env ?? []) expect(known.has(e.name), `${d.metadata.name}: ${e.name}`).toBe(true);
+      for (const e of container.env ?? []) if (e.name !== 'NODE_OPTIONS') expect(known.has(e.name), `${d.metadata.name}: ${e.name}`).toBe(true);
+    }
+  });
+
+  it("starts each role with its Node flags (bin/node-flags.ts), through Node's NODE_OPTIONS", () => {
+    for (const { d, container, role } of roleDeployments(objects)) {
+      const set = (container.env ?? []).find((e: any) => e.name === 'NODE_OPTIONS')?.value ?? '';
+      expect(set, d.metadata.name).toBe(nodeFlagsFor([role]).join(' '));
     }
   });
 

@@ -104,11 +104,15 @@ async function readDeadLetters(config: Config, atLeast: number): Promise<KafkaMe
   return letters;
 }
 
-async function drained(config: Config): Promise<void> {
-  await waitUntil('processors to commit every offset', async () => {
-    const { committed, end } = await groupProgress(kafka, `${config.keyPrefix}-processors`, config.topics.events);
-    return end > 0 && committed === end;
-  });
+async function drained(config: Config, timeoutMs?: number): Promise<void> {
+  await waitUntil(
+    'processors to commit every offset',
+    async () => {
+      const { committed, end } = await groupProgress(kafka, `${config.keyPrefix}-processors`, config.topics.events);
+      return end > 0 && committed === end;
+    },
+    timeoutMs,
+  );
 }
 
 const header = (m: KafkaMessage, k: string) => m.headers?.[k]?.toString();
@@ -176,7 +180,13 @@ describe('poison decisions', () => {
     clients.push(deciderRedis);
     const real = createDecider({ config, redis: deciderRedis, bundles: new SwappableSource(b), queues: null, publish: async () => 0 });
 
-    /** Stops Redis at the first call of an isolation (a part of the previous call, from its first event); starts it again after 3 calls failed without it. */
+    /**
+     * Stops Redis at the first call of an isolation (a part of the previous call, from its
+     * first event); starts it again after OUTAGE_CALLS calls failed without it: more than a
+     * bisection of the chunk down to single events takes, so an isolation that went on past
+     * the outage errors would reach single events and dead-letter them.
+     */
+    const OUTAGE_CALLS = 6;
     const outage = { stopped: false, over: false, failedWhileStopped: 0 };
     let previous: readonly AppliedEvent[] = [];
     const decider: Decider = {
@@ -187,7 +197,7 @@ describe('poison decisions', () => {
           await server.halt();
           outage.stopped = true;
         }
-        if (outage.stopped && outage.failedWhileStopped >= 3) {
+        if (outage.stopped && outage.failedWhileStopped >= OUTAGE_CALLS) {
           await server.resume();
           outage.stopped = false;
           outage.over = true;
@@ -201,13 +211,14 @@ describe('poison decisions', () => {
       },
     };
     running.push(await startProcessors({ config, health: new Health(), bundles: new SwappableSource(b), decider }));
-    await drained(config);
+    // The outage spans several retries whose backoff grows to 5 s: allow for it.
+    await drained(config, 200_000);
 
-    expect(outage).toEqual({ stopped: false, over: true, failedWhileStopped: 3 });
+    expect(outage).toEqual({ stopped: false, over: true, failedWhileStopped: OUTAGE_CALLS });
     const letters = await readDeadLetters(config, 3);
     // Only the poison, each once: none of the events decided during the outage was dead-lettered.
     expect(letters.map((m) => `${header(m, 'pp-dlq-reason')}@${header(m, 'pp-dlq-offset')}`)).toEqual(poisonOffsets(all).map((o) => `decide_failed@${o}`));
     expect((await deadLettersTotal('decide_failed')) - before).toBe(3);
     await assertDecided(redis, config, b, all);
-  }, 180_000);
+  }, 300_000);
 });

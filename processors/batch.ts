@@ -157,6 +157,7 @@ function decideStep(deps: BatchDeps, control: BatchControl, events: readonly App
   return async () => {
     try {
       if (failures < DECIDE_ATTEMPTS_BEFORE_ISOLATION) {
+        // Batch boundary: the whole chunk in one decideBatch call; smaller calls only while isolating.
         await deps.decider.decideBatch(events);
         return [];
       }

@@ -32,6 +32,7 @@ export const ERRORS = {
   EDGE_BAD_STREAM: { retriable: false, http: 400, message: 'the upgrade parameter `stream` is not 1..64 of [A-Za-z0-9_.:-]' },
 
   PROC_POISON_EVENT: { retriable: false, message: 'an event in the topic cannot be decoded or applied' },
+  PROC_DECISION_FAILED: { retriable: false, message: 'the decision of an applied event failed every time; the event was dead-lettered' },
   FULFILMENT_FAILED: { retriable: true, message: 'the fulfilment webhook is unreachable or answered an error' },
 
   PROC_FIELD_TYPE: { retriable: false, message: 'an event field has the wrong type for a property' },

@@ -8,6 +8,7 @@ import { decodeMessage, sendDeadLetters, type DeadLetter } from './dlq.ts';
 import { processorMetrics as m } from './metrics.ts';
 import { planFor, type ApplyPlan } from './plan.ts';
 import { untilDone, type BatchControl, type RetryHooks } from './retry.ts';
+import { DECIDE_ATTEMPTS_BEFORE_ISOLATION, isInfrastructureError, isolateDecisions, type FailedDecision } from './poison-decision.ts';
 import type { ScriptClient } from './scripts.ts';
 import { errorMessage } from '../lib/errors.ts';
 
@@ -16,7 +17,9 @@ import { errorMessage } from '../lib/errors.ts';
  * decode; apply every event in one pipelined round trip; dead-letter the poison ones; hand
  * the applied events to the decider; only then resolve the chunk's last offset, heartbeat
  * and commit if due. A failing step (Redis or Kafka away, decider failing) is retried with
- * backoff while heartbeating, so nothing is skipped and nothing is committed early. The
+ * backoff while heartbeating, so nothing is skipped and nothing is committed early; only a
+ * decision that keeps failing for reasons of its own is isolated and dead-lettered
+ * (`decide_failed`, poison-decision.ts), never because a service is away. The
  * designer bundle is read once per batch: a newly published one applies from the next batch.
  */
 export interface BatchDeps {
@@ -105,9 +108,30 @@ export function createBatchHandler(deps: BatchDeps): (payload: EachBatchPayload)
 
       if (outcome.applied.length > 0) {
         const t1 = performance.now();
-        const decided = await untilDone(control, hooks('decide'), () => deps.decider.decideBatch(outcome.applied as readonly AppliedEvent[]));
-        if (!decided.done) return;
+        const decided = await untilDone(control, hooks('decide'), decideStep(deps, control, outcome.applied as readonly AppliedEvent[]));
+        // null: the batch stopped being ours while isolating; nothing resolved.
+        if (!decided.done || decided.value === null) return;
+        const failedAlone = decided.value;
         m.decideLatency.observe((performance.now() - t1) / 1000);
+        const poisoned: DeadLetter[] = failedAlone.map((f) => ({
+          topic,
+          partition,
+          message: byOffset.get(f.event.offset) as KafkaMessage,
+          reason: 'decide_failed',
+          error: f.error,
+        }));
+        if (poisoned.length > 0) {
+          const sent = await untilDone(control, hooks('dead-letter'), () => sendDeadLetters(deps.producer, deps.deadLetterTopic, poisoned));
+          if (!sent.done) return;
+          for (const [i, l] of poisoned.entries()) {
+            const e = (failedAlone[i] as FailedDecision).event;
+            m.deadLettered.inc({ reason: l.reason });
+            deps.log.error(
+              { code: 'PROC_DECISION_FAILED', topic, partition, offset: l.message.offset, reason: l.reason, player: e.record.player, event: e.record.id, type: e.record.type, err: l.error },
+              'decision failed for this event alone; event dead-lettered, the rest of the chunk decided',
+            );
+          }
+        }
       }
 
       resolveOffset((chunk[chunk.length - 1] as KafkaMessage).offset);
@@ -115,6 +139,36 @@ export function createBatchHandler(deps: BatchDeps): (payload: EachBatchPayload)
       m.batchSize.observe(chunk.length);
       await heartbeat();
       await commitOffsetsIfNecessary();
+    }
+  };
+}
+
+/**
+ * The decide step of one chunk, as `untilDone` runs it. The normal path is one
+ * `decideBatch` call for the whole chunk (its batch boundaries are the decider's). After
+ * DECIDE_ATTEMPTS_BEFORE_ISOLATION failures in a row that are not infrastructure errors,
+ * the next attempt isolates the poison decisions (poison-decision.ts) and resolves with
+ * them, once Redis has answered a PING before and after: an outage is retried, never
+ * dead-lettered. An infrastructure error resets the count. Resolves null when the batch
+ * stopped being ours during an isolation.
+ */
+function decideStep(deps: BatchDeps, control: BatchControl, events: readonly AppliedEvent[]): () => Promise<FailedDecision[] | null> {
+  let failures = 0;
+  return async () => {
+    try {
+      if (failures < DECIDE_ATTEMPTS_BEFORE_ISOLATION) {
+        // Batch boundary: the whole chunk in one decideBatch call; smaller calls only while isolating.
+        await deps.decider.decideBatch(events);
+        return [];
+      }
+      await deps.redis.ping();
+      deps.log.warn({ events: events.length, attempts: failures }, 'decision keeps failing; deciding the chunk in parts to isolate the events it fails for');
+      const failed = await isolateDecisions((part) => deps.decider.decideBatch(part), events, () => control.isRunning() && !control.isStale());
+      if (failed && failed.length > 0) await deps.redis.ping();
+      return failed;
+    } catch (err) {
+      failures = isInfrastructureError(err) ? 0 : failures + 1;
+      throw err;
     }
   };
 }

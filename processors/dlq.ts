@@ -5,17 +5,18 @@ import { errorMessage } from '../lib/errors.ts';
 import { PLAYER_ID_PATTERN } from '../protocol/limits.ts';
 
 /**
- * Poison events: records processors cannot apply. They go to the dead-letter topic with the
+ * Poison events: records processors cannot apply, and applied events whose decision fails
+ * on its own every time (`decide_failed`, poison-decision.ts). They go to the dead-letter topic with the
  * original key, value and headers plus `pp-dlq-*` headers saying why and where from; the
  * partition keeps flowing. A dead letter may be written twice when its batch is redelivered
  * (at-least-once), never lost: the offset is committed only after the broker acked it.
  *
- *   pp-dlq-reason     undecodable | bad_player | key_mismatch | apply_failed
+ *   pp-dlq-reason     undecodable | bad_player | key_mismatch | apply_failed | decide_failed
  *   pp-dlq-error      the error message (at most 1 KiB)
  *   pp-dlq-topic, pp-dlq-partition, pp-dlq-offset   where the record was read
  *   pp-dlq-at         when it was dead-lettered (ms, wall clock)
  */
-export type PoisonReason = 'undecodable' | 'bad_player' | 'key_mismatch' | 'apply_failed';
+export type PoisonReason = 'undecodable' | 'bad_player' | 'key_mismatch' | 'apply_failed' | 'decide_failed';
 
 export interface DeadLetter {
   readonly topic: string;

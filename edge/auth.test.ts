@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { SignJWT, jwtVerify, type JWTPayload } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { isPlayPulseError } from '../lib/errors.ts';
-import { signPlayerToken, verifyPlayerToken } from './auth.ts';
+import { signPlayerToken, singleSecret, verifyPlayerToken } from './auth.ts';
 
 const SECRET = 'unit-test-secret-0123456789abcdef';
 const key = createSecretKey(Buffer.from(SECRET, 'utf8'));
@@ -39,7 +39,7 @@ async function byJose(token: string): Promise<{ player: string; expMs: number } 
 
 function byEdge(token: string | null): { player: string; expMs: number } | string {
   try {
-    return verifyPlayerToken(SECRET, token, NOW * 1000);
+    return verifyPlayerToken(singleSecret(SECRET), token, NOW * 1000);
   } catch (err) {
     if (!isPlayPulseError(err)) throw err;
     return err.code;
@@ -49,7 +49,7 @@ function byEdge(token: string | null): { player: string; expMs: number } | strin
 describe('verifyPlayerToken', () => {
   it('accepts a token from signPlayerToken with its player and expiry', async () => {
     const token = await signPlayerToken(SECRET, 'player.one:7', 600);
-    const got = verifyPlayerToken(SECRET, token);
+    const got = verifyPlayerToken(singleSecret(SECRET), token);
     expect(got.player).toBe('player.one:7');
     expect(Math.abs(got.expMs - (Date.now() + 600_000))).toBeLessThan(2_000);
     expect(await byJose(token)).not.toBeNull();
@@ -80,7 +80,7 @@ describe('verifyPlayerToken', () => {
       expect(await byJose(token), what).toBeNull();
       let message = '';
       try {
-        verifyPlayerToken(SECRET, token, NOW * 1000);
+        verifyPlayerToken(singleSecret(SECRET), token, NOW * 1000);
       } catch (err) {
         expect(isPlayPulseError(err) && err.code, what).toBe('AUTH_INVALID');
         message = (err as Error).message;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig, withServices, DEV_ADMIN_TOKEN, DEV_AUTH_SECRET } from './config.ts';
 import { PlayPulseError } from './errors.ts';
 
-function configError(env: Record<string, string>): PlayPulseError {
+function configError(env: Record<string, string | undefined>): PlayPulseError {
   try {
     loadConfig(env);
   } catch (err) {
@@ -173,7 +173,7 @@ describe('loadConfig', () => {
 
     it('is on with PLAYPULSE_ENV=production, or NODE_ENV=production unless PLAYPULSE_ENV says development', () => {
       expect(loadConfig(safe).production).toBe(true);
-      expect(loadConfig({ ...safe, PLAYPULSE_ENV: undefined, NODE_ENV: 'production' } as Record<string, string>).production).toBe(true);
+      expect(loadConfig({ ...safe, PLAYPULSE_ENV: undefined, NODE_ENV: 'production' }).production).toBe(true);
       expect(loadConfig({ NODE_ENV: 'production', PLAYPULSE_ENV: 'development' }).production).toBe(false);
       expect(loadConfig({ NODE_ENV: 'test' }).production).toBe(false);
       expect(loadConfig({}).production).toBe(false);
@@ -183,7 +183,7 @@ describe('loadConfig', () => {
       const c = loadConfig(safe);
       expect(c.authSecret).toBe(STRONG);
       expect(c.authSecretIsDev || c.adminTokenIsDev).toBe(false);
-      const keys = loadConfig({ ...safe, PLAYPULSE_AUTH_SECRET: undefined, PLAYPULSE_AUTH_SECRETS: `new:${STRONG},old:${'o'.repeat(32)}` } as Record<string, string>);
+      const keys = loadConfig({ ...safe, PLAYPULSE_AUTH_SECRET: undefined, PLAYPULSE_AUTH_SECRETS: `new:${STRONG},old:${'o'.repeat(32)}` });
       expect(keys.auth.keys.map((k) => k.kid)).toEqual(['new', 'old']);
       // Bytes are counted, not characters: 16 characters of 3 bytes each are enough.
       expect(loadConfig({ ...safe, PLAYPULSE_ADMIN_TOKEN: '€'.repeat(16) }).production).toBe(true);
@@ -210,7 +210,7 @@ describe('loadConfig', () => {
       ['a short previous rotation key', { PLAYPULSE_AUTH_SECRET: undefined, PLAYPULSE_AUTH_SECRETS: `new:${'n'.repeat(32)},old:${'o'.repeat(20)}` }, /PLAYPULSE_AUTH_SECRETS \(kid "old"\) is 20 bytes/],
       ['the dev secret as a rotation key', { PLAYPULSE_AUTH_SECRET: undefined, PLAYPULSE_AUTH_SECRETS: `new:${'n'.repeat(32)},old:${DEV_AUTH_SECRET}` }, /PLAYPULSE_AUTH_SECRETS \(kid "old"\) is the dev default/],
     ])('refuses %s', (_what, change, reason) => {
-      const err = configError({ ...safe, ...change } as Record<string, string>);
+      const err = configError({ ...safe, ...change });
       expect(err.code).toBe('CONFIG_INVALID');
       expect(err.message).toMatch(reason);
       expect(err.message).not.toContain('s'.repeat(31));

@@ -11,9 +11,10 @@
  * Verification is synchronous on purpose: the edge verifies inside the uWS upgrade handler
  * and upgrades before it returns. An upgrade completed later (after an await, inside
  * `res.cork`) can be dropped right after `open` by the uWS builds we run (docs/delivery.md,
- * "Upgrade"). jose signs tokens and decodes them; the HS256 check is one HMAC compared in
- * constant time over the canonical encoding, and it is held to what jose's `jwtVerify`
- * accepts by auth.test.ts.
+ * "Upgrade"). jose signs tokens and decodes them; the HS256 check is one HMAC per key the
+ * token may be checked with, compared in constant time over the canonical encoding, and it
+ * is held to what jose's `jwtVerify` accepts (with the key the `kid` names, and its
+ * `audience` and `issuer` options) by auth.test.ts.
  */
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { SignJWT, decodeJwt, decodeProtectedHeader, type JWTPayload } from 'jose';

@@ -36,7 +36,10 @@ FROM ${NODE_IMAGE} AS runtime
 RUN apt-get update \
   && apt-get install -y --no-install-recommends tini \
   && rm -rf /var/lib/apt/lists/*
-ENV NODE_ENV=production
+# Production mode (docs/operations.md "Production mode"): every role refuses to start
+# without its own player secret and admin token of at least 32 bytes each. A deployment
+# that wants the dev defaults says PLAYPULSE_ENV=development (deploy/k8s/overlays/dev).
+ENV NODE_ENV=production PLAYPULSE_ENV=production
 WORKDIR /app
 # Production dependencies only. esbuild is among them (tsx depends on it), which is what
 # offers/console/build.ts imports when it loads; the console itself is prebuilt below.

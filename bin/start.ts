@@ -148,12 +148,13 @@ function superviseChild(roles: Role[], env: NodeJS.ProcessEnv): Supervised {
   };
 }
 
+/** Outside production mode only: production mode refuses the dev secrets at load (lib/config.ts). */
 function warnAboutDevSecrets(config: Config): void {
   if (config.authSecretIsDev) {
-    log.warn('PLAYPULSE_AUTH_SECRET is not set: using the fixed DEV secret. Anyone can sign player tokens. Never run a live game like this.');
+    log.warn('PLAYPULSE_AUTH_SECRET is not set: using the fixed DEV secret. Anyone can sign player tokens. Never run a live game like this (PLAYPULSE_ENV=production refuses it).');
   }
   if (config.adminTokenIsDev) {
-    log.warn('PLAYPULSE_ADMIN_TOKEN is not set: using the fixed DEV admin token. Anyone can publish rules. Never run a live game like this.');
+    log.warn('PLAYPULSE_ADMIN_TOKEN is not set: using the fixed DEV admin token. Anyone can publish rules. Never run a live game like this (PLAYPULSE_ENV=production refuses it).');
   }
 }
 

@@ -5,10 +5,11 @@
  */
 import { createHmac, createSecretKey } from 'node:crypto';
 import fc from 'fast-check';
-import { SignJWT, jwtVerify, type JWTPayload } from 'jose';
+import { SignJWT, decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { isPlayPulseError } from '../lib/errors.ts';
-import { signPlayerToken, verifyPlayerToken } from './auth.ts';
+import type { PlayerAuth } from '../lib/config.ts';
+import { signPlayerToken, signPlayerTokenWith, singleSecret, verifyPlayerToken } from './auth.ts';
 
 const SECRET = 'unit-test-secret-0123456789abcdef';
 const key = createSecretKey(Buffer.from(SECRET, 'utf8'));
@@ -39,7 +40,7 @@ async function byJose(token: string): Promise<{ player: string; expMs: number } 
 
 function byEdge(token: string | null): { player: string; expMs: number } | string {
   try {
-    return verifyPlayerToken(SECRET, token, NOW * 1000);
+    return verifyPlayerToken(singleSecret(SECRET), token, NOW * 1000);
   } catch (err) {
     if (!isPlayPulseError(err)) throw err;
     return err.code;
@@ -49,7 +50,7 @@ function byEdge(token: string | null): { player: string; expMs: number } | strin
 describe('verifyPlayerToken', () => {
   it('accepts a token from signPlayerToken with its player and expiry', async () => {
     const token = await signPlayerToken(SECRET, 'player.one:7', 600);
-    const got = verifyPlayerToken(SECRET, token);
+    const got = verifyPlayerToken(singleSecret(SECRET), token);
     expect(got.player).toBe('player.one:7');
     expect(Math.abs(got.expMs - (Date.now() + 600_000))).toBeLessThan(2_000);
     expect(await byJose(token)).not.toBeNull();
@@ -80,7 +81,7 @@ describe('verifyPlayerToken', () => {
       expect(await byJose(token), what).toBeNull();
       let message = '';
       try {
-        verifyPlayerToken(SECRET, token, NOW * 1000);
+        verifyPlayerToken(singleSecret(SECRET), token, NOW * 1000);
       } catch (err) {
         expect(isPlayPulseError(err) && err.code, what).toBe('AUTH_INVALID');
         message = (err as Error).message;
@@ -127,5 +128,137 @@ describe('verifyPlayerToken', () => {
     // Both sides of the property were exercised.
     expect(seen.accepted).toBeGreaterThan(20);
     expect(seen.refused).toBeGreaterThan(20);
+  });
+});
+
+/** What the edge says of a token under `auth`: the player, or the error code and message. */
+function check(auth: PlayerAuth, token: string): { player: string } | { code: string; message: string } {
+  try {
+    return { player: verifyPlayerToken(auth, token, NOW * 1000).player };
+  } catch (err) {
+    if (!isPlayPulseError(err)) throw err;
+    return { code: err.code, message: err.message };
+  }
+}
+
+const secretKey = (secret: string) => createSecretKey(Buffer.from(secret, 'utf8'));
+
+/** jose's verdict with the key `kid` names (a kid-less token: each key in turn), and `options`. */
+async function joseAccepts(auth: PlayerAuth, token: string, options: JWTVerifyOptions = {}): Promise<boolean> {
+  const kid = decodeProtectedHeader(token).kid;
+  const keys = kid === undefined || auth.keys[0]?.kid === null ? auth.keys : auth.keys.filter((k) => k.kid === kid);
+  for (const k of keys) {
+    try {
+      await jwtVerify(token, secretKey(k.secret), { algorithms: ['HS256'], requiredClaims: ['exp', 'sub'], currentDate: new Date(NOW * 1000), ...options });
+      return true;
+    } catch {
+      // the next key
+    }
+  }
+  return false;
+}
+
+describe('verifyPlayerToken: key rotation', () => {
+  const NEW = 'the-new-secret-0123456789abcdefgh';
+  const OLD = 'the-old-secret-0123456789abcdefgh';
+  const rollover: PlayerAuth = { keys: [{ kid: 'k-new', secret: NEW }, { kid: 'k-old', secret: OLD }], audience: null, issuer: null };
+  const after: PlayerAuth = { keys: [{ kid: 'k-new', secret: NEW }], audience: null, issuer: null };
+  const token = (secret: string, header: Record<string, unknown>, sub = 'p1') =>
+    new SignJWT({ sub, exp: NOW + 60 }).setProtectedHeader({ alg: 'HS256', ...header }).sign(secretKey(secret));
+
+  it('during a rollover accepts the old kid, the new kid, and kid-less tokens of either key', async () => {
+    const accepted = [
+      await token(OLD, { kid: 'k-old' }, 'old-kid'),
+      await token(NEW, { kid: 'k-new' }, 'new-kid'),
+      await token(OLD, {}, 'old-no-kid'),
+      await token(NEW, {}, 'new-no-kid'),
+    ];
+    for (const t of accepted) {
+      expect(await joseAccepts(rollover, t)).toBe(true);
+      expect(check(rollover, t)).toEqual({ player: decodeJwt(t).sub });
+    }
+  });
+
+  it('checks a token naming a kid with that key only, and refuses an unknown or non-string kid', async () => {
+    const cases: [string, string, RegExp][] = [
+      ['old kid, new key', await token(NEW, { kid: 'k-old' }), /signature verification failed/],
+      ['new kid, old key', await token(OLD, { kid: 'k-new' }), /signature verification failed/],
+      ['unknown kid, a valid key', await token(NEW, { kid: 'k-gone' }), /unknown key id "k-gone"/],
+      ['numeric kid', await token(NEW, { kid: 7 }), /"kid" header parameter must be a string/],
+      ['kid-less, another key', await token('some-other-secret-0123456789abcdef', {}), /signature verification failed/],
+    ];
+    for (const [what, t, reason] of cases) {
+      expect(await joseAccepts(rollover, t), what).toBe(false);
+      const got = check(rollover, t);
+      expect(got, what).toMatchObject({ code: 'AUTH_INVALID' });
+      expect((got as { message: string }).message, what).toMatch(reason);
+    }
+  });
+
+  it('once the old key is removed, refuses its tokens with and without kid', async () => {
+    expect(check(after, await token(OLD, { kid: 'k-old' }))).toMatchObject({ code: 'AUTH_INVALID', message: expect.stringMatching(/unknown key id/) });
+    expect(check(after, await token(OLD, {}))).toMatchObject({ code: 'AUTH_INVALID', message: expect.stringMatching(/signature/) });
+    expect(check(after, await token(NEW, { kid: 'k-new' }))).toEqual({ player: 'p1' });
+  });
+
+  it('signs with the current key and names its kid', async () => {
+    const t = await signPlayerTokenWith(rollover, 'signed', 600);
+    expect(decodeProtectedHeader(t)).toMatchObject({ alg: 'HS256', kid: 'k-new' });
+    expect(check(after, t)).toEqual({ player: 'signed' });
+    expect(check({ ...rollover, keys: [{ kid: 'k-new', secret: OLD }] }, t)).toMatchObject({ code: 'AUTH_INVALID' });
+  });
+
+  it('with a single secret (no key ids) ignores the kid a token names, as before rotation', async () => {
+    const t = await token(SECRET, { kid: 'anything' });
+    expect(await joseAccepts(singleSecret(SECRET), t)).toBe(true);
+    expect(check(singleSecret(SECRET), t)).toEqual({ player: 'p1' });
+    const t2 = await signPlayerTokenWith(singleSecret(SECRET), 'p2', 60);
+    expect(decodeProtectedHeader(t2).kid).toBeUndefined();
+  });
+});
+
+describe('verifyPlayerToken: audience and issuer', () => {
+  const auth: PlayerAuth = { ...singleSecret(SECRET), audience: 'game-x', issuer: 'https://auth.studio.example' };
+  const options: JWTVerifyOptions = { audience: 'game-x', issuer: 'https://auth.studio.example' };
+  const base = { sub: 'p1', exp: NOW + 60 };
+
+  it('accepts a token with the audience (alone or among others) and the issuer', async () => {
+    for (const aud of ['game-x', ['other-game', 'game-x']]) {
+      const t = await sign({ ...base, aud, iss: 'https://auth.studio.example' });
+      expect(await joseAccepts(auth, t, options)).toBe(true);
+      expect(check(auth, t)).toEqual({ player: 'p1' });
+    }
+  });
+
+  it('refuses a missing or other audience or issuer, as jose does', async () => {
+    const iss = 'https://auth.studio.example';
+    const cases: [string, string, RegExp][] = [
+      ['no aud', await sign({ ...base, iss }), /missing required "aud" claim/],
+      ['other aud', await sign({ ...base, aud: 'game-y', iss }), /unexpected "aud" claim value/],
+      ['aud array without it', await sign({ ...base, aud: ['game-y', 'game-z'], iss }), /unexpected "aud" claim value/],
+      ['aud of another case', await sign({ ...base, aud: 'GAME-X', iss }), /unexpected "aud" claim value/],
+      ['no iss', await sign({ ...base, aud: 'game-x' }), /missing required "iss" claim/],
+      ['other iss', await sign({ ...base, aud: 'game-x', iss: 'https://evil.example' }), /unexpected "iss" claim value/],
+      ['iss prefix', await sign({ ...base, aud: 'game-x', iss: 'https://auth.studio.example/x' }), /unexpected "iss" claim value/],
+    ];
+    for (const [what, t, reason] of cases) {
+      expect(await joseAccepts(auth, t, options), what).toBe(false);
+      const got = check(auth, t);
+      expect(got, what).toMatchObject({ code: 'AUTH_INVALID' });
+      expect((got as { message: string }).message, what).toMatch(reason);
+    }
+  });
+
+  it('checks each of them only when configured', async () => {
+    const t = await sign({ ...base, aud: 'anything', iss: 'anyone' });
+    expect(check(singleSecret(SECRET), t)).toEqual({ player: 'p1' });
+    expect(check({ ...auth, issuer: null }, await sign({ ...base, aud: 'game-x' }))).toEqual({ player: 'p1' });
+    expect(check({ ...auth, audience: null }, await sign({ ...base, iss: 'https://auth.studio.example' }))).toEqual({ player: 'p1' });
+  });
+
+  it('signs the configured audience and issuer, or the ones given', async () => {
+    expect(check(auth, await signPlayerTokenWith(auth, 'p3', 60))).toEqual({ player: 'p3' });
+    expect(check(auth, await signPlayerTokenWith(auth, 'p3', 60, { audience: 'game-y' }))).toMatchObject({ code: 'AUTH_INVALID' });
+    expect(check(auth, await signPlayerTokenWith(auth, 'p3', 60, { issuer: 'someone' }))).toMatchObject({ code: 'AUTH_INVALID' });
   });
 });

@@ -3,15 +3,22 @@
  * (1..64 of [A-Za-z0-9_.:-]), `exp` required. Given as `?token=` on the upgrade request or
  * as `Authorization: Bearer <jwt>`. The player id comes from the token alone.
  *
+ * With PLAYPULSE_AUTH_SECRETS (key rotation) every key has a `kid`: a token whose header
+ * names a `kid` is checked with that key only (an unknown one is refused), a token without
+ * one against each key, the current first. With PLAYPULSE_AUTH_AUDIENCE / _ISSUER set, the
+ * `aud` / `iss` claims must match, as jose's `jwtVerify` `audience` and `issuer` options.
+ *
  * Verification is synchronous on purpose: the edge verifies inside the uWS upgrade handler
  * and upgrades before it returns. An upgrade completed later (after an await, inside
  * `res.cork`) can be dropped right after `open` by the uWS builds we run (docs/delivery.md,
- * "Upgrade"). jose signs tokens and decodes them; the HS256 check is one HMAC compared in
- * constant time over the canonical encoding, and it is held to what jose's `jwtVerify`
- * accepts by auth.test.ts.
+ * "Upgrade"). jose signs tokens and decodes them; the HS256 check is one HMAC per key the
+ * token may be checked with, compared in constant time over the canonical encoding, and it
+ * is held to what jose's `jwtVerify` accepts (with the key the `kid` names, and its
+ * `audience` and `issuer` options) by auth.test.ts.
  */
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { SignJWT, decodeJwt, decodeProtectedHeader, type JWTPayload } from 'jose';
+import type { AuthKey, PlayerAuth } from '../lib/config.ts';
 import { PlayPulseError } from '../lib/errors.ts';
 import { PLAYER_ID_PATTERN } from '../protocol/limits.ts';
 
@@ -32,16 +39,40 @@ function keyFor(secret: string): KeyObject {
   return key;
 }
 
+export interface SignOptions {
+  /** Header `kid`: the id of the key signing. */
+  readonly kid?: string | null;
+  readonly audience?: string | null;
+  readonly issuer?: string | null;
+}
+
 /** Signs a player token valid for `ttlSec` seconds. */
-export async function signPlayerToken(secret: string, playerId: string, ttlSec: number): Promise<string> {
+export async function signPlayerToken(secret: string, playerId: string, ttlSec: number, opts: SignOptions = {}): Promise<string> {
   if (!PLAYER_ID_PATTERN.test(playerId)) throw new PlayPulseError('AUTH_INVALID', 'player id must be 1..64 of [A-Za-z0-9_.:-]');
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+  const jwt = new SignJWT({})
+    .setProtectedHeader(opts.kid ? { alg: 'HS256', typ: 'JWT', kid: opts.kid } : { alg: 'HS256', typ: 'JWT' })
     .setSubject(playerId)
     .setIssuedAt(now)
-    .setExpirationTime(now + ttlSec)
-    .sign(keyFor(secret));
+    .setExpirationTime(now + ttlSec);
+  if (opts.audience) jwt.setAudience(opts.audience);
+  if (opts.issuer) jwt.setIssuer(opts.issuer);
+  return jwt.sign(keyFor(secret));
+}
+
+/** Signs with the current key of `auth` (its `kid` in the header) and its `aud` / `iss`; `opts` overrides the claims. */
+export function signPlayerTokenWith(auth: PlayerAuth, playerId: string, ttlSec: number, opts: Omit<SignOptions, 'kid'> = {}): Promise<string> {
+  const key = auth.keys[0] as AuthKey;
+  return signPlayerToken(key.secret, playerId, ttlSec, {
+    kid: key.kid,
+    audience: opts.audience === undefined ? auth.audience : opts.audience,
+    issuer: opts.issuer === undefined ? auth.issuer : opts.issuer,
+  });
+}
+
+/** A single secret as a PlayerAuth: no key ids, no audience or issuer. */
+export function singleSecret(secret: string): PlayerAuth {
+  return { keys: [{ kid: null, secret }], audience: null, issuer: null };
 }
 
 /** The token of an upgrade request: `?token=` first, then `Authorization: Bearer`. */
@@ -53,11 +84,12 @@ export function tokenFromRequest(queryToken: string | undefined, authorization: 
 
 /**
  * Verifies a token; AUTH_MISSING without one, AUTH_INVALID when malformed, not HS256, badly
- * signed, expired, not yet valid, or without a valid `sub`. Synchronous (see above).
+ * signed (by no key it may be checked with), of an unknown `kid`, expired, not yet valid,
+ * without a valid `sub`, or without the configured `aud` / `iss`. Synchronous (see above).
  */
-export function verifyPlayerToken(secret: string, token: string | null, nowMs = Date.now()): PlayerClaims {
+export function verifyPlayerToken(auth: PlayerAuth, token: string | null, nowMs = Date.now()): PlayerClaims {
   if (!token) throw new PlayPulseError('AUTH_MISSING');
-  const payload = verifiedPayload(keyFor(secret), token, Math.floor(nowMs / 1000));
+  const payload = verifiedPayload(auth, token, Math.floor(nowMs / 1000));
   const sub = payload.sub;
   if (typeof sub !== 'string' || !PLAYER_ID_PATTERN.test(sub)) {
     throw new PlayPulseError('AUTH_INVALID', 'invalid token: `sub` must be 1..64 of [A-Za-z0-9_.:-]');
@@ -67,8 +99,22 @@ export function verifyPlayerToken(secret: string, token: string | null, nowMs = 
 
 const invalid = (why: string): PlayPulseError => new PlayPulseError('AUTH_INVALID', `invalid token: ${why}`);
 
-/** The compact JWS checks of jose's jwtVerify for HS256 with `exp` and `sub` required. */
-function verifiedPayload(key: KeyObject, token: string, now: number): JWTPayload {
+/**
+ * The keys a token may be checked with. Without key ids (PLAYPULSE_AUTH_SECRET) the one key,
+ * whatever `kid` the token names, as jose's jwtVerify with a single key. With key ids: the
+ * key its `kid` names and no other, or every key, the current first, for a token without one.
+ */
+function candidateKeys(keys: readonly AuthKey[], kid: unknown): readonly AuthKey[] {
+  if (keys[0]?.kid === null) return keys;
+  if (kid === undefined) return keys;
+  if (typeof kid !== 'string') throw invalid('"kid" header parameter must be a string');
+  const key = keys.find((k) => k.kid === kid);
+  if (!key) throw invalid(`unknown key id ${JSON.stringify(kid.slice(0, 64))}`);
+  return [key];
+}
+
+/** The compact JWS checks of jose's jwtVerify for HS256 with `exp` and `sub` required, and its `audience` / `issuer` options. */
+function verifiedPayload(auth: PlayerAuth, token: string, now: number): JWTPayload {
   const parts = token.split('.');
   if (parts.length !== 3) throw invalid('a JWT has three dot-separated parts');
   const [head, body, signature] = parts as [string, string, string];
@@ -80,9 +126,12 @@ function verifiedPayload(key: KeyObject, token: string, now: number): JWTPayload
   }
   if (header.alg !== 'HS256') throw invalid(`alg must be HS256, not ${JSON.stringify(header.alg)}`);
   if (header.crit !== undefined) throw invalid('no `crit` header parameter is understood');
-  const expected = Buffer.from(createHmac('sha256', key).update(`${head}.${body}`).digest('base64url'));
   const given = Buffer.from(signature);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalid('signature verification failed');
+  const signedBy = (key: KeyObject): boolean => {
+    const expected = Buffer.from(createHmac('sha256', key).update(`${head}.${body}`).digest('base64url'));
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  };
+  if (!candidateKeys(auth.keys, header.kid).some((k) => signedBy(keyFor(k.secret)))) throw invalid('signature verification failed');
   let payload: JWTPayload;
   try {
     payload = decodeJwt(token);
@@ -97,5 +146,14 @@ function verifiedPayload(key: KeyObject, token: string, now: number): JWTPayload
   }
   if ((payload.exp as number) <= now) throw invalid('"exp" claim timestamp check failed');
   if (payload.nbf !== undefined && payload.nbf > now) throw invalid('"nbf" claim timestamp check failed');
+  if (auth.issuer !== null) {
+    if (payload.iss === undefined) throw invalid('missing required "iss" claim');
+    if (payload.iss !== auth.issuer) throw invalid('unexpected "iss" claim value');
+  }
+  if (auth.audience !== null) {
+    if (payload.aud === undefined) throw invalid('missing required "aud" claim');
+    const audiences: unknown[] = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+    if (!audiences.includes(auth.audience)) throw invalid('unexpected "aud" claim value');
+  }
   return payload;
 }

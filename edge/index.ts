@@ -159,7 +159,7 @@ export async function startEdge(deps: EdgeDeps): Promise<RunningEdge> {
   };
 
   const app = createEdgeApp({
-    authSecret: config.authSecret,
+    auth: config.auth,
     maxPayloadBytes: limits.maxPayloadBytes,
     maxBackpressureBytes: limits.maxBackpressureBytes,
     idleTimeoutSec: limits.idleTimeoutSec,

@@ -11,6 +11,7 @@
 import uWS from 'uWebSockets.js';
 import type { HttpResponse, TemplatedApp, WebSocket } from 'uWebSockets.js';
 import { ERRORS, isPlayPulseError, PlayPulseError } from '../lib/errors.ts';
+import type { PlayerAuth } from '../lib/config.ts';
 import { healthReply, type Health } from '../lib/health.ts';
 import type { Logger } from '../lib/log.ts';
 import { STREAM_PATTERN } from '../protocol/limits.ts';
@@ -19,7 +20,7 @@ import { edgeMetrics } from './metrics.ts';
 import type { UserData } from './session.ts';
 
 export interface AppHandlers {
-  readonly authSecret: string;
+  readonly auth: PlayerAuth;
   readonly maxPayloadBytes: number;
   readonly maxBackpressureBytes: number;
   readonly idleTimeoutSec: number;
@@ -61,7 +62,7 @@ export function createEdgeApp(h: AppHandlers): TemplatedApp {
       }
       let claims;
       try {
-        claims = verifyPlayerToken(h.authSecret, tokenFromRequest(req.getQuery('token'), req.getHeader('authorization')));
+        claims = verifyPlayerToken(h.auth, tokenFromRequest(req.getQuery('token'), req.getHeader('authorization')));
       } catch (err) {
         edgeMetrics.upgrades.inc({ outcome: '401' });
         const code = isPlayPulseError(err) ? err.code : 'AUTH_INVALID';

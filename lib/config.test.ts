@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, withServices, DEV_AUTH_SECRET } from './config.ts';
+import { loadConfig, withServices, DEV_ADMIN_TOKEN, DEV_AUTH_SECRET } from './config.ts';
 import { PlayPulseError } from './errors.ts';
 
-function configError(env: Record<string, string>): PlayPulseError {
+function configError(env: Record<string, string | undefined>): PlayPulseError {
   try {
     loadConfig(env);
   } catch (err) {
@@ -69,6 +69,63 @@ describe('loadConfig', () => {
     expect(err.message).toContain(name);
   });
 
+  it('reads PLAYPULSE_AUTH_SECRETS as kid:secret keys, the current first, with the optional audience and issuer', () => {
+    const c = loadConfig({
+      PLAYPULSE_AUTH_SECRETS: ' 2026-12:new-secret-0123456789 , 2026-11:old:secret-0123456789 ',
+      PLAYPULSE_AUTH_AUDIENCE: 'game-x',
+      PLAYPULSE_AUTH_ISSUER: 'https://auth.studio.example',
+    });
+    expect(c.auth).toEqual({
+      keys: [
+        { kid: '2026-12', secret: 'new-secret-0123456789' },
+        { kid: '2026-11', secret: 'old:secret-0123456789' },
+      ],
+      audience: 'game-x',
+      issuer: 'https://auth.studio.example',
+    });
+    expect(c.authSecret).toBe('new-secret-0123456789');
+    expect(c.authSecretIsDev).toBe(false);
+    expect(loadConfig({ PLAYPULSE_AUTH_SECRET: 'a-secret-of-enough-length' }).auth).toEqual({
+      keys: [{ kid: null, secret: 'a-secret-of-enough-length' }],
+      audience: null,
+      issuer: null,
+    });
+  });
+
+  it.each([
+    ['no kid', 'just-a-secret-long-enough'],
+    ['an empty kid', ':a-secret-long-enough-0123'],
+    ['a bad kid', 'a/b:a-secret-long-enough-0123'],
+    ['a short secret', 'k1:short'],
+    ['a kid twice', 'k1:a-secret-long-enough-0123,k1:another-secret-long-enough'],
+    ['too many keys', 'k1:secret-long-enough-01,k2:secret-long-enough-02,k3:secret-long-enough-03,k4:secret-long-enough-04,k5:secret-long-enough-05'],
+  ])('refuses PLAYPULSE_AUTH_SECRETS with %s, naming it and never showing the secret', (_what, value) => {
+    const err = configError({ PLAYPULSE_AUTH_SECRETS: value });
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.message).toContain('PLAYPULSE_AUTH_SECRETS');
+    expect(err.message).not.toContain('secret-long-enough');
+  });
+
+  it('refuses PLAYPULSE_AUTH_SECRET and PLAYPULSE_AUTH_SECRETS together', () => {
+    const err = configError({ PLAYPULSE_AUTH_SECRET: 'a-secret-of-enough-length', PLAYPULSE_AUTH_SECRETS: 'k1:another-secret-of-enough-length' });
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.message).toMatch(/PLAYPULSE_AUTH_SECRET and PLAYPULSE_AUTH_SECRETS/);
+  });
+
+  it.each([['PLAYPULSE_AUTH_AUDIENCE'], ['PLAYPULSE_AUTH_ISSUER']])('refuses %s with a space', (name) => {
+    const err = configError({ [name]: 'a b' });
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.message).toContain(name);
+  });
+
+  it('never shows a secret value in an error', () => {
+    const err = configError({ PLAYPULSE_AUTH_SECRET: 'short!', PLAYPULSE_ADMIN_TOKEN: 'tiny!' });
+    expect(err.message).toContain('PLAYPULSE_AUTH_SECRET');
+    expect(err.message).toContain('PLAYPULSE_ADMIN_TOKEN');
+    expect(err.message).not.toContain('short!');
+    expect(err.message).not.toContain('tiny!');
+  });
+
   it('checks cross-field limits', () => {
     const err = configError({ PLAYPULSE_INFLIGHT_BYTES_PER_CONN: '1000', PLAYPULSE_INFLIGHT_BYTES_GLOBAL: '10' });
     expect(err.message).toContain('PLAYPULSE_INFLIGHT_BYTES_PER_CONN');
@@ -107,5 +164,70 @@ describe('loadConfig', () => {
     expect(d.kafkaBrokers).toEqual(['127.0.0.1:9092']);
     expect(c.kafkaBrokers).toBeNull();
     expect(Object.isFrozen(d)).toBe(true);
+  });
+
+  describe('production mode', () => {
+    const STRONG = 's'.repeat(32);
+    const ADMIN = 'a'.repeat(32);
+    const safe = { PLAYPULSE_ENV: 'production', PLAYPULSE_AUTH_SECRET: STRONG, PLAYPULSE_ADMIN_TOKEN: ADMIN };
+
+    it('is on with PLAYPULSE_ENV=production, or NODE_ENV=production unless PLAYPULSE_ENV says development', () => {
+      expect(loadConfig(safe).production).toBe(true);
+      expect(loadConfig({ ...safe, PLAYPULSE_ENV: undefined, NODE_ENV: 'production' }).production).toBe(true);
+      expect(loadConfig({ NODE_ENV: 'production', PLAYPULSE_ENV: 'development' }).production).toBe(false);
+      expect(loadConfig({ NODE_ENV: 'test' }).production).toBe(false);
+      expect(loadConfig({}).production).toBe(false);
+    });
+
+    it('accepts its own secrets of 32 bytes, and rotation keys of 32 bytes each', () => {
+      const c = loadConfig(safe);
+      expect(c.authSecret).toBe(STRONG);
+      expect(c.authSecretIsDev || c.adminTokenIsDev).toBe(false);
+      const keys = loadConfig({ ...safe, PLAYPULSE_AUTH_SECRET: undefined, PLAYPULSE_AUTH_SECRETS: `new:${STRONG},old:${'o'.repeat(32)}` });
+      expect(keys.auth.keys.map((k) => k.kid)).toEqual(['new', 'old']);
+      // Bytes are counted, not characters: 16 characters of 3 bytes each are enough.
+      expect(loadConfig({ ...safe, PLAYPULSE_ADMIN_TOKEN: '€'.repeat(16) }).production).toBe(true);
+    });
+
+    it.each([
+      ['PLAYPULSE_ENV=production', { PLAYPULSE_ENV: 'production' }],
+      ['NODE_ENV=production', { NODE_ENV: 'production' }],
+    ])('with %s, refuses to start on the defaults, naming both variables and the reason', (_what, mode) => {
+      const err = configError(mode);
+      expect(err.code).toBe('CONFIG_INVALID');
+      expect(err.message).toMatch(/PLAYPULSE_AUTH_SECRET .*is not set/);
+      expect(err.message).toMatch(/PLAYPULSE_ADMIN_TOKEN is not set/);
+      expect(err.message).toContain(_what);
+    });
+
+    it.each([
+      ['the dev player secret', { PLAYPULSE_AUTH_SECRET: DEV_AUTH_SECRET }, /PLAYPULSE_AUTH_SECRET is the dev default/],
+      ['a player secret under 32 bytes', { PLAYPULSE_AUTH_SECRET: 's'.repeat(31) }, /PLAYPULSE_AUTH_SECRET is 31 bytes/],
+      ['no admin token', { PLAYPULSE_ADMIN_TOKEN: undefined }, /PLAYPULSE_ADMIN_TOKEN is not set/],
+      ['the dev admin token', { PLAYPULSE_ADMIN_TOKEN: DEV_ADMIN_TOKEN }, /PLAYPULSE_ADMIN_TOKEN is the dev default/],
+      ['an admin token under 32 bytes', { PLAYPULSE_ADMIN_TOKEN: 'a'.repeat(31) }, /PLAYPULSE_ADMIN_TOKEN is 31 bytes/],
+      ['a short current rotation key', { PLAYPULSE_AUTH_SECRET: undefined, PLAYPULSE_AUTH_SECRETS: `new:${'n'.repeat(31)},old:${'o'.repeat(32)}` }, /PLAYPULSE_AUTH_SECRETS \(kid "new"\) is 31 bytes/],
+      ['a short previous rotation key', { PLAYPULSE_AUTH_SECRET: undefined, PLAYPULSE_AUTH_SECRETS: `new:${'n'.repeat(32)},old:${'o'.repeat(20)}` }, /PLAYPULSE_AUTH_SECRETS \(kid "old"\) is 20 bytes/],
+      ['the dev secret as a rotation key', { PLAYPULSE_AUTH_SECRET: undefined, PLAYPULSE_AUTH_SECRETS: `new:${'n'.repeat(32)},old:${DEV_AUTH_SECRET}` }, /PLAYPULSE_AUTH_SECRETS \(kid "old"\) is the dev default/],
+    ])('refuses %s', (_what, change, reason) => {
+      const err = configError({ ...safe, ...change });
+      expect(err.code).toBe('CONFIG_INVALID');
+      expect(err.message).toMatch(reason);
+      expect(err.message).not.toContain('s'.repeat(31));
+    });
+
+    it('outside production keeps the dev defaults and 16-character secrets, flagged', () => {
+      const c = loadConfig({ PLAYPULSE_AUTH_SECRET: 's'.repeat(16), PLAYPULSE_ADMIN_TOKEN: DEV_ADMIN_TOKEN });
+      expect(c.production).toBe(false);
+      expect(c.authSecretIsDev).toBe(false);
+      expect(c.adminTokenIsDev).toBe(true);
+      expect(loadConfig({ PLAYPULSE_AUTH_SECRET: DEV_AUTH_SECRET }).authSecretIsDev).toBe(true);
+    });
+
+    it('refuses an unknown PLAYPULSE_ENV', () => {
+      const err = configError({ PLAYPULSE_ENV: 'prod' });
+      expect(err.code).toBe('CONFIG_INVALID');
+      expect(err.message).toContain('PLAYPULSE_ENV');
+    });
   });
 });

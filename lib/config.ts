@@ -12,6 +12,16 @@ export const DEV_AUTH_SECRET = 'playpulse-dev-secret-do-not-use-in-production';
 export const DEV_ADMIN_TOKEN = 'playpulse-dev-admin-token';
 
 /**
+ * Production mode (docs/contract.md §1, docs/operations.md "Production mode"): refuses the
+ * dev defaults and secrets shorter than this. PLAYPULSE_ENV decides when set; otherwise
+ * NODE_ENV=production means production.
+ */
+export const PRODUCTION_SECRET_MIN_BYTES = 32;
+/** Keys PLAYPULSE_AUTH_SECRETS may list: a kid-less token is tried against each of them. */
+export const MAX_AUTH_KEYS = 4;
+const KID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/**
  * Processors' consumer group timing. A member that stops heartbeating (killed, host gone)
  * keeps its partitions until its session times out, so the session timeout is the stall a
  * crash costs; 6 s is the smallest session a broker accepts by default
@@ -41,10 +51,44 @@ const redisUrl = z
   .string()
   .regex(/^(redis|rediss|redis\+cluster):\/\/\S+$/, 'expected redis://host:port[/db] or redis+cluster://host:port,host:port');
 
+/** `kid:secret,kid:secret`: the current key first, then the ones still accepted. */
+const authKeyList = z
+  .string()
+  .transform((s, ctx) => {
+    const keys: AuthKey[] = [];
+    for (const entry of s.split(',').map((e) => e.trim()).filter((e) => e.length > 0)) {
+      const colon = entry.indexOf(':');
+      const kid = colon < 0 ? '' : entry.slice(0, colon);
+      const secret = colon < 0 ? '' : entry.slice(colon + 1);
+      if (!KID_PATTERN.test(kid)) {
+        ctx.addIssue({ code: 'custom', message: 'every entry must be kid:secret, kid 1-64 of A-Z a-z 0-9 _ . -' });
+        return z.NEVER;
+      }
+      if (secret.length < 16) {
+        ctx.addIssue({ code: 'custom', message: `the secret of kid "${kid}" must be at least 16 characters` });
+        return z.NEVER;
+      }
+      if (keys.some((k) => k.kid === kid)) {
+        ctx.addIssue({ code: 'custom', message: `kid "${kid}" is listed twice` });
+        return z.NEVER;
+      }
+      keys.push({ kid, secret });
+    }
+    if (keys.length === 0 || keys.length > MAX_AUTH_KEYS) {
+      ctx.addIssue({ code: 'custom', message: `expected 1 to ${MAX_AUTH_KEYS} kid:secret entries, the current key first` });
+      return z.NEVER;
+    }
+    return keys;
+  });
+
 const envSchema = z.object({
+  PLAYPULSE_ENV: z.enum(['production', 'development'], { message: 'must be production or development' }).optional(),
   KAFKA_BROKERS: brokerList.optional(),
   REDIS_URL: redisUrl.optional(),
   PLAYPULSE_AUTH_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  PLAYPULSE_AUTH_SECRETS: authKeyList.optional(),
+  PLAYPULSE_AUTH_AUDIENCE: z.string().regex(/^\S{1,256}$/, 'must be 1-256 characters without spaces').optional(),
+  PLAYPULSE_AUTH_ISSUER: z.string().regex(/^\S{1,256}$/, 'must be 1-256 characters without spaces').optional(),
   PLAYPULSE_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   EDGE_PORT: port.default(9001),
   ADMIN_PORT: port.default(9002),
@@ -79,14 +123,36 @@ const envSchema = z.object({
   PLAYPULSE_PROCESSOR_SLOT: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 _ . -').optional(),
 });
 
+/** A player-token key: `kid` null for the single PLAYPULSE_AUTH_SECRET (token `kid` ignored). */
+export interface AuthKey {
+  readonly kid: string | null;
+  readonly secret: string;
+}
+
+/** How player tokens are checked (docs/contract.md §2). */
+export interface PlayerAuth {
+  /** The current key first (it signs), then the keys still accepted during a rollover. */
+  readonly keys: readonly AuthKey[];
+  /** When set, a token must carry this `aud` (a string, or an array holding it). */
+  readonly audience: string | null;
+  /** When set, a token's `iss` must be exactly this. */
+  readonly issuer: string | null;
+}
+
 export interface Config {
+  /** Production mode: dev defaults and short secrets were refused at load. */
+  readonly production: boolean;
   /** null: nothing configured, the local stack finds or starts a broker. */
   readonly kafkaBrokers: readonly string[] | null;
   /** null: nothing configured, the local stack finds or starts a Redis. */
   readonly redisUrl: string | null;
+  /** The current player-token secret (the first of `auth.keys`). */
   readonly authSecret: string;
+  /** Some player-token key is the dev secret (possible only outside production mode). */
   readonly authSecretIsDev: boolean;
+  readonly auth: PlayerAuth;
   readonly adminToken: string;
+  /** The admin token is the dev default (possible only outside production mode). */
   readonly adminTokenIsDev: boolean;
   readonly edgePort: number;
   readonly adminPort: number;
@@ -127,6 +193,9 @@ export interface Config {
   };
 }
 
+/** Variables whose values never appear in an error message. */
+const SECRET_VARIABLES = new Set(['PLAYPULSE_AUTH_SECRET', 'PLAYPULSE_AUTH_SECRETS', 'PLAYPULSE_ADMIN_TOKEN']);
+
 /** Reads and validates the environment; throws CONFIG_INVALID naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const present: Record<string, string> = {};
@@ -138,11 +207,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? '?');
-      return `${name}=${JSON.stringify(present[name] ?? '')}: ${issue.message}`;
+      const value = present[name] ?? '';
+      return `${name}=${SECRET_VARIABLES.has(name) ? `(${Buffer.byteLength(value)} bytes, not shown)` : JSON.stringify(value)}: ${issue.message}`;
     });
     throw new PlayPulseError('CONFIG_INVALID', `invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const e = parsed.data;
+  if (e.PLAYPULSE_AUTH_SECRET !== undefined && e.PLAYPULSE_AUTH_SECRETS !== undefined) {
+    throw new PlayPulseError(
+      'CONFIG_INVALID',
+      'invalid configuration:\n  PLAYPULSE_AUTH_SECRET and PLAYPULSE_AUTH_SECRETS are both set: set one (PLAYPULSE_AUTH_SECRETS for key rotation)',
+    );
+  }
+  const authKeys: readonly AuthKey[] = e.PLAYPULSE_AUTH_SECRETS ?? [{ kid: null, secret: e.PLAYPULSE_AUTH_SECRET ?? DEV_AUTH_SECRET }];
+  const production = e.PLAYPULSE_ENV !== undefined ? e.PLAYPULSE_ENV === 'production' : env.NODE_ENV === 'production';
+  if (production) {
+    const problems = productionProblems(e, authKeys);
+    if (problems.length > 0) {
+      const why = e.PLAYPULSE_ENV !== undefined ? 'PLAYPULSE_ENV=production' : 'NODE_ENV=production and PLAYPULSE_ENV unset';
+      throw new PlayPulseError('CONFIG_INVALID', `invalid configuration for production mode (${why}):\n  ${problems.join('\n  ')}`);
+    }
+  }
   if (e.PLAYPULSE_INFLIGHT_BYTES_PER_CONN > e.PLAYPULSE_INFLIGHT_BYTES_GLOBAL) {
     throw new PlayPulseError(
       'CONFIG_INVALID',
@@ -160,10 +245,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const config: Config = {
     kafkaBrokers: e.KAFKA_BROKERS ?? null,
     redisUrl: e.REDIS_URL ?? null,
-    authSecret: e.PLAYPULSE_AUTH_SECRET ?? DEV_AUTH_SECRET,
-    authSecretIsDev: e.PLAYPULSE_AUTH_SECRET === undefined,
+    production,
+    authSecret: (authKeys[0] as AuthKey).secret,
+    authSecretIsDev: authKeys.some((k) => k.secret === DEV_AUTH_SECRET),
+    auth: { keys: authKeys, audience: e.PLAYPULSE_AUTH_AUDIENCE ?? null, issuer: e.PLAYPULSE_AUTH_ISSUER ?? null },
     adminToken: e.PLAYPULSE_ADMIN_TOKEN ?? DEV_ADMIN_TOKEN,
-    adminTokenIsDev: e.PLAYPULSE_ADMIN_TOKEN === undefined,
+    adminTokenIsDev: (e.PLAYPULSE_ADMIN_TOKEN ?? DEV_ADMIN_TOKEN) === DEV_ADMIN_TOKEN,
     edgePort: e.EDGE_PORT,
     adminPort: e.ADMIN_PORT,
     healthPort: e.HEALTH_PORT,
@@ -201,6 +288,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
   };
   return deepFreeze(config);
+}
+
+/**
+ * What production mode refuses: a missing or dev-default secret, or one shorter than
+ * PRODUCTION_SECRET_MIN_BYTES (UTF-8 bytes, the HMAC key length). Unset Kafka and Redis
+ * addresses are not refused: they are resolved at start, not defaulted to a secret.
+ */
+function productionProblems(e: z.infer<typeof envSchema>, authKeys: readonly AuthKey[]): string[] {
+  const problems: string[] = [];
+  const check = (name: string, value: string | undefined, devDefault: string): void => {
+    if (value === undefined) problems.push(`${name} is not set; production mode needs one of at least ${PRODUCTION_SECRET_MIN_BYTES} bytes`);
+    else if (value === devDefault) problems.push(`${name} is the dev default; set a secret of your own`);
+    else if (Buffer.byteLength(value, 'utf8') < PRODUCTION_SECRET_MIN_BYTES) {
+      problems.push(`${name} is ${Buffer.byteLength(value, 'utf8')} bytes; production mode needs at least ${PRODUCTION_SECRET_MIN_BYTES}`);
+    }
+  };
+  if (e.PLAYPULSE_AUTH_SECRETS !== undefined) {
+    for (const key of authKeys) check(`PLAYPULSE_AUTH_SECRETS (kid "${key.kid}")`, key.secret, DEV_AUTH_SECRET);
+  } else {
+    check(e.PLAYPULSE_AUTH_SECRET === undefined ? 'PLAYPULSE_AUTH_SECRET (or PLAYPULSE_AUTH_SECRETS)' : 'PLAYPULSE_AUTH_SECRET', e.PLAYPULSE_AUTH_SECRET, DEV_AUTH_SECRET);
+  }
+  check('PLAYPULSE_ADMIN_TOKEN', e.PLAYPULSE_ADMIN_TOKEN, DEV_ADMIN_TOKEN);
+  return problems;
 }
 
 /** The same config with addresses filled in once the local stack is resolved. */

@@ -20,7 +20,7 @@ export const ERRORS = {
   SHUTDOWN_TIMEOUT: { retriable: false, message: 'a part did not stop within its shutdown deadline' },
 
   AUTH_MISSING: { retriable: false, http: 401, message: 'no token was given' },
-  AUTH_INVALID: { retriable: false, http: 401, message: 'the token is malformed, badly signed or expired' },
+  AUTH_INVALID: { retriable: false, http: 401, message: 'the token is malformed, badly signed, of an unknown key id, expired, or of another audience or issuer' },
 
   EDGE_BAD_FRAME: { retriable: false, wire: 'bad_frame', message: 'the frame is not a decodable MessagePack map with a known `t`' },
   EDGE_BAD_EVENT: { retriable: false, wire: 'bad_event', message: 'the event fails validation' },

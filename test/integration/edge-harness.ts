@@ -13,7 +13,7 @@ import { compileBundle } from '../../designer/compile.ts';
 import { staticBundleSource } from '../../designer/store.ts';
 import type { BundleSource } from '../../designer/types.ts';
 import { decodeRecord, type EventRecord } from '../../protocol/record.ts';
-import { signPlayerToken } from '../../edge/auth.ts';
+import { signPlayerTokenWith } from '../../edge/auth.ts';
 import { startEdge, type EdgeTuning, type RunningEdge } from '../../edge/index.ts';
 import { cleanupRedisPrefix, createTestTopics, testConfig, uniqueName } from '../helpers/stack.ts';
 
@@ -79,7 +79,7 @@ export async function startTestEdge(opts: TestEdgeOptions = {}): Promise<TestEdg
     config,
     health,
     url: (token) => `ws://127.0.0.1:${edge.port}/v1/play${token === undefined ? '' : `?token=${encodeURIComponent(token)}`}`,
-    token: (player, ttlSec = 3600) => signPlayerToken(config.authSecret, player, ttlSec),
+    token: (player, ttlSec = 3600) => signPlayerTokenWith(config.auth, player, ttlSec),
     stop: () => edge.stop(),
   };
 }
@@ -211,6 +211,27 @@ export function upgradeStatus(url: string, headers: Record<string, string> = {})
     });
     ws.once('open', () => {
       resolve(101);
+      ws.close();
+    });
+    ws.once('error', (err) => reject(err));
+  });
+}
+
+/** The status and JSON body of a refused upgrade (status 101 and a null body when it upgraded). */
+export function upgradeRefusal(url: string): Promise<{ status: number; body: { error?: string; message?: string } | null }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.once('unexpected-response', (_req, res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as { error?: string; message?: string } });
+        ws.terminate();
+      });
+    });
+    ws.once('open', () => {
+      resolve({ status: 101, body: null });
       ws.close();
     });
     ws.once('error', (err) => reject(err));

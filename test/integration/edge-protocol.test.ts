@@ -9,7 +9,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_AUTH_SECRET } from '../../lib/config.ts';
 import { MAX_BATCH_EVENTS } from '../../protocol/limits.ts';
-import { TestClient, cleanup, readEvents, startTestEdge, upgradeStatus, type Frame, type TestEdge } from './edge-harness.ts';
+import { TestClient, cleanup, readEvents, startTestEdge, upgradeRefusal, upgradeStatus, type Frame, type TestEdge } from './edge-harness.ts';
 
 let t: TestEdge;
 
@@ -256,4 +256,60 @@ describe('edge tokens', () => {
     await new Promise<void>((r) => socket.once('close', () => r()));
     expect(socket.destroyed).toBe(true);
   }, 60_000);
+});
+
+describe('edge tokens: key rotation, audience and issuer (PLAYPULSE_AUTH_SECRETS, _AUDIENCE, _ISSUER)', () => {
+  const NEW = 'rotation-new-secret-0123456789abcdef';
+  const OLD = 'rotation-old-secret-0123456789abcdef';
+  const AUD = 'game-x';
+  const ISS = 'https://auth.studio.example';
+  let r: TestEdge;
+  beforeAll(async () => {
+    r = await startTestEdge({ env: { PLAYPULSE_AUTH_SECRETS: `k-new:${NEW},k-old:${OLD}`, PLAYPULSE_AUTH_AUDIENCE: AUD, PLAYPULSE_AUTH_ISSUER: ISS } });
+  });
+  afterAll(async () => {
+    await r.stop();
+    await cleanup(r.config);
+  });
+  const now = () => Math.floor(Date.now() / 1000);
+  const sign = (secret: string, header: Record<string, unknown>, claims: Record<string, unknown>) =>
+    new SignJWT({ exp: now() + 60, aud: AUD, iss: ISS, ...claims }).setProtectedHeader({ alg: 'HS256', ...header }).sign(new TextEncoder().encode(secret));
+
+  it('accepts the current key, and the previous one during the rollover, with or without kid', async () => {
+    const tokens = {
+      'current kid': await sign(NEW, { kid: 'k-new' }, { sub: 'rot-new' }),
+      'previous kid': await sign(OLD, { kid: 'k-old' }, { sub: 'rot-old' }),
+      'no kid, current key': await sign(NEW, {}, { sub: 'rot-new-nokid' }),
+      'no kid, previous key': await sign(OLD, {}, { sub: 'rot-old-nokid' }),
+      'the harness (npm run token) signer': await r.token('rot-harness'),
+    };
+    for (const [what, token] of Object.entries(tokens)) {
+      const c = await TestClient.connect(r.url(token));
+      expect((await c.next((f) => f.t === 'hello')).player, what).toBe(String(JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()).sub));
+      await c.close();
+    }
+  });
+
+  it('refuses an unknown kid, a kid with another key, and a missing or other aud or iss with 401 AUTH_INVALID', async () => {
+    const cases: [string, string, RegExp][] = [
+      ['unknown kid', await sign(NEW, { kid: 'k-gone' }, { sub: 'p1' }), /unknown key id/],
+      ['previous kid, current key', await sign(NEW, { kid: 'k-old' }, { sub: 'p1' }), /signature/],
+      ['a key not configured', await sign('not-a-configured-secret-0123456789', {}, { sub: 'p1' }), /signature/],
+      ['no aud', await sign(NEW, { kid: 'k-new' }, { sub: 'p1', aud: undefined }), /"aud"/],
+      ['other aud', await sign(NEW, { kid: 'k-new' }, { sub: 'p1', aud: 'game-y' }), /"aud"/],
+      ['no iss', await sign(NEW, { kid: 'k-new' }, { sub: 'p1', iss: undefined }), /"iss"/],
+      ['other iss', await sign(NEW, { kid: 'k-new' }, { sub: 'p1', iss: 'https://evil.example' }), /"iss"/],
+    ];
+    for (const [what, token, reason] of cases) {
+      const got = await upgradeRefusal(r.url(token));
+      expect(got.status, what).toBe(401);
+      expect(got.body?.error, what).toBe('AUTH_INVALID');
+      expect(got.body?.message, what).toMatch(reason);
+    }
+  });
+
+  it('without PLAYPULSE_AUTH_AUDIENCE / _ISSUER, the default edge ignores aud and iss', async () => {
+    const token = await sign(DEV_AUTH_SECRET, {}, { sub: 'any-aud', aud: 'whatever', iss: 'anyone' });
+    expect(await upgradeStatus(t.url(token))).toBe(101);
+  });
 });

@@ -14,6 +14,7 @@ import {
   defaultConfig,
   healthStatus,
   hostPorts,
+  imageEnv,
   isSecretVariable,
   readRepoFile,
   readYaml,
@@ -63,7 +64,9 @@ describe('compose: PlayPulse services', () => {
       const env = s.environment ?? {};
       for (const key of Object.keys(env)) if (key !== 'NODE_OPTIONS') expect(known.has(key), `${name}: ${key} is not a config variable`).toBe(true);
       const expanded = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, expand(v)]));
-      const config = loadConfig(expanded);
+      const config = loadConfig({ ...imageEnv(), ...expanded });
+      expect(config.production, `${name} runs in production mode`).toBe(true);
+      expect(env.PLAYPULSE_ENV, `${name} says production mode itself`).toBe('production');
       expect(config.authSecretIsDev, `${name} runs with the dev auth secret`).toBe(false);
       expect(config.adminTokenIsDev, `${name} runs with the dev admin token`).toBe(false);
     }

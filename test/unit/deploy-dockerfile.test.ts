@@ -12,7 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRoles, ROLES } from '../../bin/roles.ts';
 import { Health, serveHealth } from '../../lib/health.ts';
 import { DEFAULT_EDGE_PORT, DEFAULT_HEALTH_PORT, HEALTH_PATH, healthUrls, isHealthy } from '../../deploy/docker/healthcheck.mjs';
-import { configVariables, defaultConfig, healthStatus, readRepoFile, REPO } from './deploy-support.ts';
+import { loadConfig } from '../../lib/config.ts';
+import { PlayPulseError } from '../../lib/errors.ts';
+import { configVariables, defaultConfig, healthStatus, imageEnv, readRepoFile, REPO, STAND_IN_SECRET } from './deploy-support.ts';
 
 interface Instruction {
   op: string;
@@ -183,6 +185,14 @@ describe('Dockerfile runtime', () => {
     const names = only(runtime, 'ENV').flatMap((i) => [...i.args.matchAll(/(\w+)=/g)].map((m) => m[1] as string));
     expect(names.length).toBeGreaterThan(0);
     for (const n of names) expect(known.has(n) || n === 'NODE_ENV', `${n} is unknown`).toBe(true);
+  });
+
+  it('runs in production mode: refuses to start without its own secrets', () => {
+    expect(imageEnv()).toMatchObject({ NODE_ENV: 'production', PLAYPULSE_ENV: 'production' });
+    expect(() => loadConfig(imageEnv())).toThrow(PlayPulseError);
+    expect(() => loadConfig(imageEnv())).toThrow(/PLAYPULSE_AUTH_SECRET[\s\S]*PLAYPULSE_ADMIN_TOKEN/);
+    const config = loadConfig({ ...imageEnv(), PLAYPULSE_AUTH_SECRET: STAND_IN_SECRET, PLAYPULSE_ADMIN_TOKEN: STAND_IN_SECRET });
+    expect(config.production).toBe(true);
   });
 });
 

@@ -17,6 +17,7 @@ import {
   configVariables,
   healthStatus,
   hostPorts,
+  imageEnv,
   isSecretVariable,
   readRepoFile,
   readYaml,
@@ -115,7 +116,8 @@ function roleDeployments(objects: K8s[]): { d: K8s; container: any; role: Role; 
     const roles = parseRoles(container.args[1]);
     expect(roles).toHaveLength(1);
     expect(roles[0]).toBe(ROLE_OF[d.metadata.name]);
-    return { d, container, role: roles[0] as Role, config: loadConfig(containerEnv(objects, container)) };
+    // The container starts with the image's ENV (NODE_ENV, PLAYPULSE_ENV), then its own.
+    return { d, container, role: roles[0] as Role, config: loadConfig({ ...imageEnv(), ...containerEnv(objects, container) }) };
   });
 }
 
@@ -157,6 +159,12 @@ describe.each(Object.entries(builds))('k8s %s', (_name, { objects }) => {
       expect(container.envFrom.some((f: any) => f.secretRef?.name === 'playpulse-secrets')).toBe(true);
       expect(config.authSecretIsDev || config.adminTokenIsDev).toBe(false);
     }
+  });
+
+  it(`runs every role in ${_name === 'dev' ? 'development' : 'production'} mode, said in the ConfigMap`, () => {
+    const production = _name !== 'dev';
+    expect(one(objects, 'ConfigMap', 'playpulse-config').data?.PLAYPULSE_ENV).toBe(production ? 'production' : 'development');
+    for (const { d, config } of roleDeployments(objects)) expect(config.production, d.metadata.name).toBe(production);
   });
 
   it('probes hit the health paths on the port the role serves them', async () => {

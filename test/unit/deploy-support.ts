@@ -39,6 +39,17 @@ export function isSecretVariable(name: string): boolean {
   return /SECRET|TOKEN|PASSWORD/.test(name);
 }
 
+/** The `ENV` the image's runtime stage sets (`ENV A=1 B=2`), which every container of deploy/ starts with. */
+export function imageEnv(): Record<string, string> {
+  const text = readRepoFile('Dockerfile').replace(/\\\n/g, ' ');
+  const runtime = text.slice(text.search(/^FROM \S+ AS runtime$/m));
+  const env: Record<string, string> = {};
+  for (const line of runtime.matchAll(/^ENV\s+(.+)$/gm)) {
+    for (const m of (line[1] as string).matchAll(/(\w+)=(\S+)/g)) env[m[1] as string] = m[2] as string;
+  }
+  return env;
+}
+
 /** Values to stand in for `${VAR:?…}` secrets when a file's environment is validated. */
 export const STAND_IN_SECRET = 'x'.repeat(32);
 

@@ -9,7 +9,8 @@
  *
  * A new connection is closed with 1013 while the edge is draining, while the bytes in
  * flight to Kafka leave no room for one more frame of the maximum size (the global bound
- * is hit), or when the player already has `maxConnsPerPlayer` sockets here.
+ * is hit), when the player already has `maxConnsPerPlayer` sockets here, or when the edge
+ * holds `maxConnections` sockets or the remote address `maxConnsPerIp` (edge/caps.ts).
  */
 import { logLevel } from 'kafkajs';
 import type { WebSocket } from 'uWebSockets.js';
@@ -24,6 +25,7 @@ import { CLOSE, CLOSE_REASON } from '../protocol/close-codes.ts';
 import { OfferDelivery } from './delivery.ts';
 import { edgeMetrics } from './metrics.ts';
 import { EventProducer } from './producer.ts';
+import { ConnectionCaps } from './caps.ts';
 import { SessionRegistry } from './registry.ts';
 import { loadEdgeScripts } from './scripts.ts';
 import { closeListenSocket, createEdgeApp, listen } from './server.ts';
@@ -126,19 +128,23 @@ export async function startEdge(deps: EdgeDeps): Promise<RunningEdge> {
   let draining = false;
   const ctx: SessionContext = { instanceId, limits, producer, bundles, log, isDraining: () => draining };
 
+  const caps = new ConnectionCaps(limits.maxConnections, limits.maxConnsPerIp);
+  const refuse = (ws: WebSocket<UserData>, reason: string, label: string): void => {
+    edgeMetrics.refused.inc({ reason: label });
+    ws.end(CLOSE.TRY_AGAIN_LATER, reason);
+  };
+
   const open = (ws: WebSocket<UserData>): void => {
     const data = ws.getUserData();
-    const refusal = draining
-      ? CLOSE_REASON.draining
-      : producer.inflightBytes + limits.maxPayloadBytes > limits.inflightBytesGlobal
-        ? CLOSE_REASON.overloaded
-        : sessions.count(data.player) >= limits.maxConnsPerPlayer
-          ? CLOSE_REASON.tooManyConnections
-          : null;
-    if (refusal) {
-      ws.end(CLOSE.TRY_AGAIN_LATER, refusal);
-      return;
-    }
+    if (draining) return refuse(ws, CLOSE_REASON.draining, 'draining');
+    if (producer.inflightBytes + limits.maxPayloadBytes > limits.inflightBytesGlobal) return refuse(ws, CLOSE_REASON.overloaded, 'overloaded');
+    if (sessions.count(data.player) >= limits.maxConnsPerPlayer) return refuse(ws, CLOSE_REASON.tooManyConnections, 'player');
+    // The address costs a string per socket: read only when a per-address cap needs it.
+    const address = caps.perAddress ? Buffer.from(ws.getRemoteAddressAsText()).toString() : null;
+    const capped = caps.admit(address);
+    if (capped === 'edge') return refuse(ws, CLOSE_REASON.edgeFull, 'edge');
+    if (capped === 'address') return refuse(ws, CLOSE_REASON.tooManyFromAddress, 'address');
+    data.address = address;
     const session = new Session(ws, data.player, data.expMs, ctx, data.stream);
     data.session = session;
     sessions.add(session);
@@ -153,6 +159,7 @@ export async function startEdge(deps: EdgeDeps): Promise<RunningEdge> {
     const session = data.session;
     if (!session) return;
     data.session = null;
+    caps.release(data.address ?? null);
     session.onClose();
     edgeMetrics.connections.dec();
     if (sessions.remove(session)) delivery.onLastDisconnect(session.player);

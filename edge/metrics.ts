@@ -4,6 +4,7 @@ import { LATENCY_BUCKETS_S, counter, gauge, histogram } from '../lib/metrics.ts'
 export const edgeMetrics = {
   connections: gauge('playpulse_edge_connections', 'Open WebSocket connections'),
   upgrades: counter('playpulse_edge_upgrades_total', 'Upgrade requests by outcome (ok, 401, 400, draining)', ['outcome']),
+  refused: counter('playpulse_edge_connections_refused_total', 'Connections closed right after the upgrade, by reason (draining, overloaded, player, address, edge)', ['reason']),
   closes: counter('playpulse_edge_closes_total', 'Connections closed, by close code', ['code']),
   framesIn: counter('playpulse_edge_frames_in_total', 'Frames received, by type (ev, evs, ping, text, bad, too_big)', ['type']),
   framesOut: counter('playpulse_edge_frames_out_total', 'Frames sent, by type (hello, ack, offer, pong, err)', ['type']),

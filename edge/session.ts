@@ -30,6 +30,8 @@ export interface UserData {
   /** The upgrade's `?stream=`, checked; undefined when none was given. */
   stream: string | undefined;
   session: Session | null;
+  /** The peer address, read at open only when the per-address cap is on (edge/caps.ts). */
+  address?: string | null;
 }
 
 export interface SessionContext {

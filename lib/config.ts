@@ -110,6 +110,8 @@ const envSchema = z.object({
   PLAYPULSE_RATE_PER_SEC: positiveInt.default(200),
   PLAYPULSE_RATE_BURST: positiveInt.default(1000),
   PLAYPULSE_MAX_CONNS_PER_PLAYER: positiveInt.default(4),
+  PLAYPULSE_MAX_CONNECTIONS: positiveInt.default(100_000),
+  PLAYPULSE_MAX_CONNS_PER_IP: nonNegativeInt.default(0),
   PLAYPULSE_INFLIGHT_BYTES_PER_CONN: positiveInt.default(1024 * 1024),
   PLAYPULSE_INFLIGHT_BYTES_GLOBAL: positiveInt.default(256 * 1024 * 1024),
   PLAYPULSE_LINGER_MS: nonNegativeInt.max(1000).default(2),
@@ -178,6 +180,10 @@ export interface Config {
     readonly ratePerSec: number;
     readonly rateBurst: number;
     readonly maxConnsPerPlayer: number;
+    /** Sockets one edge process holds at most. */
+    readonly maxConnections: number;
+    /** Sockets from one remote address at most; 0: no per-address cap. */
+    readonly maxConnsPerIp: number;
     readonly inflightBytesPerConn: number;
     readonly inflightBytesGlobal: number;
     readonly lingerMs: number;
@@ -274,6 +280,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ratePerSec: e.PLAYPULSE_RATE_PER_SEC,
       rateBurst: e.PLAYPULSE_RATE_BURST,
       maxConnsPerPlayer: e.PLAYPULSE_MAX_CONNS_PER_PLAYER,
+      maxConnections: e.PLAYPULSE_MAX_CONNECTIONS,
+      maxConnsPerIp: e.PLAYPULSE_MAX_CONNS_PER_IP,
       inflightBytesPerConn: e.PLAYPULSE_INFLIGHT_BYTES_PER_CONN,
       inflightBytesGlobal: e.PLAYPULSE_INFLIGHT_BYTES_GLOBAL,
       lingerMs: e.PLAYPULSE_LINGER_MS,

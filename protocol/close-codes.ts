@@ -10,7 +10,7 @@ export const CLOSE = {
   POLICY: 1008,
   /** A frame over the size limit. */
   TOO_BIG: 1009,
-  /** Overloaded (in-flight bound reached), too many connections for the player, or draining. */
+  /** Overloaded (in-flight bound reached), too many connections (for the player, from the address, on the edge), or draining. */
   TRY_AGAIN_LATER: 1013,
 } as const;
 
@@ -21,6 +21,8 @@ export const CLOSE_REASON = {
   tooBig: 'frame over the size limit',
   overloaded: 'edge overloaded: in-flight limit reached',
   tooManyConnections: 'too many connections for this player',
+  edgeFull: 'edge at its connection limit',
+  tooManyFromAddress: 'too many connections from this address',
   draining: 'edge draining',
   shutdown: 'edge shutting down',
 } as const;

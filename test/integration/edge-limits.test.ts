@@ -28,6 +28,15 @@ async function edge(opts: Parameters<typeof startTestEdge>[0] = {}): Promise<Tes
   return e;
 }
 
+/** Polls `check` until it holds; fails after 10 s. */
+async function waitUntil(check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met within 10 s');
+    await sleep(50);
+  }
+}
+
 async function client(e: TestEdge, player: string): Promise<TestClient> {
   const c = await TestClient.connect(e.url(await e.token(player)));
   await c.next((f) => f.t === 'hello');
@@ -82,6 +91,40 @@ describe('edge limits', () => {
     expect(await third.closed).toEqual({ code: 1013, reason: 'too many connections for this player' });
     const other = await client(e, 'someone-else');
     await Promise.all([a.close(), b.close(), other.close()]);
+  });
+
+  it('holds at most PLAYPULSE_MAX_CONNECTIONS sockets; a closed one frees its place', async () => {
+    const e = await edge({ env: { PLAYPULSE_MAX_CONNECTIONS: '2' } });
+    const refusedBefore = await metricValue(e.edge.port, 'playpulse_edge_connections_refused_total', 'reason="edge"');
+    const a = await client(e, 'cap-a');
+    const b = await client(e, 'cap-b');
+    const third = await TestClient.connect(e.url(await e.token('cap-c')));
+    expect(await third.closed).toEqual({ code: 1013, reason: 'edge at its connection limit' });
+    expect(await metricValue(e.edge.port, 'playpulse_edge_connections_refused_total', 'reason="edge"')).toBe(refusedBefore + 1);
+    await a.close();
+    await waitUntil(async () => (await metricValue(e.edge.port, 'playpulse_edge_connections')) === 1);
+    const again = await client(e, 'cap-c');
+    again.send({ t: 'ping', n: 1 });
+    expect((await again.next((f) => f.t === 'pong')).n).toBe(1);
+    await Promise.all([b.close(), again.close()]);
+  });
+
+  it('holds at most PLAYPULSE_MAX_CONNS_PER_IP sockets from one address; other addresses are unaffected', async () => {
+    const e = await edge({ env: { PLAYPULSE_MAX_CONNS_PER_IP: '2' } });
+    const from = async (localAddress: string, player: string) => TestClient.connect(e.url(await e.token(player)), { localAddress });
+    const a = await from('127.0.0.1', 'ip-a');
+    const b = await from('127.0.0.1', 'ip-b');
+    await Promise.all([a.next((f) => f.t === 'hello'), b.next((f) => f.t === 'hello')]);
+    const third = await from('127.0.0.1', 'ip-c');
+    expect(await third.closed).toEqual({ code: 1013, reason: 'too many connections from this address' });
+    const elsewhere = await from('127.0.0.2', 'ip-c');
+    await elsewhere.next((f) => f.t === 'hello');
+    await b.close();
+    await waitUntil(async () => (await metricValue(e.edge.port, 'playpulse_edge_connections')) === 2);
+    const back = await from('127.0.0.1', 'ip-d');
+    await back.next((f) => f.t === 'hello');
+    expect(await metricValue(e.edge.port, 'playpulse_edge_connections_refused_total', 'reason="address"')).toBe(1);
+    await Promise.all([a.close(), elsewhere.close(), back.close()]);
   });
 
   it('closes a reader that stops reading once over the backpressure limit, without holding up others', async () => {

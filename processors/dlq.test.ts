@@ -22,7 +22,41 @@ describe('decodeMessage', () => {
     expect(decodeMessage(message('p-2', encodeRecord(record)))).toMatchObject({ ok: false, reason: 'key_mismatch' });
     expect(decodeMessage(message(null, encodeRecord(record)))).toMatchObject({ ok: false, reason: 'key_mismatch' });
   });
+
+  it('refuses a record with a __proto__, constructor or prototype key at any depth, saying which rule it broke', () => {
+    for (const key of ['__proto__', 'constructor', 'prototype']) {
+      const top = encodeRecord(withOwnKey({ ...record }, key, { polluted: true }) as unknown as EventRecord);
+      const nested = encodeRecord({ ...record, data: { result: 'win', deep: [withOwnKey({}, key, 1)] } });
+      for (const value of [top, nested]) {
+        expect(decodeMessage(message('p-1', value))).toEqual({ ok: false, reason: 'undecodable', error: 'record value refused: map key is not allowed (__proto__, constructor, prototype)' });
+      }
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('refuses extension types and binary where a map is expected', () => {
+    const withExt = Buffer.from([0x81, 0xa1, 0x78, 0xd4, 0x00, 0x00]);
+    expect(decodeMessage(message('p-1', withExt))).toMatchObject({ ok: false, reason: 'undecodable', error: expect.stringContaining('extension') });
+    expect(decodeMessage(message('p-1', Buffer.from([0xc4, 0x01, 0x00])))).toMatchObject({ ok: false, reason: 'undecodable', error: 'record value is not a map' });
+  });
+
+  it('names a wrong version without calling into it (found by fuzzing: a map with a toString key made the decoder throw a TypeError)', () => {
+    const value = encodeRecord({ ...record, v: { toString: [] } } as unknown as EventRecord);
+    expect(decodeMessage(message('p-1', value))).toEqual({ ok: false, reason: 'undecodable', error: 'unsupported record version object' });
+    expect(decodeMessage(message('p-1', encodeRecord({ ...record, v: 2 })))).toEqual({ ok: false, reason: 'undecodable', error: 'unsupported record version 2' });
+  });
+
+  it('round-trips a record whose optional fields are set to undefined (they are omitted, not written as an extension)', () => {
+    const loose = { ...record, ts: undefined, stream: undefined, seq: undefined };
+    expect(decodeMessage(message('p-1', encodeRecord(loose)))).toEqual({ ok: true, record });
+  });
 });
+
+/** `obj` with an own enumerable property `key` (even `__proto__`), as a hostile producer would encode it. */
+function withOwnKey(obj: Record<string, unknown>, key: string, value: unknown): Record<string, unknown> {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  return obj;
+}
 
 describe('deadLetterMessage', () => {
   it('keeps key, value and headers and adds where and why', () => {

@@ -2,7 +2,8 @@
  * Processors through real Kafka and real Redis, in this process: exact state for N events
  * of M players, the decider called with every event in partition order before commits,
  * produced-twice and reset-to-zero leaving state unchanged, poison to the dead-letter topic
- * with the partition flowing on, and hot reload of properties between batches.
+ * with the partition flowing on, a recvAt from the far future applied at the processing
+ * time, and hot reload of properties between batches.
  */
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +17,7 @@ import { readPlayerState } from '../../processors/state.ts';
 import { encodeRecord, recordHeaders, type EventRecord } from '../../protocol/record.ts';
 import { createDurableProducer } from '../../lib/kafka.ts';
 import { cleanupRedisPrefix, createTestTopics, testConfig, testServices } from '../helpers/stack.ts';
+import { DAY_MS } from '../helpers/time.ts';
 import {
   BASE_TIME,
   compileGame,
@@ -173,6 +175,40 @@ describe('processors pipeline', () => {
     expect(letters[0]?.value?.toString()).toBe('not messagepack at all');
     expect(h(letters[0] as KafkaMessage, 'pp-dlq-topic')).toBe(config.topics.events);
     expect(h(letters[1] as KafkaMessage, 'pp-dlq-error')).toMatch(/not the player id/);
+  });
+
+  it('applies an event whose recvAt is a year ahead at the processing time: last_seen, windows and the decider stay at now', async () => {
+    const config = await setup(1);
+    const source = new SwappableSource(compileGame());
+    const t0 = Date.now();
+    const yearAhead = t0 + 365 * DAY_MS;
+    const base = { v: 1, player: 'future-1', edge: 'edge-test', session: 's-f' };
+    const events: EventRecord[] = [
+      { ...base, id: 'f-1', type: 'match.end', recvAt: t0 - 1_000, data: { result: 'loss' } },
+      { ...base, id: 'f-2', type: 'match.end', recvAt: yearAhead, data: { result: 'loss' } },
+      { ...base, id: 'f-3', type: 'shop.purchase', recvAt: yearAhead + 1, data: { sku: 'gems', coins: 7 } },
+    ];
+    const clampedBefore = await counterValue('playpulse_processor_future_recv_at_total');
+    await produceRecords(kafka, config.topics.events, events);
+    const { decider } = await start(config, source);
+    await drained(config);
+    const t1 = Date.now();
+
+    const now = await readPlayerState(redis, config.keyPrefix, 'future-1', source.current(), t1);
+    expect(now.events_total).toBe(3);
+    expect(now.first_seen).toBe(t0 - 1_000);
+    expect(now.last_seen).toBeGreaterThanOrEqual(t0);
+    expect(now.last_seen).toBeLessThanOrEqual(t1);
+    expect(now.props).toMatchObject({ matches: 2, losses_10m: 2, coins_7d: 7, coins_total: 7 });
+    const then = await readPlayerState(redis, config.keyPrefix, 'future-1', source.current(), yearAhead);
+    expect(then.props).toMatchObject({ losses_10m: 0, coins_7d: 0 });
+    const times = decider.events.map((e) => e.record.recvAt);
+    expect(times[0]).toBe(t0 - 1_000);
+    for (const t of times.slice(1)) {
+      expect(t).toBeGreaterThanOrEqual(t0);
+      expect(t).toBeLessThanOrEqual(t1);
+    }
+    expect((await counterValue('playpulse_processor_future_recv_at_total')) - clampedBefore).toBe(2);
   });
 
   it('applies a newly published properties file from the next batch: added ones start then, removed ones stop', async () => {

@@ -85,6 +85,13 @@ function counterValue(name: string, labels: Record<string, string> = {}): Promis
   ) ?? Promise.resolve(0);
 }
 
+/** Event data with an own `__proto__` key nested in it, as a hostile producer would encode it. */
+function hostileData(): Record<string, unknown> {
+  const inner: Record<string, unknown> = {};
+  Object.defineProperty(inner, '__proto__', { value: { polluted: true }, enumerable: true, writable: true, configurable: true });
+  return { result: 'win', meta: inner };
+}
+
 describe('processors pipeline', () => {
   it('gives exactly the expected state for N events of M players, and hands every event to the decider before committing', async () => {
     const config = await setup();
@@ -137,7 +144,7 @@ describe('processors pipeline', () => {
     expect((await counterValue('playpulse_processor_duplicates_skipped_total', { reason: 'offset' })) - dupByOffset).toBe(events.length * 2);
   });
 
-  it('sends poison events to the dead-letter topic with the reason and keeps the partition flowing', async () => {
+  it('sends poison events (a forbidden key among them) to the dead-letter topic with the reason and keeps the partition flowing', async () => {
     const config = await setup(1);
     const source = new SwappableSource(compileGame());
     const good = gameEvents(3, 4, 3);
@@ -153,6 +160,7 @@ describe('processors pipeline', () => {
         { key: 'player-0', value: Buffer.from('not messagepack at all'), headers: { 'pp-id': 'junk' } },
         { key: 'player-1', value: encodeRecord({ ...(good[0] as EventRecord), player: 'player-2', id: 'mismatch' }) },
         { key: 'bad}id', value: encodeRecord({ ...(good[0] as EventRecord), player: 'bad}id', id: 'x' }) },
+        { key: 'player-1', value: encodeRecord({ ...(good[1] as EventRecord), player: 'player-1', id: 'hostile', data: hostileData() }) },
         ...b.map(msg),
       ],
     });
@@ -166,11 +174,13 @@ describe('processors pipeline', () => {
     await consumer.connect();
     await consumer.subscribe({ topic: config.topics.deadLetter, fromBeginning: true });
     await consumer.run({ eachMessage: async ({ message }) => void letters.push(message) });
-    await waitUntil('three dead letters', () => letters.length >= 3);
+    await waitUntil('four dead letters', () => letters.length >= 4);
     await consumer.disconnect();
     const h = (m: KafkaMessage, k: string) => m.headers?.[k]?.toString();
-    expect(letters.map((m) => h(m, 'pp-dlq-reason'))).toEqual(['undecodable', 'key_mismatch', 'bad_player']);
-    expect(letters.map((m) => h(m, 'pp-dlq-offset'))).toEqual(['6', '7', '8']);
+    expect(letters.map((m) => h(m, 'pp-dlq-reason'))).toEqual(['undecodable', 'key_mismatch', 'bad_player', 'undecodable']);
+    expect(letters.map((m) => h(m, 'pp-dlq-offset'))).toEqual(['6', '7', '8', '9']);
+    expect(h(letters[3] as KafkaMessage, 'pp-dlq-error')).toBe('record value refused: map key is not allowed (__proto__, constructor, prototype)');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(h(letters[0] as KafkaMessage, 'pp-id')).toBe('junk');
     expect(letters[0]?.value?.toString()).toBe('not messagepack at all');
     expect(h(letters[0] as KafkaMessage, 'pp-dlq-topic')).toBe(config.topics.events);

@@ -10,7 +10,9 @@
  *             and record version are in the value already.
  *
  * `player` always comes from the token the edge verified; `recvAt` is the edge's
- * receive time in ms; `ts` the client's clock, if it sent one. `stream` (the upgrade's
+ * receive time in ms (processors apply one further ahead of their clock than
+ * MAX_FUTURE_RECV_AT_MS at their own time: processors/dlq.ts); `ts` the client's clock, if
+ * it sent one. `stream` (the upgrade's
  * `?stream=`) and `seq` (the event's place in it) are both present or both absent: with
  * them, processors count a resent event once (protocol/limits.ts, RESEND_WINDOW). They
  * are optional fields of version 1; readers that do not know them ignore them.

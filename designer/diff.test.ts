@@ -64,6 +64,15 @@ describe('diffBundles', () => {
     expect(broken.summary.policyChanged).toBe(true);
   });
 
+  it('reads only own files: a file named like an Object method is added, not compared with the method (found by fuzzing the admin API)', () => {
+    const d = diffBundles({ 'a.yaml': 'id: a\n' }, { 'a.yaml': 'id: a\n', toString: 'id: x\n', constructor: 'id: y\n' });
+    expect(d.files.map((f) => [f.name, f.status])).toEqual([
+      ['constructor', 'added'],
+      ['toString', 'added'],
+    ]);
+    expect(diffBundles({ toString: 'id: x\n' }, {}).files.map((f) => [f.name, f.status])).toEqual([['toString', 'removed']]);
+  });
+
   it('keeps separate hunks for changes far apart', () => {
     const text = Array.from({ length: 30 }, (_, i) => `line ${i}`).join('\n');
     const edited = text.replace('line 2\n', 'line two\n').replace('line 25\n', 'line twenty-five\n');

@@ -39,8 +39,9 @@ export function diffBundles(oldFiles: Readonly<Record<string, string>>, newFiles
   const names = [...new Set([...Object.keys(oldFiles), ...Object.keys(newFiles)])].sort();
   const files: FileDiff[] = [];
   for (const name of names) {
-    const before = oldFiles[name];
-    const after = newFiles[name];
+    // Own files only: a name like `toString` must not find Object.prototype's.
+    const before = Object.hasOwn(oldFiles, name) ? oldFiles[name] : undefined;
+    const after = Object.hasOwn(newFiles, name) ? newFiles[name] : undefined;
     if (before === after) continue;
     const status = before === undefined ? 'added' : after === undefined ? 'removed' : 'changed';
     files.push({

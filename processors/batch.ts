@@ -3,6 +3,7 @@ import type { DurableProducer } from '../lib/kafka.ts';
 import type { BundleSource } from '../designer/types.ts';
 import type { AppliedEvent, Decider } from './decider-seam.ts';
 import type { Logger } from '../lib/log.ts';
+import type { EventRecord } from '../protocol/record.ts';
 import { applyItems, type ApplyItem, type ApplyOptions, type ApplyOutcome } from './apply.ts';
 import { decodeMessage, sendDeadLetters, type DeadLetter } from './dlq.ts';
 import { processorMetrics as m } from './metrics.ts';
@@ -77,11 +78,13 @@ export function createBatchHandler(deps: BatchDeps): (payload: EachBatchPayload)
       const items: ApplyItem[] = [];
       const letters: DeadLetter[] = [];
       const byOffset = new Map<string, KafkaMessage>();
+      const now = Date.now();
       for (const message of chunk) {
-        const d = decodeMessage(message);
+        const d = decodeMessage(message, now);
         if (d.ok) {
           items.push({ record: d.record, partition, offset: message.offset });
           byOffset.set(message.offset, message);
+          if (d.futureRecvAt !== undefined) reportFutureTime(deps, d.record, d.futureRecvAt, partition, message.offset, throttle);
         } else {
           letters.push({ topic, partition, message, reason: d.reason, error: d.error });
         }
@@ -198,6 +201,16 @@ function report(deps: BatchDeps, outcome: ApplyOutcome, partition: number, throt
       );
     }
   }
+}
+
+function reportFutureTime(deps: BatchDeps, record: EventRecord, recvAt: number, partition: number, offset: string, throttle: LogThrottle): void {
+  m.futureRecvAt.inc();
+  throttle.run('future-recv-at', (suppressed) =>
+    deps.log.warn(
+      { partition, offset, player: record.player, event: record.id, edge: record.edge, recvAt, appliedAt: record.recvAt, aheadMs: recvAt - record.recvAt, suppressed },
+      'record recvAt is further in the future than the clock skew bound; applied at the processing time',
+    ),
+  );
 }
 
 /** At most one log line per key per interval, counting what it held back. */

@@ -1,6 +1,7 @@
 import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { encodeRecord, type EventRecord } from '../protocol/record.ts';
+import { MAX_FUTURE_RECV_AT_MS } from '../protocol/limits.ts';
 import { deadLetterMessage, decodeMessage } from './dlq.ts';
 
 const record: EventRecord = { v: 1, player: 'p-1', id: 'e1', type: 'match.end', data: { result: 'win' }, recvAt: 1, edge: 'e', session: 's' };
@@ -9,18 +10,71 @@ function message(key: string | null, value: Buffer | null): KafkaMessage {
   return { key: key === null ? null : Buffer.from(key), value, offset: '42', timestamp: '0', attributes: 0, headers: { 'pp-id': 'e1' } };
 }
 
+const NOW = Date.now();
+const decode = (m: KafkaMessage) => decodeMessage(m, NOW);
+
 describe('decodeMessage', () => {
   it('accepts a record whose key is its valid player id', () => {
-    expect(decodeMessage(message('p-1', encodeRecord(record)))).toEqual({ ok: true, record });
+    expect(decode(message('p-1', encodeRecord(record)))).toEqual({ ok: true, record });
   });
 
   it('refuses undecodable values, bad player ids and mismatched keys, with reasons', () => {
-    expect(decodeMessage(message('p-1', Buffer.from('junk')))).toMatchObject({ ok: false, reason: 'undecodable' });
-    expect(decodeMessage(message('p-1', null))).toMatchObject({ ok: false, reason: 'undecodable', error: 'empty record value' });
-    expect(decodeMessage(message('a}b', encodeRecord({ ...record, player: 'a}b' })))).toMatchObject({ ok: false, reason: 'bad_player' });
-    expect(decodeMessage(message('x'.repeat(65), encodeRecord({ ...record, player: 'x'.repeat(65) })))).toMatchObject({ ok: false, reason: 'bad_player' });
-    expect(decodeMessage(message('p-2', encodeRecord(record)))).toMatchObject({ ok: false, reason: 'key_mismatch' });
-    expect(decodeMessage(message(null, encodeRecord(record)))).toMatchObject({ ok: false, reason: 'key_mismatch' });
+    expect(decode(message('p-1', Buffer.from('junk')))).toMatchObject({ ok: false, reason: 'undecodable' });
+    expect(decode(message('p-1', null))).toMatchObject({ ok: false, reason: 'undecodable', error: 'empty record value' });
+    expect(decode(message('a}b', encodeRecord({ ...record, player: 'a}b' })))).toMatchObject({ ok: false, reason: 'bad_player' });
+    expect(decode(message('x'.repeat(65), encodeRecord({ ...record, player: 'x'.repeat(65) })))).toMatchObject({ ok: false, reason: 'bad_player' });
+    expect(decode(message('p-2', encodeRecord(record)))).toMatchObject({ ok: false, reason: 'key_mismatch' });
+    expect(decode(message(null, encodeRecord(record)))).toMatchObject({ ok: false, reason: 'key_mismatch' });
+  });
+
+  it('refuses a record with a __proto__, constructor or prototype key at any depth, saying which rule it broke', () => {
+    for (const key of ['__proto__', 'constructor', 'prototype']) {
+      const top = encodeRecord(withOwnKey({ ...record }, key, { polluted: true }) as unknown as EventRecord);
+      const nested = encodeRecord({ ...record, data: { result: 'win', deep: [withOwnKey({}, key, 1)] } });
+      for (const value of [top, nested]) {
+        expect(decode(message('p-1', value))).toEqual({ ok: false, reason: 'undecodable', error: 'record value refused: map key is not allowed (__proto__, constructor, prototype)' });
+      }
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('refuses extension types and binary where a map is expected', () => {
+    const withExt = Buffer.from([0x81, 0xa1, 0x78, 0xd4, 0x00, 0x00]);
+    expect(decode(message('p-1', withExt))).toMatchObject({ ok: false, reason: 'undecodable', error: expect.stringContaining('extension') });
+    expect(decode(message('p-1', Buffer.from([0xc4, 0x01, 0x00])))).toMatchObject({ ok: false, reason: 'undecodable', error: 'record value is not a map' });
+  });
+
+  it('names a wrong version without calling into it (found by fuzzing: a map with a toString key made the decoder throw a TypeError)', () => {
+    const value = encodeRecord({ ...record, v: { toString: [] } } as unknown as EventRecord);
+    expect(decode(message('p-1', value))).toEqual({ ok: false, reason: 'undecodable', error: 'unsupported record version object' });
+    expect(decode(message('p-1', encodeRecord({ ...record, v: 2 })))).toEqual({ ok: false, reason: 'undecodable', error: 'unsupported record version 2' });
+  });
+
+  it('round-trips a record whose optional fields are set to undefined (they are omitted, not written as an extension)', () => {
+    const loose = { ...record, ts: undefined, stream: undefined, seq: undefined };
+    expect(decode(message('p-1', encodeRecord(loose)))).toEqual({ ok: true, record });
+  });
+});
+
+/** `obj` with an own enumerable property `key` (even `__proto__`), as a hostile producer would encode it. */
+function withOwnKey(obj: Record<string, unknown>, key: string, value: unknown): Record<string, unknown> {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  return obj;
+}
+
+describe('decodeMessage: trusted time', () => {
+  const at = (recvAt: number) => decode(message('p-1', encodeRecord({ ...record, recvAt })));
+
+  it('applies a recvAt further ahead than the skew bound at the processing time, and says what it was', () => {
+    const yearAhead = NOW + 365 * 86_400_000;
+    expect(at(yearAhead)).toEqual({ ok: true, record: { ...record, recvAt: NOW }, futureRecvAt: yearAhead });
+    expect(at(NOW + MAX_FUTURE_RECV_AT_MS + 1)).toEqual({ ok: true, record: { ...record, recvAt: NOW }, futureRecvAt: NOW + MAX_FUTURE_RECV_AT_MS + 1 });
+  });
+
+  it('keeps a recvAt within the bound ahead, and any recvAt in the past (lag and replays are legitimate)', () => {
+    for (const recvAt of [NOW + MAX_FUTURE_RECV_AT_MS, NOW + 1_000, NOW, NOW - 365 * 86_400_000, 0]) {
+      expect(at(recvAt)).toEqual({ ok: true, record: { ...record, recvAt } });
+    }
   });
 });
 

@@ -2,7 +2,7 @@ import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 import type { DurableProducer } from '../lib/kafka.ts';
 import { decodeRecord, type EventRecord } from '../protocol/record.ts';
 import { errorMessage } from '../lib/errors.ts';
-import { PLAYER_ID_PATTERN } from '../protocol/limits.ts';
+import { MAX_FUTURE_RECV_AT_MS, PLAYER_ID_PATTERN } from '../protocol/limits.ts';
 
 /**
  * Poison events: records processors cannot apply, and applied events whose decision fails
@@ -26,10 +26,15 @@ export interface DeadLetter {
   readonly error: string;
 }
 
-export type Decoded = { readonly ok: true; readonly record: EventRecord } | { readonly ok: false; readonly reason: PoisonReason; readonly error: string };
+export type Decoded =
+  | { readonly ok: true; readonly record: EventRecord; /** The record's own recvAt, when it was too far ahead and replaced by `now`. */ readonly futureRecvAt?: number }
+  | { readonly ok: false; readonly reason: PoisonReason; readonly error: string };
 
-/** Decodes a record and checks it can be applied: a valid player id that matches the key. Pure. */
-export function decodeMessage(message: Pick<KafkaMessage, 'key' | 'value'>): Decoded {
+/**
+ * Decodes a record and checks it can be applied: a valid player id that matches the key, and
+ * a trusted time (trustedTime). `now` is the processing time. Pure.
+ */
+export function decodeMessage(message: Pick<KafkaMessage, 'key' | 'value'>, now: number): Decoded {
   let record: EventRecord;
   try {
     record = decodeRecord(message.value);
@@ -43,7 +48,21 @@ export function decodeMessage(message: Pick<KafkaMessage, 'key' | 'value'>): Dec
   if (key !== record.player) {
     return { ok: false, reason: 'key_mismatch', error: `record key ${JSON.stringify(key)} is not the player id ${JSON.stringify(record.player)}` };
   }
-  return { ok: true, record };
+  return trustedTime(record, now);
+}
+
+/**
+ * The one place where a record's `recvAt` becomes the time of the applied event (player
+ * state, windows, and the decider's limits all read it from the record): a `recvAt` more
+ * than MAX_FUTURE_RECV_AT_MS ahead of `now` cannot come from a correct edge, and the event
+ * is applied at `now` instead. A `recvAt` far in the past is kept: lag, a processor catching
+ * up after an outage, and replays of the retained topic all legitimately apply old events,
+ * and an old time cannot move a player's clock backwards (the apply script takes the later
+ * of it and last_seen) nor stretch a window into the future.
+ */
+function trustedTime(record: EventRecord, now: number): Decoded {
+  if (record.recvAt <= now + MAX_FUTURE_RECV_AT_MS) return { ok: true, record };
+  return { ok: true, record: { ...record, recvAt: now }, futureRecvAt: record.recvAt };
 }
 
 export function deadLetterMessage(letter: DeadLetter, now: number): Message {

@@ -1,4 +1,5 @@
 import { counter, gauge, histogram, LATENCY_BUCKETS_S } from '../lib/metrics.ts';
+import { MAX_FUTURE_RECV_AT_MS } from '../protocol/limits.ts';
 
 /** The processors' metrics, `playpulse_processor_*` (docs/processors.md lists them). */
 export const processorMetrics = {
@@ -12,6 +13,7 @@ export const processorMetrics = {
   deadLettered: counter('playpulse_processor_dead_letters_total', 'Events sent to the dead-letter topic', ['reason']),
   fieldTypeErrors: counter('playpulse_processor_field_type_errors_total', 'Property fields of the wrong type (property skipped for that event)', ['property']),
   conditionErrors: counter('playpulse_processor_condition_errors_total', 'Property `when` conditions that failed at run time (treated as false)', ['property']),
+  futureRecvAt: counter('playpulse_processor_future_recv_at_total', `Events whose recvAt was further ahead of the processing clock than the skew bound (${MAX_FUTURE_RECV_AT_MS / 60_000} min); applied at the processing time instead`),
   redisRetries: counter('playpulse_processor_redis_retries_total', 'Chunks retried because Redis could not apply them'),
   consumerRestarts: counter('playpulse_processor_consumer_restarts_total', 'Consumer restarts after a crash kafkajs did not recover from'),
   bundleSwaps: counter('playpulse_processor_bundle_swaps_total', 'Batches that started on a newer designer bundle than the previous batch'),

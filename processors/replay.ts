@@ -12,7 +12,8 @@ import type { ScriptClient } from './scripts.ts';
 /**
  * Rebuilds player state from the retained events topic into a key prefix, with the same
  * apply code as the live processors (so the same events give the same state: every time is
- * the record's `recvAt`). Reads from `from` to `to` (default: the end of each partition as it
+ * the record's `recvAt`, except one too far in the future, which both apply at their own
+ * processing time: dlq.ts, trustedTime). Reads from `from` to `to` (default: the end of each partition as it
  * was when the replay started), in partition order, with a consumer group of its own that is
  * deleted afterwards. Poison records are counted and skipped (the live processors already
  * dead-lettered them). Backtests reuse this with their own decider.
@@ -133,7 +134,7 @@ export async function replayInto(opts: ReplayOptions): Promise<ReplayProgress> {
       const chunk = inRange.slice(i, i + chunkSize);
       const items: ApplyItem[] = [];
       for (const m of chunk) {
-        const d = decodeMessage(m);
+        const d = decodeMessage(m, Date.now());
         if (d.ok) items.push({ record: d.record, partition: batch.partition, offset: m.offset });
         else progress.skipped += 1;
       }

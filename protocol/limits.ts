@@ -46,3 +46,12 @@ export const MAX_SEQ = Number.MAX_SAFE_INTEGER;
  * keeps an event unacked once its seq has fallen out of that window.
  */
 export const RESEND_WINDOW = 65_536;
+
+/**
+ * How far a record's `recvAt` may be ahead of the processors' clock. `recvAt` is the edge's
+ * receive time, so a correct record is never ahead by more than the clock skew between
+ * machines; a time further ahead is impossible (a broken clock or a forged record) and is
+ * applied at the processing time instead, so it cannot move a player's clock (last_seen,
+ * windows, limits: a player's time never runs backwards) into the future.
+ */
+export const MAX_FUTURE_RECV_AT_MS = 5 * 60_000;

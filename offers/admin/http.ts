@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { isPlayPulseError, PlayPulseError, errorMessage } from '../../lib/errors.ts';
+import { FORBIDDEN_KEYS } from '../../protocol/limits.ts';
 
 /** Largest request body the admin API reads (a bundle of designer files is far smaller). */
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;
@@ -81,6 +82,8 @@ export function filesOf(body: Record<string, unknown>): Record<string, string> {
   }
   const out: Record<string, string> = {};
   for (const [name, text] of Object.entries(files as Record<string, unknown>)) {
+    // A `__proto__` name would be dropped by the assignment below, not diagnosed: refused here, with its kin.
+    if (FORBIDDEN_KEYS.includes(name)) throw new PlayPulseError('ADMIN_BAD_REQUEST', `"${name}" is not a designer file name`, { file: name });
     if (typeof text !== 'string') throw new PlayPulseError('ADMIN_BAD_REQUEST', `files["${name}"] must be a string of YAML`, { file: name });
     out[name] = text;
   }

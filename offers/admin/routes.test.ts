@@ -48,6 +48,20 @@ describe('request and error helpers', () => {
     expect(() => filesOf({})).toThrow(/files/);
   });
 
+  it('refuses a file named __proto__, constructor or prototype instead of dropping it', () => {
+    for (const name of ['__proto__', 'constructor', 'prototype']) {
+      const body = JSON.parse(`{"files":{"a.yaml":"id: a\\n","${name}":"id: x\\n"}}`) as Record<string, unknown>;
+      let err: unknown;
+      try {
+        filesOf(body);
+      } catch (e) {
+        err = e;
+      }
+      expect(isPlayPulseError(err, 'ADMIN_BAD_REQUEST') && err.message, name).toBe(`"${name}" is not a designer file name`);
+    }
+    expect(filesOf({ files: { 'a.yaml': 'id: a' } })).toEqual({ 'a.yaml': 'id: a' });
+  });
+
   it('shapes errors without stack traces; unknown errors become ADMIN_INTERNAL', () => {
     expect(errorBody(new PlayPulseError('RULE_TYPE_ERROR', 'bad', { diagnostics: [] }))).toEqual({
       status: 422,

@@ -1,6 +1,7 @@
 import type { Kafka, Consumer } from 'kafkajs';
 import { createLogger } from '../../lib/log.ts';
-import { decodeRecord, type EventRecord } from '../../protocol/record.ts';
+import type { EventRecord } from '../../protocol/record.ts';
+import { decodeMessage } from '../../processors/dlq.ts';
 import { nextPartition, type Positioned } from './merge.ts';
 
 /**
@@ -8,8 +9,10 @@ import { nextPartition, type Positioned } from './merge.ts';
  * merge.ts, a chunk at a time, with bounded memory (a partition that runs ahead is paused).
  * The window is by Kafka record timestamp (the edge produces at receive time): per
  * partition, from the first offset at or after `from` to the first at or after `to`,
- * never before the oldest retained offset. Records that do not decode are skipped and
- * counted, as processors dead-letter them and never apply them. Commits nothing; the
+ * never before the oldest retained offset. Records are decoded as the processors decode
+ * them (processors/dlq.ts): those they dead-letter (undecodable, bad player id, key not the
+ * player) are skipped and counted, and a recvAt too far in the future is applied at the
+ * read's time, as the processors apply it at theirs. Commits nothing; the
  * consumer group is unique to the read and deleted after it.
  */
 export interface PartitionRange {
@@ -22,7 +25,7 @@ export interface PartitionRange {
 
 export interface WindowRead {
   readonly ranges: readonly PartitionRange[];
-  /** Records in the window (upper bound of what is read: undecodable ones are skipped). */
+  /** Records in the window (upper bound of what is read: those the processors dead-letter are skipped). */
   readonly total: number;
 }
 
@@ -103,12 +106,12 @@ export async function* readWindow(
         for (const m of batch.messages) {
           const offset = BigInt(m.offset);
           if (offset >= end) break;
-          try {
-            const record = decodeRecord(m.value);
-            buf.push({ partition: p, offset: m.offset, recvAt: record.recvAt, item: record });
-          } catch (err) {
+          const d = decodeMessage(m, Date.now());
+          if (d.ok) {
+            buf.push({ partition: p, offset: m.offset, recvAt: d.record.recvAt, item: d.record });
+          } else {
             stats.skipped += 1;
-            log.debug({ partition: p, offset: m.offset, err: (err as Error).message }, 'undecodable record skipped');
+            log.debug({ partition: p, offset: m.offset, reason: d.reason, err: d.error }, 'record the processors dead-letter skipped');
           }
           if (offset + 1n >= end) done.add(p);
         }

@@ -2,7 +2,8 @@
  * Processors through real Kafka and real Redis, in this process: exact state for N events
  * of M players, the decider called with every event in partition order before commits,
  * produced-twice and reset-to-zero leaving state unchanged, poison to the dead-letter topic
- * with the partition flowing on, and hot reload of properties between batches.
+ * with the partition flowing on, a recvAt from the far future applied at the processing
+ * time, and hot reload of properties between batches.
  */
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +17,7 @@ import { readPlayerState } from '../../processors/state.ts';
 import { encodeRecord, recordHeaders, type EventRecord } from '../../protocol/record.ts';
 import { createDurableProducer } from '../../lib/kafka.ts';
 import { cleanupRedisPrefix, createTestTopics, testConfig, testServices } from '../helpers/stack.ts';
+import { DAY_MS } from '../helpers/time.ts';
 import {
   BASE_TIME,
   compileGame,
@@ -83,6 +85,13 @@ function counterValue(name: string, labels: Record<string, string> = {}): Promis
   ) ?? Promise.resolve(0);
 }
 
+/** Event data with an own `__proto__` key nested in it, as a hostile producer would encode it. */
+function hostileData(): Record<string, unknown> {
+  const inner: Record<string, unknown> = {};
+  Object.defineProperty(inner, '__proto__', { value: { polluted: true }, enumerable: true, writable: true, configurable: true });
+  return { result: 'win', meta: inner };
+}
+
 describe('processors pipeline', () => {
   it('gives exactly the expected state for N events of M players, and hands every event to the decider before committing', async () => {
     const config = await setup();
@@ -135,7 +144,7 @@ describe('processors pipeline', () => {
     expect((await counterValue('playpulse_processor_duplicates_skipped_total', { reason: 'offset' })) - dupByOffset).toBe(events.length * 2);
   });
 
-  it('sends poison events to the dead-letter topic with the reason and keeps the partition flowing', async () => {
+  it('sends poison events (a forbidden key among them) to the dead-letter topic with the reason and keeps the partition flowing', async () => {
     const config = await setup(1);
     const source = new SwappableSource(compileGame());
     const good = gameEvents(3, 4, 3);
@@ -151,6 +160,7 @@ describe('processors pipeline', () => {
         { key: 'player-0', value: Buffer.from('not messagepack at all'), headers: { 'pp-id': 'junk' } },
         { key: 'player-1', value: encodeRecord({ ...(good[0] as EventRecord), player: 'player-2', id: 'mismatch' }) },
         { key: 'bad}id', value: encodeRecord({ ...(good[0] as EventRecord), player: 'bad}id', id: 'x' }) },
+        { key: 'player-1', value: encodeRecord({ ...(good[1] as EventRecord), player: 'player-1', id: 'hostile', data: hostileData() }) },
         ...b.map(msg),
       ],
     });
@@ -164,15 +174,51 @@ describe('processors pipeline', () => {
     await consumer.connect();
     await consumer.subscribe({ topic: config.topics.deadLetter, fromBeginning: true });
     await consumer.run({ eachMessage: async ({ message }) => void letters.push(message) });
-    await waitUntil('three dead letters', () => letters.length >= 3);
+    await waitUntil('four dead letters', () => letters.length >= 4);
     await consumer.disconnect();
     const h = (m: KafkaMessage, k: string) => m.headers?.[k]?.toString();
-    expect(letters.map((m) => h(m, 'pp-dlq-reason'))).toEqual(['undecodable', 'key_mismatch', 'bad_player']);
-    expect(letters.map((m) => h(m, 'pp-dlq-offset'))).toEqual(['6', '7', '8']);
+    expect(letters.map((m) => h(m, 'pp-dlq-reason'))).toEqual(['undecodable', 'key_mismatch', 'bad_player', 'undecodable']);
+    expect(letters.map((m) => h(m, 'pp-dlq-offset'))).toEqual(['6', '7', '8', '9']);
+    expect(h(letters[3] as KafkaMessage, 'pp-dlq-error')).toBe('record value refused: map key is not allowed (__proto__, constructor, prototype)');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(h(letters[0] as KafkaMessage, 'pp-id')).toBe('junk');
     expect(letters[0]?.value?.toString()).toBe('not messagepack at all');
     expect(h(letters[0] as KafkaMessage, 'pp-dlq-topic')).toBe(config.topics.events);
     expect(h(letters[1] as KafkaMessage, 'pp-dlq-error')).toMatch(/not the player id/);
+  });
+
+  it('applies an event whose recvAt is a year ahead at the processing time: last_seen, windows and the decider stay at now', async () => {
+    const config = await setup(1);
+    const source = new SwappableSource(compileGame());
+    const t0 = Date.now();
+    const yearAhead = t0 + 365 * DAY_MS;
+    const base = { v: 1, player: 'future-1', edge: 'edge-test', session: 's-f' };
+    const events: EventRecord[] = [
+      { ...base, id: 'f-1', type: 'match.end', recvAt: t0 - 1_000, data: { result: 'loss' } },
+      { ...base, id: 'f-2', type: 'match.end', recvAt: yearAhead, data: { result: 'loss' } },
+      { ...base, id: 'f-3', type: 'shop.purchase', recvAt: yearAhead + 1, data: { sku: 'gems', coins: 7 } },
+    ];
+    const clampedBefore = await counterValue('playpulse_processor_future_recv_at_total');
+    await produceRecords(kafka, config.topics.events, events);
+    const { decider } = await start(config, source);
+    await drained(config);
+    const t1 = Date.now();
+
+    const now = await readPlayerState(redis, config.keyPrefix, 'future-1', source.current(), t1);
+    expect(now.events_total).toBe(3);
+    expect(now.first_seen).toBe(t0 - 1_000);
+    expect(now.last_seen).toBeGreaterThanOrEqual(t0);
+    expect(now.last_seen).toBeLessThanOrEqual(t1);
+    expect(now.props).toMatchObject({ matches: 2, losses_10m: 2, coins_7d: 7, coins_total: 7 });
+    const then = await readPlayerState(redis, config.keyPrefix, 'future-1', source.current(), yearAhead);
+    expect(then.props).toMatchObject({ losses_10m: 0, coins_7d: 0 });
+    const times = decider.events.map((e) => e.record.recvAt);
+    expect(times[0]).toBe(t0 - 1_000);
+    for (const t of times.slice(1)) {
+      expect(t).toBeGreaterThanOrEqual(t0);
+      expect(t).toBeLessThanOrEqual(t1);
+    }
+    expect((await counterValue('playpulse_processor_future_recv_at_total')) - clampedBefore).toBe(2);
   });
 
   it('applies a newly published properties file from the next batch: added ones start then, removed ones stop', async () => {

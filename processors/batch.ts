@@ -12,6 +12,7 @@ import { untilDone, type BatchControl, type RetryHooks } from './retry.ts';
 import { DECIDE_ATTEMPTS_BEFORE_ISOLATION, isInfrastructureError, isolateDecisions, type FailedDecision } from './poison-decision.ts';
 import type { ScriptClient } from './scripts.ts';
 import { errorMessage } from '../lib/errors.ts';
+import type { FailPoint, FailPointStep } from '../lib/config.ts';
 
 /**
  * One Kafka batch (one partition), in chunks of at most `chunkSize` messages. Per chunk:
@@ -34,6 +35,8 @@ export interface BatchDeps {
   readonly log: Logger;
   /** Told when a step starts failing and when it recovers (readiness). */
   readonly health: { failing(step: string, err: unknown): void; recovered(step: string): void };
+  /** Test-only (PLAYPULSE_FAILPOINT): the process kills itself there; absent or null: never. */
+  readonly failPoint?: FailPoint | null;
 }
 
 /**
@@ -46,6 +49,7 @@ export const DEFAULT_CHUNK_SIZE = 10_000;
 export function createBatchHandler(deps: BatchDeps): (payload: EachBatchPayload) => Promise<void> {
   let lastPlan: ApplyPlan | null = null;
   const throttle = new LogThrottle(10_000);
+  const failAt = failPointProbe(deps.failPoint ?? null, deps.log);
 
   const hooks = (step: string): RetryHooks => ({
     onFailure: (err, attempt) => {
@@ -99,6 +103,7 @@ export function createBatchHandler(deps: BatchDeps): (payload: EachBatchPayload)
         letters.push({ topic, partition, message: byOffset.get(f.item.offset) as KafkaMessage, reason: 'apply_failed', error: f.error.message });
       }
       report(deps, outcome, partition, throttle);
+      failAt?.('after-apply', partition, chunk);
 
       if (letters.length > 0) {
         const sent = await untilDone(control, hooks('dead-letter'), () => sendDeadLetters(deps.producer, deps.deadLetterTopic, letters));
@@ -137,12 +142,37 @@ export function createBatchHandler(deps: BatchDeps): (payload: EachBatchPayload)
         }
       }
 
+      failAt?.('after-decide', partition, chunk);
       resolveOffset((chunk[chunk.length - 1] as KafkaMessage).offset);
       setLag(Number((chunk[chunk.length - 1] as KafkaMessage).offset) + 1);
       m.batchSize.observe(chunk.length);
       await heartbeat();
       await commitOffsetsIfNecessary();
     }
+  };
+}
+
+/**
+ * The test-only fail point (docs/operations.md §7): null when none is set, so the chunk loop
+ * pays one null check. Otherwise a probe called at both points of every chunk; at the
+ * configured step of the configured chunk (counted over every partition of this process)
+ * it SIGKILLs the process: the chunk's writes are in Redis (after-decide: its offers
+ * published and its lifecycle jobs queued too), its offset is neither resolved nor
+ * committed.
+ */
+function failPointProbe(point: FailPoint | null, log: Logger): ((step: FailPointStep, partition: number, chunk: readonly KafkaMessage[]) => void) | null {
+  if (point === null) return null;
+  log.warn({ failPoint: `${point.step}:${point.chunk}` }, 'PLAYPULSE_FAILPOINT set: this process kills itself there (test-only)');
+  let reached = 0;
+  return (step, partition, chunk) => {
+    if (step !== point.step) return;
+    reached += 1;
+    if (reached !== point.chunk) return;
+    const first = chunk[0]?.offset;
+    const last = chunk[chunk.length - 1]?.offset;
+    // stderr at once: a SIGKILL leaves no time for the logger's buffer.
+    process.stderr.write(`PLAYPULSE_FAILPOINT ${step}:${point.chunk} reached (partition ${partition}, offsets ${first}..${last}); SIGKILL\n`);
+    process.kill(process.pid, 'SIGKILL');
   };
 }
 

@@ -39,10 +39,15 @@ const MAX_SESSION_TIMEOUT_MS = 1_800_000;
  * process SIGKILLs itself at a step of its n-th chunk. Never set outside tests; production
  * mode refuses it.
  */
-const FAIL_POINT_PATTERN = /^(after-apply|after-decide):([1-9][0-9]{0,5})$/;
+const FAIL_POINT_PATTERN = /^(after-apply|after-record|after-decide):([1-9][0-9]{0,5})$/;
 
-/** Where the fail point kills: after the chunk's apply write, or after its decide step, both before its offset is resolved. */
-export type FailPointStep = 'after-apply' | 'after-decide';
+/**
+ * Where the fail point kills, always before the chunk's offset is resolved: after its apply
+ * write (nothing decided); after the decide write that recorded offers, before they are
+ * routed to the edge (counted per decide call that recorded an offer); after its whole
+ * decide step (offers recorded, routed, lifecycle jobs queued).
+ */
+export type FailPointStep = 'after-apply' | 'after-record' | 'after-decide';
 
 export interface FailPoint {
   readonly step: FailPointStep;
@@ -141,7 +146,7 @@ const envSchema = z.object({
   PLAYPULSE_PROCESSOR_SLOT: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 _ . -').optional(),
   PLAYPULSE_FAILPOINT: z
     .string()
-    .regex(FAIL_POINT_PATTERN, 'must be after-apply:<n> or after-decide:<n>, n 1-999999 (a test-only fault injection)')
+    .regex(FAIL_POINT_PATTERN, 'must be after-apply:<n>, after-record:<n> or after-decide:<n>, n 1-999999 (a test-only fault injection)')
     .optional(),
 });
 

@@ -12,7 +12,8 @@ import { untilDone, type BatchControl, type RetryHooks } from './retry.ts';
 import { DECIDE_ATTEMPTS_BEFORE_ISOLATION, isInfrastructureError, isolateDecisions, type FailedDecision } from './poison-decision.ts';
 import type { ScriptClient } from './scripts.ts';
 import { errorMessage } from '../lib/errors.ts';
-import type { FailPoint, FailPointStep } from '../lib/config.ts';
+import type { FailPoint } from '../lib/config.ts';
+import { failPointProbe } from '../lib/failpoint.ts';
 
 /**
  * One Kafka batch (one partition), in chunks of at most `chunkSize` messages. Per chunk:
@@ -49,7 +50,9 @@ export const DEFAULT_CHUNK_SIZE = 10_000;
 export function createBatchHandler(deps: BatchDeps): (payload: EachBatchPayload) => Promise<void> {
   let lastPlan: ApplyPlan | null = null;
   const throttle = new LogThrottle(10_000);
-  const failAt = failPointProbe(deps.failPoint ?? null, deps.log);
+  // Test-only (lib/failpoint.ts): null unless PLAYPULSE_FAILPOINT names the step.
+  const failAfterApply = failPointProbe(deps.failPoint ?? null, 'after-apply', deps.log);
+  const failAfterDecide = failPointProbe(deps.failPoint ?? null, 'after-decide', deps.log);
 
   const hooks = (step: string): RetryHooks => ({
     onFailure: (err, attempt) => {
@@ -103,7 +106,7 @@ export function createBatchHandler(deps: BatchDeps): (payload: EachBatchPayload)
         letters.push({ topic, partition, message: byOffset.get(f.item.offset) as KafkaMessage, reason: 'apply_failed', error: f.error.message });
       }
       report(deps, outcome, partition, throttle);
-      failAt?.('after-apply', partition, chunk);
+      failAfterApply?.(chunkPosition(partition, chunk));
 
       if (letters.length > 0) {
         const sent = await untilDone(control, hooks('dead-letter'), () => sendDeadLetters(deps.producer, deps.deadLetterTopic, letters));
@@ -142,7 +145,7 @@ export function createBatchHandler(deps: BatchDeps): (payload: EachBatchPayload)
         }
       }
 
-      failAt?.('after-decide', partition, chunk);
+      failAfterDecide?.(chunkPosition(partition, chunk));
       resolveOffset((chunk[chunk.length - 1] as KafkaMessage).offset);
       setLag(Number((chunk[chunk.length - 1] as KafkaMessage).offset) + 1);
       m.batchSize.observe(chunk.length);
@@ -152,28 +155,9 @@ export function createBatchHandler(deps: BatchDeps): (payload: EachBatchPayload)
   };
 }
 
-/**
- * The test-only fail point (docs/operations.md §7): null when none is set, so the chunk loop
- * pays one null check. Otherwise a probe called at both points of every chunk; at the
- * configured step of the configured chunk (counted over every partition of this process)
- * it SIGKILLs the process: the chunk's writes are in Redis (after-decide: its offers
- * published and its lifecycle jobs queued too), its offset is neither resolved nor
- * committed.
- */
-function failPointProbe(point: FailPoint | null, log: Logger): ((step: FailPointStep, partition: number, chunk: readonly KafkaMessage[]) => void) | null {
-  if (point === null) return null;
-  log.warn({ failPoint: `${point.step}:${point.chunk}` }, 'PLAYPULSE_FAILPOINT set: this process kills itself there (test-only)');
-  let reached = 0;
-  return (step, partition, chunk) => {
-    if (step !== point.step) return;
-    reached += 1;
-    if (reached !== point.chunk) return;
-    const first = chunk[0]?.offset;
-    const last = chunk[chunk.length - 1]?.offset;
-    // stderr at once: a SIGKILL leaves no time for the logger's buffer.
-    process.stderr.write(`PLAYPULSE_FAILPOINT ${step}:${point.chunk} reached (partition ${partition}, offsets ${first}..${last}); SIGKILL\n`);
-    process.kill(process.pid, 'SIGKILL');
-  };
+/** Where a chunk sits, for the fail point's line. */
+function chunkPosition(partition: number, chunk: readonly KafkaMessage[]): string {
+  return `partition ${partition}, offsets ${chunk[0]?.offset ?? '?'}..${chunk[chunk.length - 1]?.offset ?? '?'}`;
 }
 
 /**

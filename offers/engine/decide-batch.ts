@@ -48,6 +48,8 @@ import {
  *   5. after   routing (presence lookup + publish), attribution windows (lift) and lifecycle
  *              jobs (BullMQ addBulk), sent together; then the stats of the whole chunk, one
  *              MULTI per rule.
+ *              Events found decided (a redelivered chunk) route their still-pending
+ *              offers again, in the same step (`reroute`).
  *
  * A player whose claim came back short (another processor took the last units) or whose
  * write was refused (their counters moved since the read) gets their claims back and is

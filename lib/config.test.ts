@@ -162,6 +162,7 @@ describe('loadConfig', () => {
     expect(loadConfig({ PLAYPULSE_FAILPOINT: '' }).processors.failPoint).toBeNull();
     expect(loadConfig({ PLAYPULSE_FAILPOINT: 'after-decide:1' }).processors.failPoint).toEqual({ step: 'after-decide', chunk: 1 });
     expect(loadConfig({ PLAYPULSE_FAILPOINT: 'after-apply:250' }).processors.failPoint).toEqual({ step: 'after-apply', chunk: 250 });
+    expect(loadConfig({ PLAYPULSE_FAILPOINT: 'after-record:2' }).processors.failPoint).toEqual({ step: 'after-record', chunk: 2 });
   });
 
   it('refuses a heartbeat interval above a third of the session timeout, naming both', () => {

@@ -208,7 +208,7 @@ export async function decideRuns(
 
   const fallen = players.filter((p) => p.fallback !== null);
   const recorded = players.filter((p) => p.fallback === null);
-  if (recorded.some((p) => p.planned.some((x) => x.offer !== null))) ctx.failAfterRecord?.(`${runs.length} players, offers recorded, not yet routed`);
+  if (ctx.failAfterRecord && recorded.some((p) => p.planned.some((x) => x.offer !== null))) ctx.failAfterRecord(`${runs.length} players, offers recorded, not yet routed`);
   await Promise.all([after(ctx, bundle, recorded, started, onDecision), ...fallen.map((p) => slowPath(ctx, p, onDecision)), reroute(ctx, redelivered)]);
 }
 

@@ -52,7 +52,6 @@ describe.each<FailPointStep>(['after-decide', 'after-record', 'after-apply'])('S
     const url = `ws://127.0.0.1:${edge.healthPort}/v1/play`;
 
     const next = rng({ 'after-decide': 71, 'after-record': 72, 'after-apply': 73 }[step]);
-    let seq = 0;
     const players: Player[] = await Promise.all(
       Array.from({ length: PLAYERS }, async (_, i): Promise<Player> => {
         const id = `pf${i}`;
@@ -63,7 +62,7 @@ describe.each<FailPointStep>(['after-decide', 'after-record', 'after-apply'])('S
             return { ...e, seq: phase * PER_PHASE + k + 1 };
           }),
         );
-        const client = await TestClient.connect(url, await signPlayerToken(AUTH_SECRET, id, 3600), { stream: `fp${seq++}-${i}` });
+        const client = await TestClient.connect(url, await signPlayerToken(AUTH_SECRET, id, 3600), { stream: `${step}-${i}` });
         return { id, client, phases };
       }),
     );

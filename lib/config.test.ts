@@ -63,6 +63,16 @@ describe('loadConfig', () => {
     ['PLAYPULSE_PROCESSORS_HEARTBEAT_INTERVAL_MS', '1.5'],
     ['PLAYPULSE_PROCESSOR_SLOT', 'x'.repeat(65)],
     ['PLAYPULSE_PROCESSOR_SLOT', 'a:b'],
+    ['PLAYPULSE_FAILPOINT', 'after-decide'],
+    ['PLAYPULSE_FAILPOINT', 'after-decide:0'],
+    ['PLAYPULSE_FAILPOINT', 'after-decide:-1'],
+    ['PLAYPULSE_FAILPOINT', 'after-decide:1.5'],
+    ['PLAYPULSE_FAILPOINT', 'after-decide:1000000'],
+    ['PLAYPULSE_FAILPOINT', 'after-decide:01'],
+    ['PLAYPULSE_FAILPOINT', 'AFTER-DECIDE:1'],
+    ['PLAYPULSE_FAILPOINT', 'before-commit:1'],
+    ['PLAYPULSE_FAILPOINT', ' after-apply:1'],
+    ['PLAYPULSE_FAILPOINT', 'after-apply:1,after-decide:2'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     const err = configError({ [name]: value });
     expect(err.code).toBe('CONFIG_INVALID');
@@ -133,9 +143,9 @@ describe('loadConfig', () => {
 
   it('gives the processors a short session and a frequent heartbeat, both settable', () => {
     const d = loadConfig({});
-    expect(d.processors).toEqual({ sessionTimeoutMs: 6_000, heartbeatIntervalMs: 1_000, slot: null });
+    expect(d.processors).toEqual({ sessionTimeoutMs: 6_000, heartbeatIntervalMs: 1_000, slot: null, failPoint: null });
     const c = loadConfig({ PLAYPULSE_PROCESSORS_SESSION_TIMEOUT_MS: '10000', PLAYPULSE_PROCESSORS_HEARTBEAT_INTERVAL_MS: '2000' });
-    expect(c.processors).toEqual({ sessionTimeoutMs: 10_000, heartbeatIntervalMs: 2_000, slot: null });
+    expect(c.processors).toEqual({ sessionTimeoutMs: 10_000, heartbeatIntervalMs: 2_000, slot: null, failPoint: null });
   });
 
   it('takes the processor slot from PLAYPULSE_PROCESSOR_SLOT, else an explicit instance id, never a generated one', () => {
@@ -145,6 +155,14 @@ describe('loadConfig', () => {
     const generated = loadConfig({});
     expect(generated.instanceId).not.toBe('');
     expect(generated.processors.slot).toBeNull();
+  });
+
+  it('reads the test-only fail point PLAYPULSE_FAILPOINT, off unless set', () => {
+    expect(loadConfig({}).processors.failPoint).toBeNull();
+    expect(loadConfig({ PLAYPULSE_FAILPOINT: '' }).processors.failPoint).toBeNull();
+    expect(loadConfig({ PLAYPULSE_FAILPOINT: 'after-decide:1' }).processors.failPoint).toEqual({ step: 'after-decide', chunk: 1 });
+    expect(loadConfig({ PLAYPULSE_FAILPOINT: 'after-apply:250' }).processors.failPoint).toEqual({ step: 'after-apply', chunk: 250 });
+    expect(loadConfig({ PLAYPULSE_FAILPOINT: 'after-record:2' }).processors.failPoint).toEqual({ step: 'after-record', chunk: 2 });
   });
 
   it('refuses a heartbeat interval above a third of the session timeout, naming both', () => {
@@ -170,6 +188,16 @@ describe('loadConfig', () => {
     const STRONG = 's'.repeat(32);
     const ADMIN = 'a'.repeat(32);
     const safe = { PLAYPULSE_ENV: 'production', PLAYPULSE_AUTH_SECRET: STRONG, PLAYPULSE_ADMIN_TOKEN: ADMIN };
+
+    it('refuses the test-only fail point with CONFIG_INVALID, naming it', () => {
+      for (const env of [{ ...safe, PLAYPULSE_FAILPOINT: 'after-decide:1' }, { ...safe, PLAYPULSE_ENV: undefined, NODE_ENV: 'production', PLAYPULSE_FAILPOINT: 'after-apply:3' }]) {
+        const err = configError(env);
+        expect(err.code).toBe('CONFIG_INVALID');
+        expect(err.message).toContain('PLAYPULSE_FAILPOINT');
+        expect(err.message).toContain('production mode');
+      }
+      expect(loadConfig({ ...safe, PLAYPULSE_ENV: 'development', PLAYPULSE_FAILPOINT: 'after-decide:1' }).processors.failPoint).toEqual({ step: 'after-decide', chunk: 1 });
+    });
 
     it('is on with PLAYPULSE_ENV=production, or NODE_ENV=production unless PLAYPULSE_ENV says development', () => {
       expect(loadConfig(safe).production).toBe(true);

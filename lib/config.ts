@@ -34,6 +34,27 @@ export const DEFAULT_HEARTBEAT_INTERVAL_MS = 1_000;
 const MIN_SESSION_TIMEOUT_MS = 3_000;
 const MAX_SESSION_TIMEOUT_MS = 1_800_000;
 
+/**
+ * The test-only fail point (docs/operations.md §7, "The integrity suite"): a processors
+ * process SIGKILLs itself at a step of its n-th chunk. Never set outside tests; production
+ * mode refuses it.
+ */
+const FAIL_POINT_PATTERN = /^(after-apply|after-record|after-decide):([1-9][0-9]{0,5})$/;
+
+/**
+ * Where the fail point kills, always before the chunk's offset is resolved: after its apply
+ * write (nothing decided); after the decide write that recorded offers, before they are
+ * routed to the edge (counted per decide call that recorded an offer); after its whole
+ * decide step (offers recorded, routed, lifecycle jobs queued).
+ */
+export type FailPointStep = 'after-apply' | 'after-record' | 'after-decide';
+
+export interface FailPoint {
+  readonly step: FailPointStep;
+  /** 1-based: the chunk (of this process, over all partitions) that reaches `step` n-th. */
+  readonly chunk: number;
+}
+
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 const nonNegativeInt = z.coerce.number().int().min(0);
@@ -123,6 +144,10 @@ const envSchema = z.object({
     .default(DEFAULT_SESSION_TIMEOUT_MS),
   PLAYPULSE_PROCESSORS_HEARTBEAT_INTERVAL_MS: positiveInt.min(100, 'must be at least 100 ms').default(DEFAULT_HEARTBEAT_INTERVAL_MS),
   PLAYPULSE_PROCESSOR_SLOT: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 _ . -').optional(),
+  PLAYPULSE_FAILPOINT: z
+    .string()
+    .regex(FAIL_POINT_PATTERN, 'must be after-apply:<n>, after-record:<n> or after-decide:<n>, n 1-999999 (a test-only fault injection)')
+    .optional(),
 });
 
 /** A player-token key: `kid` null for the single PLAYPULSE_AUTH_SECRET (token `kid` ignored). */
@@ -196,6 +221,8 @@ export interface Config {
     readonly heartbeatIntervalMs: number;
     /** Stable processor identity across restarts (PLAYPULSE_PROCESSOR_SLOT, else an explicit PLAYPULSE_INSTANCE_ID); lets a restarted process evict its dead predecessor from the group at once. */
     readonly slot: string | null;
+    /** Test-only (PLAYPULSE_FAILPOINT): kill the process at this point; null, always, outside tests. */
+    readonly failPoint: FailPoint | null;
   };
 }
 
@@ -229,6 +256,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const production = e.PLAYPULSE_ENV !== undefined ? e.PLAYPULSE_ENV === 'production' : env.NODE_ENV === 'production';
   if (production) {
     const problems = productionProblems(e, authKeys);
+    if (e.PLAYPULSE_FAILPOINT !== undefined) problems.push('PLAYPULSE_FAILPOINT is a test-only fault injection (it kills the process); production mode refuses it');
     if (problems.length > 0) {
       const why = e.PLAYPULSE_ENV !== undefined ? 'PLAYPULSE_ENV=production' : 'NODE_ENV=production and PLAYPULSE_ENV unset';
       throw new PlayPulseError('CONFIG_INVALID', `invalid configuration for production mode (${why}):\n  ${problems.join('\n  ')}`);
@@ -293,9 +321,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       // The stable identity a restart keeps (docs/operations.md "Failover"): the slot, else an
       // explicitly set instance id; a generated instance id changes on restart, so none.
       slot: e.PLAYPULSE_PROCESSOR_SLOT ?? e.PLAYPULSE_INSTANCE_ID ?? null,
+      failPoint: e.PLAYPULSE_FAILPOINT === undefined ? null : parseFailPoint(e.PLAYPULSE_FAILPOINT),
     },
   };
   return deepFreeze(config);
+}
+
+/** PLAYPULSE_FAILPOINT, already matched against FAIL_POINT_PATTERN by the schema. */
+function parseFailPoint(value: string): FailPoint {
+  const m = FAIL_POINT_PATTERN.exec(value);
+  // programmer error: the schema admitted only values of this pattern
+  if (!m) throw new Error(`PLAYPULSE_FAILPOINT ${JSON.stringify(value)} passed the schema without matching it`);
+  return { step: m[1] as FailPointStep, chunk: Number(m[2]) };
 }
 
 /**

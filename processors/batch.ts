@@ -12,6 +12,8 @@ import { untilDone, type BatchControl, type RetryHooks } from './retry.ts';
 import { DECIDE_ATTEMPTS_BEFORE_ISOLATION, isInfrastructureError, isolateDecisions, type FailedDecision } from './poison-decision.ts';
 import type { ScriptClient } from './scripts.ts';
 import { errorMessage } from '../lib/errors.ts';
+import type { FailPoint } from '../lib/config.ts';
+import { failPointProbe } from '../lib/failpoint.ts';
 
 /**
  * One Kafka batch (one partition), in chunks of at most `chunkSize` messages. Per chunk:
@@ -34,6 +36,8 @@ export interface BatchDeps {
   readonly log: Logger;
   /** Told when a step starts failing and when it recovers (readiness). */
   readonly health: { failing(step: string, err: unknown): void; recovered(step: string): void };
+  /** Test-only (PLAYPULSE_FAILPOINT): the process kills itself there; absent or null: never. */
+  readonly failPoint?: FailPoint | null;
 }
 
 /**
@@ -46,6 +50,9 @@ export const DEFAULT_CHUNK_SIZE = 10_000;
 export function createBatchHandler(deps: BatchDeps): (payload: EachBatchPayload) => Promise<void> {
   let lastPlan: ApplyPlan | null = null;
   const throttle = new LogThrottle(10_000);
+  // Test-only (lib/failpoint.ts): null unless PLAYPULSE_FAILPOINT names the step.
+  const failAfterApply = failPointProbe(deps.failPoint ?? null, 'after-apply', deps.log);
+  const failAfterDecide = failPointProbe(deps.failPoint ?? null, 'after-decide', deps.log);
 
   const hooks = (step: string): RetryHooks => ({
     onFailure: (err, attempt) => {
@@ -99,6 +106,7 @@ export function createBatchHandler(deps: BatchDeps): (payload: EachBatchPayload)
         letters.push({ topic, partition, message: byOffset.get(f.item.offset) as KafkaMessage, reason: 'apply_failed', error: f.error.message });
       }
       report(deps, outcome, partition, throttle);
+      failAfterApply?.(chunkPosition(partition, chunk));
 
       if (letters.length > 0) {
         const sent = await untilDone(control, hooks('dead-letter'), () => sendDeadLetters(deps.producer, deps.deadLetterTopic, letters));
@@ -137,6 +145,7 @@ export function createBatchHandler(deps: BatchDeps): (payload: EachBatchPayload)
         }
       }
 
+      failAfterDecide?.(chunkPosition(partition, chunk));
       resolveOffset((chunk[chunk.length - 1] as KafkaMessage).offset);
       setLag(Number((chunk[chunk.length - 1] as KafkaMessage).offset) + 1);
       m.batchSize.observe(chunk.length);
@@ -144,6 +153,11 @@ export function createBatchHandler(deps: BatchDeps): (payload: EachBatchPayload)
       await commitOffsetsIfNecessary();
     }
   };
+}
+
+/** Where a chunk sits, for the fail point's line. */
+function chunkPosition(partition: number, chunk: readonly KafkaMessage[]): string {
+  return `partition ${partition}, offsets ${chunk[0]?.offset ?? '?'}..${chunk[chunk.length - 1]?.offset ?? '?'}`;
 }
 
 /**

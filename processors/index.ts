@@ -83,6 +83,7 @@ export async function startProcessors(deps: ProcessorsDeps): Promise<Processors>
     apply: { keyPrefix: config.keyPrefix, seenMax: DEFAULT_SEEN_MAX, seenAgeMs: DEFAULT_SEEN_AGE_MS },
     chunkSize: deps.chunkSize ?? DEFAULT_CHUNK_SIZE,
     log,
+    failPoint: config.processors.failPoint,
     health: {
       failing: (step) => failing.add(step),
       recovered: (step) => failing.delete(step),

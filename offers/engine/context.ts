@@ -5,6 +5,7 @@ import type { Offer } from '../../protocol/offer.ts';
 import type { FollowUpJob, OfferQueues } from '../jobs/queues.ts';
 import type { DecisionRecord } from './explain.ts';
 import type { EngineCommands } from './scripts.ts';
+import type { FailPointProbe } from '../../lib/failpoint.ts';
 
 /** Routes a made offer to the edge instances holding the player's sockets; resolves to how many. */
 export type PublishOffer = (playerId: string, offer: Offer) => Promise<number>;
@@ -22,4 +23,6 @@ export interface EngineContext {
   /** The published policy's retention: how long a player's keys live after a write. */
   readonly retentionMs: () => number;
   readonly log: Logger;
+  /** Test-only (PLAYPULSE_FAILPOINT=after-record:<n>): called once offers are recorded, before they are routed. */
+  readonly failAfterRecord?: FailPointProbe | null;
 }

@@ -11,6 +11,8 @@ import { cooldownAfter, dayIndex, offersOnDay, type PlayerCounters } from './lim
 import { offerMetrics } from './metrics.ts';
 import { buildOffer, newLedgerRecord, variantLabel } from './offer.ts';
 import { shapeDecision } from './shape.ts';
+import { playerKeys } from '../../lib/keys.ts';
+import { toWireOffer } from '../../protocol/server-frames.ts';
 import {
   budgetWindow,
   claimBudget,
@@ -46,6 +48,8 @@ import {
  *   5. after   routing (presence lookup + publish), attribution windows (lift) and lifecycle
  *              jobs (BullMQ addBulk), sent together; then the stats of the whole chunk, one
  *              MULTI per rule.
+ *              Events found decided (a redelivered chunk) route their still-pending
+ *              offers again, in the same step (`reroute`).
  *
  * A player whose claim came back short (another processor took the last units) or whose
  * write was refused (their counters moved since the read) gets their claims back and is
@@ -168,9 +172,11 @@ export async function decideRuns(
   // Decide in process, in chunk order (each player's events are in order already).
   const order = players.flatMap((p) => p.triggers.map((t, i) => ({ p, t, i }))).sort((a, b) => a.t.order - b.t.order);
   let duplicates = 0;
+  const redelivered: Redelivered[] = [];
   for (const { p, t, i } of order) {
     if (isDecided(p.markers, t.input.position)) {
       duplicates += 1;
+      redelivered.push({ playerId: p.playerId, offerIds: t.input.rules.map((r) => offerIdFor(r.id, p.playerId, t.input.eventId)) });
       continue;
     }
     p.planned.push(plan(bundle, p.counters, t.input, p.considered[i] ?? [], windowOf));
@@ -202,7 +208,64 @@ export async function decideRuns(
 
   const fallen = players.filter((p) => p.fallback !== null);
   const recorded = players.filter((p) => p.fallback === null);
-  await Promise.all([after(ctx, bundle, recorded, started, onDecision), ...fallen.map((p) => slowPath(ctx, p, onDecision))]);
+  if (ctx.failAfterRecord && recorded.some((p) => p.planned.some((x) => x.offer !== null))) ctx.failAfterRecord(`${runs.length} players, offers recorded, not yet routed`);
+  await Promise.all([after(ctx, bundle, recorded, started, onDecision), ...fallen.map((p) => slowPath(ctx, p, onDecision)), reroute(ctx, redelivered)]);
+}
+
+/** A triggering event found decided: the ids any of its rules would have given its offer. */
+interface Redelivered {
+  readonly playerId: string;
+  readonly offerIds: readonly string[];
+}
+
+/**
+ * Routes again the offers of events found already decided (a chunk redelivered after a crash
+ * or a rebalance) that are still pending in the player's inbox: the process that recorded
+ * them may have died before routing them, and the decision is not made again. A copy an edge
+ * already pushed to a socket is not pushed twice (edge/session.ts), so each socket gets each
+ * offer once. One round trip per such player, only for redelivered events.
+ */
+async function reroute(ctx: EngineContext, redelivered: readonly Redelivered[]): Promise<void> {
+  if (redelivered.length === 0) return;
+  const byPlayer = new Map<string, Set<string>>();
+  for (const r of redelivered) {
+    const ids = byPlayer.get(r.playerId) ?? new Set<string>();
+    for (const id of r.offerIds) ids.add(id);
+    byPlayer.set(r.playerId, ids);
+  }
+  const now = Date.now();
+  await Promise.all(
+    [...byPlayer].map(async ([playerId, set]) => {
+      const ids = [...set];
+      if (ids.length === 0) return;
+      const keys = playerKeys(ctx.keyPrefix, playerId);
+      const [scores, bodies] = await Promise.all([ctx.redis.zmscore(keys.inbox, ...ids), ctx.redis.hmget(keys.offers, ...ids)]);
+      const pending = ids.flatMap((id, k) => {
+        const score = scores[k];
+        const body = bodies[k];
+        if (score === null || score === undefined || Number(score) <= now || !body) return [];
+        const offer = parseStoredOffer(body);
+        return offer ? [offer] : [];
+      });
+      if (pending.length > 0) offerMetrics.rerouted.inc(pending.length);
+      await Promise.all(
+        pending.map((offer) =>
+          ctx.publish(playerId, offer).catch((err: unknown) => {
+            ctx.log.warn({ err, player: playerId, offer: offer.id }, 'routing a redelivered offer again failed; it stays in the inbox for the next connect');
+            return 0;
+          }),
+        ),
+      );
+    }),
+  );
+}
+
+function parseStoredOffer(body: string): Offer | null {
+  try {
+    return toWireOffer(JSON.parse(body));
+  } catch {
+    return null;
+  }
 }
 
 /** The in-process decision of one event against the player's counters and the chunk's budget estimates; carries both forward. */

@@ -1,5 +1,6 @@
 import type { Config } from '../../lib/config.ts';
 import { createLogger } from '../../lib/log.ts';
+import { failPointProbe } from '../../lib/failpoint.ts';
 import type { RedisClient } from '../../lib/redis.ts';
 import type { Bundle, BundleSource } from '../../designer/types.ts';
 import { createOfferQueues, type FollowUpJob, type OfferQueues } from '../jobs/queues.ts';
@@ -95,6 +96,7 @@ export function createDecider(deps: DeciderDeps): ClosableDecider {
     retentionMs: () => deps.bundles.current().policy.retentionMs,
     ...(deps.followUps ? { followUps: deps.followUps } : {}),
     ...(deps.decisionLog ? { decisionLog: deps.decisionLog } : {}),
+    failAfterRecord: failPointProbe(deps.config.processors.failPoint, 'after-record', log),
   };
   const specialEvent = (bundle: Bundle, type: string) => RESPONSE_EVENTS.has(type) || type === bundle.policy.revenue?.event;
 

@@ -5,6 +5,7 @@ export const offerMetrics = {
   decisions: counter('playpulse_offers_decisions_total', 'Rules considered for triggering events, by outcome', ['outcome', 'mode']),
   delivered: counter('playpulse_offers_delivered_total', 'Live offers made and routed to the player'),
   duplicates: counter('playpulse_offers_duplicate_decisions_total', 'Triggering events found already decided (redelivery or replay)'),
+  rerouted: counter('playpulse_offers_rerouted_total', 'Pending offers of events found already decided, routed to the edge again (the process that made them may have died before routing them)'),
   retries: counter('playpulse_offers_decision_retries_total', 'Decisions re-read because the player script refused a stale verdict'),
   fallbacks: counter('playpulse_offers_decision_fallbacks_total', 'Players of a chunk decided again event by event: budget claimed short, write refused or found decided (a concurrent processor)', ['reason']),
   latency: histogram('playpulse_offers_decision_seconds', 'Time from the start of a chunk step to a triggering event recorded, Redis included', LATENCY_BUCKETS_S),

@@ -12,6 +12,7 @@ import { staticBundleSource } from '../../designer/store.ts';
 import type { Bundle } from '../../designer/types.ts';
 import { createDecider, type ClosableDecider } from '../../offers/engine/decider.ts';
 import type { DecisionRecord } from '../../offers/engine/explain.ts';
+import type { PublishOffer } from '../../offers/engine/context.ts';
 import { budgetWindowStart } from '../../offers/engine/limits.ts';
 import { offerMetrics } from '../../offers/engine/metrics.ts';
 import type { AppliedEvent } from '../../processors/decider-seam.ts';
@@ -44,7 +45,7 @@ interface Gate {
   readonly reached: () => void;
 }
 
-function rig(bundle: Bundle, opts: { config?: Config; gate?: Gate } = {}): Rig {
+function rig(bundle: Bundle, opts: { config?: Config; gate?: Gate; publish?: PublishOffer } = {}): Rig {
   const config = opts.config ?? testConfig();
   const real = createRedis(config.redisUrl ?? '', 'test-offers-batch', { enableAutoPipelining: true });
   clients.push(real);
@@ -74,7 +75,7 @@ function rig(bundle: Bundle, opts: { config?: Config; gate?: Gate } = {}): Rig {
     redis,
     bundles: staticBundleSource(bundle),
     queues: null,
-    publish: async () => 0,
+    publish: opts.publish ?? (async () => 0),
     onDecision: (player, record) => decided.push({ player, record }),
   });
   return { config, redis: real, decided, decider };
@@ -121,6 +122,28 @@ describe('batched decisions', () => {
     await batched.decider.decideBatch(events);
     expect(batched.decided).toHaveLength(20);
     expect(await inbox(batched, 'p-many')).toHaveLength(5);
+  });
+
+  it('routes again the offers of a redelivered chunk still pending in the inbox, decides nothing again', async () => {
+    const bundle = bundleOf(baseFiles({ 'comeback.yaml': comebackYaml({ when: 'event.data.result == "loss"' }) }, { maxOffersPerDay: 5 }));
+    const at = Date.now();
+    const events = Array.from({ length: 3 }, (_, i) => loss('p-reroute', at + i * 1_000, 3, `reroute-${i}`));
+    const routed: string[] = [];
+    const r = rig(bundle, { publish: async (_player, offer) => (routed.push(offer.id), 1) });
+    await r.decider.decideBatch(events);
+    const made = (await inbox(r, 'p-reroute')).sort();
+    expect(made).toHaveLength(3);
+    expect([...routed].sort()).toEqual(made);
+
+    // One offer answered (out of the inbox); the process died before committing: the chunk comes again.
+    const answered = made[0] as string;
+    await r.redis.zrem(playerKeys(r.config.keyPrefix, 'p-reroute').inbox, answered);
+    routed.length = 0;
+    const reroutedBefore = (await offerMetrics.rerouted.get()).values[0]?.value ?? 0;
+    await r.decider.decideBatch(events);
+    expect(r.decided).toHaveLength(3);
+    expect([...routed].sort()).toEqual(made.filter((id) => id !== answered));
+    expect(((await offerMetrics.rerouted.get()).values[0]?.value ?? 0) - reroutedBefore).toBe(2);
   });
 
   it('hands out the last units of a budget inside one chunk in chunk order, then the next rule', async () => {

@@ -358,3 +358,61 @@ describe('limits', () => {
     expect(only({ '../x.yaml': 'id: x\n' })).toMatchObject({ code: 'RULE_SCHEMA', file: '../x.yaml' });
   });
 });
+
+describe('schedule errors, at the line of the offending value', () => {
+  /** The comeback rule with `schedule` appended (it starts on line 24). */
+  const scheduled = (yaml: string) => comeback((t) => `${t}schedule:\n${yaml}`);
+  const weekly = (windows: string, zone = 'Europe/Berlin') => scheduled(`  timeZone: ${zone}\n  weekly:\n${windows}`);
+
+  it('a valid schedule compiles into the rule', () => {
+    const r = compileBundle(weekly('    - { days: [sat, sun], from: "10:00", to: "22:00" }\n'));
+    expect(r.ok).toBe(true);
+    const rule = r.ok ? r.bundle.rules.find((x) => x.id === 'comeback-bundle') : undefined;
+    expect(rule?.schedule?.spec).toEqual({ start: null, end: null, timeZone: 'Europe/Berlin', weekly: [{ days: ['sun', 'sat'], fromMin: 600, toMin: 1320 }] });
+  });
+
+  it('end before start', () => {
+    const d = only(scheduled('  start: "2026-12-24T18:00:00+01:00"\n  end: "2026-12-24T17:00:00Z"\n'));
+    expect(d).toMatchObject({ code: 'RULE_SCHEMA', line: 26, column: 8, hint: 'make end later than start' });
+    expect(d.message).toBe('`schedule.end` 2026-12-24T17:00:00Z is not after `schedule.start` 2026-12-24T18:00:00+01:00: the rule would never apply');
+  });
+
+  it('an instant without an offset, or not on the calendar', () => {
+    expect(only(scheduled('  start: "2026-12-24T18:00:00"\n'))).toMatchObject({ code: 'RULE_SCHEMA', line: 25, column: 10 });
+    expect(only(scheduled('  start: "2026-13-40T18:00:00Z"\n'))).toMatchObject({ code: 'RULE_SCHEMA', line: 25, message: '`schedule.start` is not a real instant: 2026-13-40T18:00:00Z' });
+  });
+
+  it('an empty window', () => {
+    const d = only(weekly('    - { days: [sat], from: "10:00", to: "10:00" }\n'));
+    expect(d).toMatchObject({ code: 'RULE_SCHEMA', line: 27, message: 'the window 10:00–10:00 is empty: `to` equals `from`' });
+  });
+
+  it('a window across midnight, with the split as hint', () => {
+    const d = only(weekly('    - { days: [sat], from: "22:00", to: "02:00" }\n'));
+    expect(d).toMatchObject({ code: 'RULE_SCHEMA', line: 27, hint: 'split it in two: 22:00–24:00 on one day and 00:00–02:00 on the next' });
+  });
+
+  it('overlapping windows on the same day', () => {
+    const d = only(weekly('    - { days: [sat, sun], from: "10:00", to: "14:00" }\n    - { days: [sun], from: "13:00", to: "18:00" }\n'));
+    expect(d).toMatchObject({ code: 'RULE_CONFLICT', line: 28, column: 7, message: 'weekly windows 1 and 2 overlap on sun' });
+    expect(compileBundle(weekly('    - { days: [sat], from: "10:00", to: "14:00" }\n    - { days: [sat], from: "14:00", to: "18:00" }\n')).ok).toBe(true);
+  });
+
+  it('an unknown time zone, with "did you mean"', () => {
+    const d = only(weekly('    - { days: [sat], from: "10:00", to: "22:00" }\n', 'Europe/Berlln'));
+    expect(d).toMatchObject({ code: 'RULE_REFERENCE', line: 25, column: 13, message: 'unknown time zone `Europe/Berlln`', hint: 'did you mean `Europe/Berlin`?' });
+  });
+
+  it('a bad day name', () => {
+    const d = only(weekly('    - { days: [sat, sunday], from: "10:00", to: "22:00" }\n'));
+    expect(d).toMatchObject({ code: 'RULE_SCHEMA', line: 27, column: 21 });
+    expect(d.message).toContain('sun');
+  });
+
+  it('a bad time format', () => {
+    const d = only(weekly('    - { days: [sat], from: "9:00", to: "22:00" }\n'));
+    expect(d).toMatchObject({ code: 'RULE_SCHEMA', line: 27, column: 28 });
+    expect(d.message).toContain('HH:MM');
+    expect(only(weekly('    - { days: [sat], from: "24:00", to: "24:00" }\n'))).toMatchObject({ code: 'RULE_SCHEMA', line: 27, message: '`from` must be a time of day from 00:00 to 23:59, not 24:00' });
+  });
+});

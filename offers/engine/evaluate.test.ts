@@ -24,14 +24,14 @@ function playerWith(holdout: boolean): string {
 
 describe('considerRules', () => {
   it('marks a false condition and records the values it read', () => {
-    const [c] = considerRules([makeRule({ id: 'r', when: lossStreak })], input(2), 'p1', OPEN_POLICY);
+    const [c] = considerRules([makeRule({ id: 'r', when: lossStreak })], input(2), 'p1', OPEN_POLICY, T);
     expect(c?.pre).toBe('condition_false');
     expect(c?.matched).toBe(false);
     expect(c?.values).toEqual({ 'event.data.result': 'loss', 'player.loss_streak': 2 });
   });
 
   it('lets a true condition through to the limit checks', () => {
-    const [c] = considerRules([makeRule({ id: 'r', when: lossStreak })], input(3), 'p1', OPEN_POLICY);
+    const [c] = considerRules([makeRule({ id: 'r', when: lossStreak })], input(3), 'p1', OPEN_POLICY, T);
     expect(c?.pre).toBeNull();
     expect(c?.matched).toBe(true);
   });
@@ -40,7 +40,7 @@ describe('considerRules', () => {
     const broken = jsCondition('boom', [], () => {
       throw new Error('no such key: level');
     });
-    const [c] = considerRules([makeRule({ id: 'r', when: broken })], input(3), 'p1', OPEN_POLICY);
+    const [c] = considerRules([makeRule({ id: 'r', when: broken })], input(3), 'p1', OPEN_POLICY, T);
     expect(c?.pre).toBe('condition_false');
     expect(c?.error).toBe('no such key: level');
   });
@@ -50,11 +50,11 @@ describe('considerRules', () => {
     const plain = makeRule({ id: 'plain' });
     const held = playerWith(true);
     const policy = { ...OPEN_POLICY, holdoutPercent: 5 };
-    const [a, b] = considerRules([control, plain], input(3), held, policy);
+    const [a, b] = considerRules([control, plain], input(3), held, policy, T);
     expect(a?.pre).toBe('control_arm');
     expect(a?.variant?.name).toBe('control');
     expect(b?.pre).toBe('holdout');
-    const [c] = considerRules([plain], input(3), playerWith(false), policy);
+    const [c] = considerRules([plain], input(3), playerWith(false), policy, T);
     expect(c?.pre).toBeNull();
   });
 });
@@ -64,7 +64,7 @@ describe('limit verdicts and the winner', () => {
 
   it('takes the highest priority live rule; shadow rules never win', () => {
     const rules = [makeRule({ id: 'shadow', mode: 'shadow', priority: 300 }), makeRule({ id: 'high', priority: 200 }), makeRule({ id: 'low', priority: 100 })];
-    const considered = considerRules(rules, input(3), 'p1', OPEN_POLICY);
+    const considered = considerRules(rules, input(3), 'p1', OPEN_POLICY, T);
     const verdicts = limitVerdicts(considered, noCounters, new Map(), OPEN_POLICY, T);
     expect(liveCandidates(considered, verdicts).map((c) => c.rule.id)).toEqual(['high', 'low']);
   });
@@ -85,7 +85,7 @@ describe('limit verdicts and the winner', () => {
       offersToday: 1,
       offersDay: dayIndex(T),
     };
-    const considered = considerRules(rules, input(3), 'p1', policy);
+    const considered = considerRules(rules, input(3), 'p1', policy, T);
     const v = limitVerdicts(considered, counters, new Map([['budget', 5]]), policy, T);
     expect([...v.values()].map((x) => x?.outcome)).toEqual(['cooldown', 'cap_reached', 'budget_exhausted', 'fatigue_daily_cap']);
     expect(liveCandidates(considered, v)).toEqual([]);
@@ -101,7 +101,7 @@ describe('shapeDecision', () => {
       makeRule({ id: 'low', priority: 100 }),
       makeRule({ id: 'never', priority: 50, when: lossStreak }),
     ];
-    const considered = considerRules(rules, input(1), 'p1', OPEN_POLICY);
+    const considered = considerRules(rules, input(1), 'p1', OPEN_POLICY, T);
     const counters = { ...noCounters, rules: new Map([['high', { cooldownUntil: T + 60_000, lifetime: 1 }]]) };
     const verdicts = limitVerdicts(considered, counters, new Map(), OPEN_POLICY, T);
     const record = shapeDecision({

@@ -6,6 +6,8 @@ import { inHoldout } from './hashing.ts';
 import { dayIndex, type PlayerCounters } from './limits.ts';
 import { shapeDecision } from './shape.ts';
 import { conditionInput, playerView } from './input.ts';
+import { Schedule } from '../../designer/schedule.ts';
+import { decodeDecision, encodeDecision } from './explain-codec.ts';
 
 const T = Date.UTC(2026, 10, 25, 12);
 const lossStreak = jsCondition('event.data.result == "loss" && player.loss_streak >= 3', ['event.data.result', 'player.loss_streak'], (i) => i.event.data.result === 'loss' && Number(i.player.loss_streak) >= 3);
@@ -126,6 +128,32 @@ describe('shapeDecision', () => {
     expect(record.rules[0]?.offerId).toBe('oshadow');
     expect(record.rules[4]?.values).toEqual({ 'event.data.result': 'loss', 'player.loss_streak': 1 });
     expect(JSON.parse(JSON.stringify(record))).toEqual(record);
+  });
+});
+
+describe('schedules', () => {
+  /** A loss-streak rule in its schedule from `from` (inclusive) to `to` (exclusive). */
+  const span = (from: number, to: number) => ({ ...makeRule({ id: 'span', when: lossStreak }), schedule: new Schedule({ start: from, end: to, timeZone: 'UTC', weekly: null }) });
+
+  it('a rule outside its schedule is not evaluated, and says when it next applies', () => {
+    const rule = span(T + 3_600_000, T + 7_200_000);
+    let evaluated = 0;
+    const counting = { ...rule, trigger: { ...rule.trigger, when: { ...lossStreak, evaluate: (i: ConditionInput) => ((evaluated += 1), lossStreak.evaluate(i)) } } };
+    const considered = considerRules([counting], input(3), 'p1', OPEN_POLICY, T);
+    expect(evaluated).toBe(0);
+    expect(considered[0]).toMatchObject({ pre: 'outside_schedule', matched: false, nextStart: T + 3_600_000, values: {} });
+    const record = shapeDecision({ eventId: 'ev-1', eventType: 'match.end', at: T, bundleVersion: 1, considered, verdicts: new Map(), winner: null, offerIds: new Map() });
+    expect(record.rules[0]).toMatchObject({ outcome: 'outside_schedule', until: T + 3_600_000, reason: `outside schedule until ${new Date(T + 3_600_000).toISOString()}` });
+    expect(decodeDecision(encodeDecision(record))).toEqual(record);
+  });
+
+  it('inside its schedule the rule goes on as usual; after its end it never applies again', () => {
+    expect(considerRules([span(T - 1, T + 1)], input(3), 'p1', OPEN_POLICY, T)[0]).toMatchObject({ pre: null, matched: true });
+    const considered = considerRules([span(T - 2, T)], input(3), 'p1', OPEN_POLICY, T);
+    expect(considered[0]).toMatchObject({ pre: 'outside_schedule', nextStart: null });
+    const record = shapeDecision({ eventId: 'ev-1', eventType: 'match.end', at: T, bundleVersion: 1, considered, verdicts: new Map(), winner: null, offerIds: new Map() });
+    expect(record.rules[0]).toEqual(expect.objectContaining({ outcome: 'outside_schedule', reason: 'outside schedule; it does not apply again' }));
+    expect(record.rules[0]?.until).toBeUndefined();
   });
 });
 

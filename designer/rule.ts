@@ -74,7 +74,7 @@ export function compileRule(yaml: YamlFile, file: RuleFile, scope: RuleScope): {
     : null;
   if (followUp && followUp.afterMs <= 0) err(['followUp', 'after'], 'RULE_SCHEMA', '`followUp.after` must be longer than 0', 'e.g. 10m');
 
-  const schedule = file.schedule ? compileSchedule(file.schedule, err) : null;
+  const schedule = file.schedule ? compileSchedule(file.schedule, scope.player, err) : null;
 
   if (diagnostics.some((d) => d.severity === 'error')) return { rule: null, diagnostics };
   const rule: Rule = {
@@ -100,13 +100,13 @@ export function compileRule(yaml: YamlFile, file: RuleFile, scope: RuleScope): {
 }
 
 type ScheduleInput = NonNullable<RuleFile['schedule']>;
-type Err = (p: PathSegment[], c: 'RULE_SCHEMA' | 'RULE_REFERENCE' | 'RULE_CONFLICT', m: string, h?: string) => void;
+type Err = (p: PathSegment[], c: 'RULE_SCHEMA' | 'RULE_REFERENCE' | 'RULE_CONFLICT' | 'RULE_TYPE_ERROR', m: string, h?: string) => void;
 
 let zoneNames: readonly string[] | null = null;
 const knownZones = (): readonly string[] => (zoneNames ??= [...Intl.supportedValuesOf('timeZone'), 'UTC']);
 
 /** The schedule of a schema-valid rule file, or null with its errors reported (designer/schedule.ts). */
-function compileSchedule(s: ScheduleInput, err: Err): Schedule | null {
+function compileSchedule(s: ScheduleInput, player: ReadonlyMap<string, ValueType>, err: Err): Schedule | null {
   const errors: string[] = [];
   const fail: Err = (p, c, m, h) => {
     errors.push(m);
@@ -127,6 +127,16 @@ function compileSchedule(s: ScheduleInput, err: Err): Schedule | null {
   const timeZone = s.timeZone ?? 'UTC';
   if (!isTimeZone(timeZone)) {
     fail(['schedule', 'timeZone'], 'RULE_REFERENCE', `unknown time zone \`${timeZone}\``, didYouMean(timeZone, knownZones()) ?? 'use an IANA time zone name such as Europe/Berlin, America/New_York or UTC');
+  }
+  const playerTimeZone = s.playerTimeZone ?? null;
+  if (playerTimeZone !== null) {
+    const type = player.get(playerTimeZone);
+    if (type === undefined) {
+      fail(['schedule', 'playerTimeZone'], 'RULE_REFERENCE', `\`player\` has no property \`${playerTimeZone}\`; it is not declared in properties.yaml`, didYouMean(playerTimeZone, player.keys()) ?? 'declare one, e.g. `tz: { last: { event: session.start, field: data.tz } }`');
+    } else if (type !== 'string') {
+      fail(['schedule', 'playerTimeZone'], 'RULE_TYPE_ERROR', `\`player.${playerTimeZone}\` is ${type}; a time zone is a string like "Europe/Berlin"`);
+    }
+    if (!s.weekly) fail(['schedule', 'playerTimeZone'], 'RULE_SCHEMA', '`playerTimeZone` needs `weekly` windows: start and end are instants, the same for every player');
   }
   let weekly: WeeklyWindow[] | null = null;
   if (s.weekly) {
@@ -159,7 +169,7 @@ function compileSchedule(s: ScheduleInput, err: Err): Schedule | null {
     });
   }
   if (errors.length > 0) return null;
-  return new Schedule({ start, end, timeZone, weekly });
+  return new Schedule({ start, end, timeZone, weekly, ...(playerTimeZone !== null ? { playerTimeZone } : {}) });
 }
 
 function checkCurrency(code: string, path: PathSegment[], err: (p: PathSegment[], c: 'RULE_REFERENCE', m: string, h?: string) => void): void {

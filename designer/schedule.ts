@@ -4,7 +4,8 @@
  * schedule at instant `t` when `start <= t < end` and, with `weekly`, the wall clock of `t`
  * in `timeZone` falls on one of a window's days with `from <= time of day < to`. Windows are
  * defined on the wall clock, so across a daylight-saving change a window keeps its local
- * hours (and lasts an hour more or less). Time-zone math uses Intl, without a dependency.
+ * hours (and lasts an hour more or less). With `playerTimeZone`, the weekly windows are in
+ * the zone a player property holds (`forZone`). Time-zone math uses Intl, without a dependency.
  *
  * The engine asks `at(t)` for every scheduled rule a triggering event considers. A compiled
  * schedule remembers the last span of time over which its answer is constant (until the next
@@ -34,7 +35,16 @@ export interface ScheduleSpec {
   readonly end: number | null;
   readonly timeZone: string;
   readonly weekly: readonly WeeklyWindow[] | null;
+  /**
+   * `playerTimeZone`: a string player property holding the player's IANA time zone; the
+   * weekly windows are then in the player's zone, and in `timeZone` when the property is
+   * absent or not a zone this runtime knows. Null: every player shares `timeZone`.
+   */
+  readonly playerTimeZone?: string | null;
 }
+
+/** At most this many per-zone schedules are remembered per rule (there are about 600 IANA zones). */
+const MAX_ZONES = 1024;
 
 export interface ScheduleState {
   readonly active: boolean;
@@ -101,7 +111,25 @@ export class Schedule {
   private spanTo = 0;
   private spanState: ScheduleState = { active: false, nextStart: null };
 
+  private zones: Map<string, Schedule | null> | null = null;
+
   constructor(readonly spec: ScheduleSpec) {}
+
+  /**
+   * The schedule for a player whose `playerTimeZone` property holds `zone`: this one when
+   * the rule has no player zone, or `zone` is not a known zone name; else the same schedule
+   * in `zone` (made once per zone and remembered).
+   */
+  forZone(zone: unknown): Schedule {
+    if (typeof zone !== 'string' || zone === this.spec.timeZone || zone.length > 64) return this;
+    this.zones ??= new Map();
+    let s = this.zones.get(zone);
+    if (s === undefined) {
+      s = isTimeZone(zone) ? new Schedule({ ...this.spec, timeZone: zone, playerTimeZone: null }) : null;
+      if (this.zones.size < MAX_ZONES) this.zones.set(zone, s);
+    }
+    return s ?? this;
+  }
 
   /** Whether the rule is in its schedule at instant `t` (ms), and if not, when it next is. */
   at(t: number): ScheduleState {

@@ -129,6 +129,11 @@ const schedule = z
     start: instant('the rule applies from this instant on (inclusive)').optional(),
     end: instant('the rule no longer applies from this instant on (exclusive)').optional(),
     timeZone: z.string().min(1).optional().meta({ description: 'IANA time zone of the weekly windows, like Europe/Berlin (default UTC)' }),
+    playerTimeZone: z
+      .string()
+      .regex(new RegExp('^[a-z_][a-z0-9_]{0,63}$'), 'must be the name of a player property')
+      .optional()
+      .meta({ description: "a string player property with the player's IANA time zone: the weekly windows are then in the player's zone (timeZone when it has none)" }),
     weekly: z
       .array(
         z.strictObject({

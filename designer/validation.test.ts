@@ -416,3 +416,26 @@ describe('schedule errors, at the line of the offending value', () => {
     expect(only(weekly('    - { days: [sat], from: "24:00", to: "24:00" }\n'))).toMatchObject({ code: 'RULE_SCHEMA', line: 27, message: '`from` must be a time of day from 00:00 to 23:59, not 24:00' });
   });
 });
+
+describe('playerTimeZone errors', () => {
+  /** The sample with a string property `tz` (from session.start) and the comeback rule's schedule in the player's zone. */
+  const local = (schedule: string) => {
+    const files = sampleWith('comeback-bundle.yaml', (t) => `${t}schedule:\n${schedule}`);
+    files['events.yaml'] = (files['events.yaml'] ?? '').replace('      app_version: string', '      app_version: string\n      tz: string');
+    files['properties.yaml'] = `${files['properties.yaml'] ?? ''}  tz:             { last: { event: session.start, field: data.tz } }\n`;
+    return files;
+  };
+  const weekend = '  weekly:\n    - { days: [sat, sun], from: "10:00", to: "22:00" }\n';
+
+  it('a string player property compiles into the schedule', () => {
+    const r = compileBundle(local(`  playerTimeZone: tz\n${weekend}`));
+    expect(r.ok, JSON.stringify(diagnosticsOf(r))).toBe(true);
+    expect(r.ok ? r.bundle.rules.find((x) => x.id === 'comeback-bundle')?.schedule?.spec.playerTimeZone : null).toBe('tz');
+  });
+
+  it('an undeclared property, a property that is not a string, no weekly windows', () => {
+    expect(only(local(`  playerTimeZone: timezone\n${weekend}`))).toMatchObject({ code: 'RULE_REFERENCE', line: 25, column: 19, message: '`player` has no property `timezone`; it is not declared in properties.yaml' });
+    expect(only(local(`  playerTimeZone: level\n${weekend}`))).toMatchObject({ code: 'RULE_TYPE_ERROR', line: 25, message: '`player.level` is int; a time zone is a string like "Europe/Berlin"' });
+    expect(only(local('  playerTimeZone: tz\n  start: "2026-12-24T18:00:00Z"\n'))).toMatchObject({ code: 'RULE_SCHEMA', line: 25 });
+  });
+});

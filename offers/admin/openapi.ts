@@ -45,6 +45,7 @@ const SCHEMAS: Record<string, unknown> = {
             start: nullable(str),
             end: nullable(str),
             timeZone: str,
+            playerTimeZone: { ...nullable(str), description: 'the player property whose zone the weekly windows are in (timeZone without it)' },
             weekly: nullable({ type: 'array', items: obj({ days: { type: 'array', items: str }, from: str, to: str }) }),
             activeNow: { type: 'boolean' },
             nextStart: nullable(str),

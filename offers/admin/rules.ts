@@ -8,14 +8,15 @@ import type { Bundle, Diagnostic } from '../../designer/types.ts';
 const clock = (min: number) => `${String(Math.floor(min / 60)).padStart(2, '0')}:${String(min % 60).padStart(2, '0')}`;
 const isoOrNull = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-/** A rule's schedule as the admin API shows it, with whether it holds at `now` (the server's clock: for display only). */
+/** A rule's schedule as the admin API shows it, with whether it holds at `now` (the server's clock: for display only; in `timeZone`, also for a rule with `playerTimeZone`). */
 export function scheduleView(schedule: Schedule, now: number) {
-  const { start, end, timeZone, weekly } = schedule.spec;
+  const { start, end, timeZone, weekly, playerTimeZone } = schedule.spec;
   const state = schedule.at(now);
   return {
     start: isoOrNull(start),
     end: isoOrNull(end),
     timeZone,
+    playerTimeZone: playerTimeZone ?? null,
     weekly: weekly?.map((w) => ({ days: [...w.days], from: clock(w.fromMin), to: clock(w.toMin) })) ?? null,
     activeNow: state.active,
     nextStart: isoOrNull(state.nextStart),

@@ -157,6 +157,23 @@ describe('schedules', () => {
   });
 });
 
+describe('schedules in the player\'s time zone', () => {
+  // Saturday 2026-12-05 02:00 UTC is 11:00 in Tokyo: inside sat 10:00–22:00 there, not in UTC.
+  const SAT_2_UTC = Date.UTC(2026, 11, 5, 2);
+  const local = { ...makeRule({ id: 'local' }), schedule: new Schedule({ start: null, end: null, timeZone: 'UTC', weekly: [{ days: ['sat'], fromMin: 600, toMin: 1320 }], playerTimeZone: 'tz' }) };
+  const inZone = (tz: unknown): ConditionInput => ({ event: { type: 'match.end', id: 'ev-1', ts: SAT_2_UTC, data: {} }, player: { id: 'p1', ...(tz === undefined ? {} : { tz }) } });
+
+  it("uses the player's zone, and the rule's zone when the player has none or an unknown one", () => {
+    expect(considerRules([local], inZone('Asia/Tokyo'), 'p1', OPEN_POLICY, SAT_2_UTC)[0]).toMatchObject({ pre: null, matched: true });
+    for (const tz of [undefined, 'Mars/Olympus', 42]) {
+      expect(considerRules([local], inZone(tz), 'p1', OPEN_POLICY, SAT_2_UTC)[0], String(tz)).toMatchObject({ pre: 'outside_schedule', nextStart: Date.UTC(2026, 11, 5, 10), values: { 'player.tz': tz ?? null } });
+    }
+    // New York (UTC-5): Saturday 10:00 there is 15:00 UTC.
+    expect(considerRules([local], inZone('America/New_York'), 'p1', OPEN_POLICY, SAT_2_UTC)[0]).toMatchObject({ pre: 'outside_schedule', nextStart: Date.UTC(2026, 11, 5, 15) });
+    expect(local.schedule.forZone('Asia/Tokyo')).toBe(local.schedule.forZone('Asia/Tokyo'));
+  });
+});
+
 describe('condition input', () => {
   it('flattens built-ins and properties into `player`, built-ins winning a name clash', () => {
     const state = { id: 'p1', first_seen: 1, last_seen: 2, events_total: 3, offers_today: 0, last_purchase_at: null, props: { loss_streak: 4, id: 'spoofed' } };

@@ -36,8 +36,12 @@ export function considerRules(rules: readonly Rule[], input: ConditionInput, pla
   const holdout = inHoldout(playerId, policy.holdoutPercent);
   return rules.map((rule): Considered => {
     if (rule.schedule) {
-      const s = rule.schedule.at(at);
-      if (!s.active) return { rule, variant: assignVariant(playerId, rule), values: NO_VALUES, matched: false, pre: 'outside_schedule', nextStart: s.nextStart };
+      const zoneProp = rule.schedule.spec.playerTimeZone;
+      const s = (zoneProp ? rule.schedule.forZone(input.player[zoneProp]) : rule.schedule).at(at);
+      if (!s.active) {
+        const values = zoneProp ? { [`player.${zoneProp}`]: input.player[zoneProp] ?? null } : NO_VALUES;
+        return { rule, variant: assignVariant(playerId, rule), values, matched: false, pre: 'outside_schedule', nextStart: s.nextStart };
+      }
     }
     const cond = rule.trigger.when;
     const result = cond === null ? { value: true } : cond.evaluate(input);

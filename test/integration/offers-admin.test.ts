@@ -206,11 +206,12 @@ describe('admin API', () => {
     const res = await call('GET', '/v1/rules');
     const rules = res.body.rules as { id: string; schedule: Record<string, unknown> | null }[];
     expect(rules.find((r) => r.id === 'comeback-bundle')?.schedule).toBeNull();
-    expect(rules.find((r) => r.id === 'sched-now')?.schedule).toEqual({ start: iso(now - 3_600_000), end: iso(now + 3_600_000), timeZone: 'UTC', weekly: null, activeNow: true, nextStart: null });
+    expect(rules.find((r) => r.id === 'sched-now')?.schedule).toEqual({ start: iso(now - 3_600_000), end: iso(now + 3_600_000), timeZone: 'UTC', weekly: null, playerTimeZone: null, activeNow: true, nextStart: null });
     expect(rules.find((r) => r.id === 'sched-later')?.schedule).toEqual({
       start: iso(now + 86_400_000),
       end: null,
       timeZone: 'Europe/Berlin',
+      playerTimeZone: null,
       weekly: [{ days: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'], from: '00:00', to: '24:00' }],
       activeNow: false,
       nextStart: iso(now + 86_400_000),

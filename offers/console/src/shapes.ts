@@ -27,6 +27,7 @@ export interface RuleSchedule {
   start: string | null;
   end: string | null;
   timeZone: string;
+  playerTimeZone?: string | null;
   weekly: { days: string[]; from: string; to: string }[] | null;
   activeNow: boolean;
   nextStart: string | null;

@@ -74,7 +74,7 @@ function scheduleLine(ruleId: string, s: RuleSchedule): HTMLElement {
   const parts = [
     s.start ? `from ${s.start}` : null,
     s.end ? `until ${s.end}` : null,
-    s.weekly ? `${s.weekly.map((w) => `${w.days.join(', ')} ${w.from}–${w.to}`).join('; ')} (${s.timeZone})` : null,
+    s.weekly ? `${s.weekly.map((w) => `${w.days.join(', ')} ${w.from}–${w.to}`).join('; ')} (${s.playerTimeZone ? `the player's player.${s.playerTimeZone}, else ${s.timeZone}` : s.timeZone})` : null,
   ].filter((p): p is string => p !== null);
   const state = s.activeNow ? 'active now' : s.nextStart ? `inactive; next window ${s.nextStart}` : 'inactive; no later window';
   return h(

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compileBundle } from './compile.ts';
 import { sampleFiles, sampleWith, diagnosticsOf } from './testing/sample.ts';
@@ -363,6 +364,14 @@ describe('schedule errors, at the line of the offending value', () => {
   /** The comeback rule with `schedule` appended (it starts on line 24). */
   const scheduled = (yaml: string) => comeback((t) => `${t}schedule:\n${yaml}`);
   const weekly = (windows: string, zone = 'Europe/Berlin') => scheduled(`  timeZone: ${zone}\n  weekly:\n${windows}`);
+
+  it('the example of docs/designers.md, "Schedules", compiles with the sample game', () => {
+    const guide = readFileSync(new URL('../docs/designers.md', import.meta.url), 'utf8');
+    const example = /### Schedules[\s\S]*?```yaml\n([\s\S]*?)```/.exec(guide)?.[1] ?? '';
+    const r = compileBundle({ ...sampleFiles(), 'weekend-bundle.yaml': example });
+    expect(diagnosticsOf(r)).toEqual([]);
+    expect(r.ok && r.bundle.rules.find((x) => x.id === 'weekend-bundle')?.schedule?.spec.timeZone).toBe('Europe/Berlin');
+  });
 
   it('a valid schedule compiles into the rule', () => {
     const r = compileBundle(weekly('    - { days: [sat, sun], from: "10:00", to: "22:00" }\n'));

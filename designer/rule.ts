@@ -4,6 +4,7 @@ import { conditionDiagnostics } from './condition-diagnostics.ts';
 import { ISO_4217 } from './currencies.ts';
 import { diagnostic } from './diagnostics.ts';
 import { formatDuration, parseDuration } from './duration.ts';
+import { isTimeZone, parseClock, Schedule, WEEKDAYS, type WeeklyWindow } from './schedule.ts';
 import type { RuleFile } from './schemas.ts';
 import { didYouMean } from './suggest.ts';
 import type { Condition, Diagnostic, EventSpec, Rule, RuleOffer, ValueType, Variant } from './types.ts';
@@ -73,6 +74,8 @@ export function compileRule(yaml: YamlFile, file: RuleFile, scope: RuleScope): {
     : null;
   if (followUp && followUp.afterMs <= 0) err(['followUp', 'after'], 'RULE_SCHEMA', '`followUp.after` must be longer than 0', 'e.g. 10m');
 
+  const schedule = file.schedule ? compileSchedule(file.schedule, scope.player, err) : null;
+
   if (diagnostics.some((d) => d.severity === 'error')) return { rule: null, diagnostics };
   const rule: Rule = {
     id: file.id,
@@ -91,8 +94,82 @@ export function compileRule(yaml: YamlFile, file: RuleFile, scope: RuleScope): {
     experiment: variants ? { variants } : null,
     followUp,
     followUpOnly: file.trigger.followUpOnly ?? false,
+    ...(schedule ? { schedule } : {}),
   };
   return { rule, diagnostics };
+}
+
+type ScheduleInput = NonNullable<RuleFile['schedule']>;
+type Err = (p: PathSegment[], c: 'RULE_SCHEMA' | 'RULE_REFERENCE' | 'RULE_CONFLICT' | 'RULE_TYPE_ERROR', m: string, h?: string) => void;
+
+let zoneNames: readonly string[] | null = null;
+const knownZones = (): readonly string[] => (zoneNames ??= [...Intl.supportedValuesOf('timeZone'), 'UTC']);
+
+/** The schedule of a schema-valid rule file, or null with its errors reported (designer/schedule.ts). */
+function compileSchedule(s: ScheduleInput, player: ReadonlyMap<string, ValueType>, err: Err): Schedule | null {
+  const errors: string[] = [];
+  const fail: Err = (p, c, m, h) => {
+    errors.push(m);
+    err(p, c, m, h);
+  };
+  const instant = (key: 'start' | 'end'): number | null => {
+    const text = s[key];
+    if (text === undefined) return null;
+    const ms = Date.parse(text);
+    if (Number.isNaN(ms)) fail(['schedule', key], 'RULE_SCHEMA', `\`schedule.${key}\` is not a real instant: ${text}`, 'check the month, day and hour');
+    return Number.isNaN(ms) ? null : ms;
+  };
+  const start = instant('start');
+  const end = instant('end');
+  if (start !== null && end !== null && end <= start) {
+    fail(['schedule', 'end'], 'RULE_SCHEMA', `\`schedule.end\` ${s.end} is not after \`schedule.start\` ${s.start ?? ''}: the rule would never apply`, 'make end later than start');
+  }
+  const timeZone = s.timeZone ?? 'UTC';
+  if (!isTimeZone(timeZone)) {
+    fail(['schedule', 'timeZone'], 'RULE_REFERENCE', `unknown time zone \`${timeZone}\``, didYouMean(timeZone, knownZones()) ?? 'use an IANA time zone name such as Europe/Berlin, America/New_York or UTC');
+  }
+  const playerTimeZone = s.playerTimeZone ?? null;
+  if (playerTimeZone !== null) {
+    const type = player.get(playerTimeZone);
+    if (type === undefined) {
+      fail(['schedule', 'playerTimeZone'], 'RULE_REFERENCE', `\`player\` has no property \`${playerTimeZone}\`; it is not declared in properties.yaml`, didYouMean(playerTimeZone, player.keys()) ?? 'declare one, e.g. `tz: { last: { event: session.start, field: data.tz } }`');
+    } else if (type !== 'string') {
+      fail(['schedule', 'playerTimeZone'], 'RULE_TYPE_ERROR', `\`player.${playerTimeZone}\` is ${type}; a time zone is a string like "Europe/Berlin"`);
+    }
+    if (!s.weekly) fail(['schedule', 'playerTimeZone'], 'RULE_SCHEMA', '`playerTimeZone` needs `weekly` windows: start and end are instants, the same for every player');
+  }
+  let weekly: WeeklyWindow[] | null = null;
+  if (s.weekly) {
+    weekly = [];
+    const byDay = new Map<string, { fromMin: number; toMin: number; index: number }[]>();
+    s.weekly.forEach((w, i) => {
+      const fromMin = parseClock(w.from);
+      const toMin = parseClock(w.to);
+      if (fromMin === null || fromMin >= 1440) return fail(['schedule', 'weekly', i, 'from'], 'RULE_SCHEMA', `\`from\` must be a time of day from 00:00 to 23:59, not ${w.from}`);
+      if (toMin === null) return fail(['schedule', 'weekly', i, 'to'], 'RULE_SCHEMA', `\`to\` must be a time of day from 00:01 to 24:00, not ${w.to}`);
+      if (toMin === fromMin) return fail(['schedule', 'weekly', i, 'to'], 'RULE_SCHEMA', `the window ${w.from}–${w.to} is empty: \`to\` equals \`from\``, 'a whole day is from: "00:00", to: "24:00"');
+      if (toMin < fromMin) {
+        return fail(['schedule', 'weekly', i, 'to'], 'RULE_SCHEMA', `the window ${w.from}–${w.to} ends before it starts; a window may not cross midnight`, `split it in two: ${w.from}–24:00 on one day and 00:00–${w.to} on the next`);
+      }
+      const seen = new Set<string>();
+      let overlapped = false;
+      w.days.forEach((day, k) => {
+        if (seen.has(day)) fail(['schedule', 'weekly', i, 'days', k], 'RULE_SCHEMA', `day \`${day}\` is listed twice`);
+        seen.add(day);
+        const list = byDay.get(day) ?? [];
+        const other = list.find((o) => o.fromMin < toMin && fromMin < o.toMin);
+        if (other && !overlapped) {
+          overlapped = true;
+          fail(['schedule', 'weekly', i], 'RULE_CONFLICT', `weekly windows ${other.index + 1} and ${i + 1} overlap on ${day}`, 'merge them into one window or make them disjoint');
+        }
+        list.push({ fromMin, toMin, index: i });
+        byDay.set(day, list);
+      });
+      weekly?.push({ days: WEEKDAYS.filter((d) => seen.has(d)), fromMin, toMin });
+    });
+  }
+  if (errors.length > 0) return null;
+  return new Schedule({ start, end, timeZone, weekly, ...(playerTimeZone !== null ? { playerTimeZone } : {}) });
 }
 
 function checkCurrency(code: string, path: PathSegment[], err: (p: PathSegment[], c: 'RULE_REFERENCE', m: string, h?: string) => void): void {

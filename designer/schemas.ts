@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DURATION_PATTERN } from './duration.ts';
+import { WEEKDAYS } from './schedule.ts';
 
 /**
  * The schemas of the four designer file kinds. Zod validates the files; the JSON Schemas
@@ -117,6 +118,36 @@ const offerFields = {
   discountPct: z.number().min(0).max(100).optional().meta({ description: '0-100, for display' }),
   data: z.record(z.string(), z.unknown()).optional().meta({ description: 'free-form data passed to the client with the offer' }),
 };
+/** An instant with an explicit offset: `2026-12-24T18:00:00+01:00` or `…Z` (seconds and fraction optional). */
+export const INSTANT_PATTERN = '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,3})?)?(Z|[+-][0-9]{2}:[0-9]{2})$';
+export const CLOCK_PATTERN = '^([01][0-9]|2[0-4]):[0-5][0-9]$';
+const instant = (description: string) =>
+  z.string().regex(new RegExp(INSTANT_PATTERN), 'must be an ISO 8601 instant with an offset, like 2026-12-24T18:00:00+01:00 or 2026-12-24T17:00:00Z').meta({ description });
+const clock = (description: string) => z.string().regex(new RegExp(CLOCK_PATTERN), 'must be a time of day HH:MM, like 09:30 (24:00 ends a day)').meta({ description });
+const schedule = z
+  .strictObject({
+    start: instant('the rule applies from this instant on (inclusive)').optional(),
+    end: instant('the rule no longer applies from this instant on (exclusive)').optional(),
+    timeZone: z.string().min(1).optional().meta({ description: 'IANA time zone of the weekly windows, like Europe/Berlin (default UTC)' }),
+    playerTimeZone: z
+      .string()
+      .regex(new RegExp('^[a-z_][a-z0-9_]{0,63}$'), 'must be the name of a player property')
+      .optional()
+      .meta({ description: "a string player property with the player's IANA time zone: the weekly windows are then in the player's zone (timeZone when it has none)" }),
+    weekly: z
+      .array(
+        z.strictObject({
+          days: z.array(z.enum(WEEKDAYS)).min(1).meta({ description: 'days of the week: sun, mon, tue, wed, thu, fri, sat' }),
+          from: clock('local time the window opens (inclusive)'),
+          to: clock('local time the window closes (exclusive); 24:00 is the end of the day'),
+        }),
+      )
+      .min(1)
+      .max(50)
+      .optional()
+      .meta({ description: 'recurring windows of local time in `timeZone`; the rule applies only inside one' }),
+  })
+  .meta({ description: 'when the rule applies, by the triggering event\'s time: outside it the rule is not considered (outcome outside_schedule)' });
 const ruleId = z.string().regex(new RegExp(RULE_ID_PATTERN), 'must be 1-64 characters of a-z, 0-9, `_`, `.` and `-`');
 
 export const ruleSchema = z
@@ -171,6 +202,7 @@ export const ruleSchema = z
       })
       .optional()
       .meta({ description: 'evaluate another rule when the offer was not answered by `unless` within `after`' }),
+    schedule: schedule.optional(),
   })
   .meta({ title: 'PlayPulse rule', description: 'One offer rule (docs/contract.md §4).' });
 

@@ -4,6 +4,8 @@
  * published version; immutable once built. Roles swap whole bundles, never parts.
  */
 
+import type { Schedule } from './schedule.ts';
+
 /** CEL-facing type of an event field or a player property. */
 export type ValueType = 'string' | 'int' | 'double' | 'bool' | 'map' | 'list' | 'timestamp';
 
@@ -120,6 +122,8 @@ export interface Rule {
    * `rulesByEvent`); evaluated only when another rule's `followUp` names it.
    */
   readonly followUpOnly?: boolean;
+  /** `schedule:`: when the rule applies, by the event's time (designer/schedule.ts); absent: always. */
+  readonly schedule?: Schedule;
 }
 
 export interface Bundle {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compileBundle } from './compile.ts';
 import { sampleFiles, sampleWith, diagnosticsOf } from './testing/sample.ts';
@@ -356,5 +357,94 @@ describe('limits', () => {
   it('refuses more than one document per file and names outside the folder', () => {
     expect(only({ 'policy.yaml': 'holdout: { percent: 1 }\n---\nholdout: { percent: 2 }\n' })).toMatchObject({ code: 'RULE_YAML', hint: 'each designer file holds one YAML document' });
     expect(only({ '../x.yaml': 'id: x\n' })).toMatchObject({ code: 'RULE_SCHEMA', file: '../x.yaml' });
+  });
+});
+
+describe('schedule errors, at the line of the offending value', () => {
+  /** The comeback rule with `schedule` appended (it starts on line 24). */
+  const scheduled = (yaml: string) => comeback((t) => `${t}schedule:\n${yaml}`);
+  const weekly = (windows: string, zone = 'Europe/Berlin') => scheduled(`  timeZone: ${zone}\n  weekly:\n${windows}`);
+
+  it('the example of docs/designers.md, "Schedules", compiles with the sample game', () => {
+    const guide = readFileSync(new URL('../docs/designers.md', import.meta.url), 'utf8');
+    const example = /### Schedules[\s\S]*?```yaml\n([\s\S]*?)```/.exec(guide)?.[1] ?? '';
+    const r = compileBundle({ ...sampleFiles(), 'weekend-bundle.yaml': example });
+    expect(diagnosticsOf(r)).toEqual([]);
+    expect(r.ok && r.bundle.rules.find((x) => x.id === 'weekend-bundle')?.schedule?.spec.timeZone).toBe('Europe/Berlin');
+  });
+
+  it('a valid schedule compiles into the rule', () => {
+    const r = compileBundle(weekly('    - { days: [sat, sun], from: "10:00", to: "22:00" }\n'));
+    expect(r.ok).toBe(true);
+    const rule = r.ok ? r.bundle.rules.find((x) => x.id === 'comeback-bundle') : undefined;
+    expect(rule?.schedule?.spec).toEqual({ start: null, end: null, timeZone: 'Europe/Berlin', weekly: [{ days: ['sun', 'sat'], fromMin: 600, toMin: 1320 }] });
+  });
+
+  it('end before start', () => {
+    const d = only(scheduled('  start: "2026-12-24T18:00:00+01:00"\n  end: "2026-12-24T17:00:00Z"\n'));
+    expect(d).toMatchObject({ code: 'RULE_SCHEMA', line: 26, column: 8, hint: 'make end later than start' });
+    expect(d.message).toBe('`schedule.end` 2026-12-24T17:00:00Z is not after `schedule.start` 2026-12-24T18:00:00+01:00: the rule would never apply');
+  });
+
+  it('an instant without an offset, or not on the calendar', () => {
+    expect(only(scheduled('  start: "2026-12-24T18:00:00"\n'))).toMatchObject({ code: 'RULE_SCHEMA', line: 25, column: 10 });
+    expect(only(scheduled('  start: "2026-13-40T18:00:00Z"\n'))).toMatchObject({ code: 'RULE_SCHEMA', line: 25, message: '`schedule.start` is not a real instant: 2026-13-40T18:00:00Z' });
+  });
+
+  it('an empty window', () => {
+    const d = only(weekly('    - { days: [sat], from: "10:00", to: "10:00" }\n'));
+    expect(d).toMatchObject({ code: 'RULE_SCHEMA', line: 27, message: 'the window 10:00–10:00 is empty: `to` equals `from`' });
+  });
+
+  it('a window across midnight, with the split as hint', () => {
+    const d = only(weekly('    - { days: [sat], from: "22:00", to: "02:00" }\n'));
+    expect(d).toMatchObject({ code: 'RULE_SCHEMA', line: 27, hint: 'split it in two: 22:00–24:00 on one day and 00:00–02:00 on the next' });
+  });
+
+  it('overlapping windows on the same day', () => {
+    const d = only(weekly('    - { days: [sat, sun], from: "10:00", to: "14:00" }\n    - { days: [sun], from: "13:00", to: "18:00" }\n'));
+    expect(d).toMatchObject({ code: 'RULE_CONFLICT', line: 28, column: 7, message: 'weekly windows 1 and 2 overlap on sun' });
+    expect(compileBundle(weekly('    - { days: [sat], from: "10:00", to: "14:00" }\n    - { days: [sat], from: "14:00", to: "18:00" }\n')).ok).toBe(true);
+  });
+
+  it('an unknown time zone, with "did you mean"', () => {
+    const d = only(weekly('    - { days: [sat], from: "10:00", to: "22:00" }\n', 'Europe/Berlln'));
+    expect(d).toMatchObject({ code: 'RULE_REFERENCE', line: 25, column: 13, message: 'unknown time zone `Europe/Berlln`', hint: 'did you mean `Europe/Berlin`?' });
+  });
+
+  it('a bad day name', () => {
+    const d = only(weekly('    - { days: [sat, sunday], from: "10:00", to: "22:00" }\n'));
+    expect(d).toMatchObject({ code: 'RULE_SCHEMA', line: 27, column: 21 });
+    expect(d.message).toContain('sun');
+  });
+
+  it('a bad time format', () => {
+    const d = only(weekly('    - { days: [sat], from: "9:00", to: "22:00" }\n'));
+    expect(d).toMatchObject({ code: 'RULE_SCHEMA', line: 27, column: 28 });
+    expect(d.message).toContain('HH:MM');
+    expect(only(weekly('    - { days: [sat], from: "24:00", to: "24:00" }\n'))).toMatchObject({ code: 'RULE_SCHEMA', line: 27, message: '`from` must be a time of day from 00:00 to 23:59, not 24:00' });
+  });
+});
+
+describe('playerTimeZone errors', () => {
+  /** The sample with a string property `tz` (from session.start) and the comeback rule's schedule in the player's zone. */
+  const local = (schedule: string) => {
+    const files = sampleWith('comeback-bundle.yaml', (t) => `${t}schedule:\n${schedule}`);
+    files['events.yaml'] = (files['events.yaml'] ?? '').replace('      app_version: string', '      app_version: string\n      tz: string');
+    files['properties.yaml'] = `${files['properties.yaml'] ?? ''}  tz:             { last: { event: session.start, field: data.tz } }\n`;
+    return files;
+  };
+  const weekend = '  weekly:\n    - { days: [sat, sun], from: "10:00", to: "22:00" }\n';
+
+  it('a string player property compiles into the schedule', () => {
+    const r = compileBundle(local(`  playerTimeZone: tz\n${weekend}`));
+    expect(r.ok, JSON.stringify(diagnosticsOf(r))).toBe(true);
+    expect(r.ok ? r.bundle.rules.find((x) => x.id === 'comeback-bundle')?.schedule?.spec.playerTimeZone : null).toBe('tz');
+  });
+
+  it('an undeclared property, a property that is not a string, no weekly windows', () => {
+    expect(only(local(`  playerTimeZone: timezone\n${weekend}`))).toMatchObject({ code: 'RULE_REFERENCE', line: 25, column: 19, message: '`player` has no property `timezone`; it is not declared in properties.yaml' });
+    expect(only(local(`  playerTimeZone: level\n${weekend}`))).toMatchObject({ code: 'RULE_TYPE_ERROR', line: 25, message: '`player.level` is int; a time zone is a string like "Europe/Berlin"' });
+    expect(only(local('  playerTimeZone: tz\n  start: "2026-12-24T18:00:00Z"\n'))).toMatchObject({ code: 'RULE_SCHEMA', line: 25 });
   });
 });

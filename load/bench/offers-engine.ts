@@ -94,7 +94,7 @@ export function benchPure(bundle: Bundle, ms: number, max = 1_000_000): { events
     const ev = events[i % events.length] as AppliedEvent;
     const rules = bundle.rulesByEvent.get(ev.record.type) ?? [];
     const input = conditionInput(ev.record, ev.state);
-    const c = considerRules(rules, input, ev.record.player, bundle.policy);
+    const c = considerRules(rules, input, ev.record.player, bundle.policy, ev.record.recvAt);
     const verdicts = limitVerdicts(c, NO_COUNTERS, new Map(), bundle.policy, ev.record.recvAt);
     const winner = liveCandidates(c, verdicts)[0]?.rule.id ?? null;
     shapeDecision({ eventId: ev.record.id, eventType: ev.record.type, at: ev.record.recvAt, bundleVersion: 1, considered: c, verdicts, winner, offerIds: new Map() });

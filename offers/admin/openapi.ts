@@ -33,7 +33,26 @@ const SCHEMAS: Record<string, unknown> = {
     files: { type: 'object', additionalProperties: str },
     rules: {
       type: 'array',
-      items: obj({ id: str, file: str, enabled: { type: 'boolean' }, mode: { enum: ['live', 'shadow'] }, priority: int, trigger: { type: 'object' } }),
+      items: obj({
+        id: str,
+        file: str,
+        enabled: { type: 'boolean' },
+        mode: { enum: ['live', 'shadow'] },
+        priority: int,
+        trigger: { type: 'object' },
+        schedule: nullable({
+          ...obj({
+            start: nullable(str),
+            end: nullable(str),
+            timeZone: str,
+            playerTimeZone: { ...nullable(str), description: 'the player property whose zone the weekly windows are in (timeZone without it)' },
+            weekly: nullable({ type: 'array', items: obj({ days: { type: 'array', items: str }, from: str, to: str }) }),
+            activeNow: { type: 'boolean' },
+            nextStart: nullable(str),
+          }),
+          description: "the rule's `schedule` (instants as ISO 8601 UTC, windows in `timeZone`); `activeNow` and `nextStart` by the server's clock at the request; null: always applies",
+        }),
+      }),
     },
   }),
   History: obj({ versions: { type: 'array', items: { type: 'object' } } }),

@@ -2,10 +2,29 @@ import { ERRORS, PlayPulseError, type ErrorCode } from '../../lib/errors.ts';
 import { compileBundle } from '../../designer/compile.ts';
 import { diffBundles, formatBundleDiff } from '../../designer/diff.ts';
 import type { BundleStore } from '../../designer/store.ts';
+import type { Schedule } from '../../designer/schedule.ts';
 import type { Bundle, Diagnostic } from '../../designer/types.ts';
 
-/** The published bundle as `GET /v1/rules` serves it. */
-export function publishedView(bundle: Bundle) {
+const clock = (min: number) => `${String(Math.floor(min / 60)).padStart(2, '0')}:${String(min % 60).padStart(2, '0')}`;
+const isoOrNull = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** A rule's schedule as the admin API shows it, with whether it holds at `now` (the server's clock: for display only; in `timeZone`, also for a rule with `playerTimeZone`). */
+export function scheduleView(schedule: Schedule, now: number) {
+  const { start, end, timeZone, weekly, playerTimeZone } = schedule.spec;
+  const state = schedule.at(now);
+  return {
+    start: isoOrNull(start),
+    end: isoOrNull(end),
+    timeZone,
+    playerTimeZone: playerTimeZone ?? null,
+    weekly: weekly?.map((w) => ({ days: [...w.days], from: clock(w.fromMin), to: clock(w.toMin) })) ?? null,
+    activeNow: state.active,
+    nextStart: isoOrNull(state.nextStart),
+  };
+}
+
+/** The published bundle as `GET /v1/rules` serves it; `now` only says whether each schedule holds now. */
+export function publishedView(bundle: Bundle, now: number = Date.now()) {
   return {
     version: bundle.version,
     hash: bundle.hash,
@@ -17,6 +36,7 @@ export function publishedView(bundle: Bundle) {
       mode: r.mode,
       priority: r.priority,
       trigger: { event: r.trigger.event, when: r.trigger.when?.source ?? null, followUpOnly: r.followUpOnly ?? false },
+      schedule: r.schedule ? scheduleView(r.schedule, now) : null,
     })),
   };
 }

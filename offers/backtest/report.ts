@@ -55,7 +55,7 @@ interface Tally {
   blocked: Map<string, number>;
 }
 
-const NOT_BLOCKS = new Set(['condition_false', 'offered', 'shadow']);
+const NOT_BLOCKS = new Set(['condition_false', 'outside_schedule', 'offered', 'shadow']);
 
 /** Accumulates decision records of one bundle; `rows()` gives the report rows in a stable order. */
 export class ReportBuilder {
@@ -65,7 +65,7 @@ export class ReportBuilder {
 
   add(playerId: string, record: DecisionRecord): void {
     for (const r of record.rules) {
-      if (r.outcome === 'condition_false') continue;
+      if (r.outcome === 'condition_false' || r.outcome === 'outside_schedule') continue;
       const t = this.tally(r.ruleId, variantLabel(r.variant));
       t.triggers += 1;
       if (r.outcome === 'offered') {

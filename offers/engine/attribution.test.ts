@@ -37,7 +37,7 @@ describe('exposures', () => {
     let free = 0;
     for (let i = 0; i < 200; i++) {
       const id = `p-${i}`;
-      const considered = considerRules(rules, input(id) as never, id, r.bundle.policy);
+      const considered = considerRules(rules, input(id) as never, id, r.bundle.policy, 0);
       const got = exposures(considered);
       const expected = considered.filter((c) => c.matched && c.rule.mode === 'live').map((c) => c.rule.id);
       expect(got.map((g) => g.ruleId)).toEqual(expected);

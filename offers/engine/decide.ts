@@ -50,7 +50,7 @@ export async function decideEvent(ctx: EngineContext, d: DecisionInput): Promise
   const mark: DecisionMark | null = d.position ? { position: d.position } : d.followUpOf !== undefined ? { followUpOf: d.followUpOf } : null;
   // programmer error: every caller passes a Kafka position or the first offer's id
   if (!mark) throw new Error(`decision for event ${d.eventId} has neither a Kafka position nor a first offer: it could be decided twice`);
-  const considered = considerRules(d.rules, d.input, d.playerId, d.bundle.policy);
+  const considered = considerRules(d.rules, d.input, d.playerId, d.bundle.policy, d.at);
   const candidates = limitCandidates(considered);
   const offerIds = new Map(candidates.map((c) => [c.rule.id, offerIdFor(c.rule.id, d.playerId, d.eventId)]));
   const refusals = new Map<string, LimitVerdict>();

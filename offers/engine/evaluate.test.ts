@@ -6,6 +6,8 @@ import { inHoldout } from './hashing.ts';
 import { dayIndex, type PlayerCounters } from './limits.ts';
 import { shapeDecision } from './shape.ts';
 import { conditionInput, playerView } from './input.ts';
+import { Schedule } from '../../designer/schedule.ts';
+import { decodeDecision, encodeDecision } from './explain-codec.ts';
 
 const T = Date.UTC(2026, 10, 25, 12);
 const lossStreak = jsCondition('event.data.result == "loss" && player.loss_streak >= 3', ['event.data.result', 'player.loss_streak'], (i) => i.event.data.result === 'loss' && Number(i.player.loss_streak) >= 3);
@@ -24,14 +26,14 @@ function playerWith(holdout: boolean): string {
 
 describe('considerRules', () => {
   it('marks a false condition and records the values it read', () => {
-    const [c] = considerRules([makeRule({ id: 'r', when: lossStreak })], input(2), 'p1', OPEN_POLICY);
+    const [c] = considerRules([makeRule({ id: 'r', when: lossStreak })], input(2), 'p1', OPEN_POLICY, T);
     expect(c?.pre).toBe('condition_false');
     expect(c?.matched).toBe(false);
     expect(c?.values).toEqual({ 'event.data.result': 'loss', 'player.loss_streak': 2 });
   });
 
   it('lets a true condition through to the limit checks', () => {
-    const [c] = considerRules([makeRule({ id: 'r', when: lossStreak })], input(3), 'p1', OPEN_POLICY);
+    const [c] = considerRules([makeRule({ id: 'r', when: lossStreak })], input(3), 'p1', OPEN_POLICY, T);
     expect(c?.pre).toBeNull();
     expect(c?.matched).toBe(true);
   });
@@ -40,7 +42,7 @@ describe('considerRules', () => {
     const broken = jsCondition('boom', [], () => {
       throw new Error('no such key: level');
     });
-    const [c] = considerRules([makeRule({ id: 'r', when: broken })], input(3), 'p1', OPEN_POLICY);
+    const [c] = considerRules([makeRule({ id: 'r', when: broken })], input(3), 'p1', OPEN_POLICY, T);
     expect(c?.pre).toBe('condition_false');
     expect(c?.error).toBe('no such key: level');
   });
@@ -50,11 +52,11 @@ describe('considerRules', () => {
     const plain = makeRule({ id: 'plain' });
     const held = playerWith(true);
     const policy = { ...OPEN_POLICY, holdoutPercent: 5 };
-    const [a, b] = considerRules([control, plain], input(3), held, policy);
+    const [a, b] = considerRules([control, plain], input(3), held, policy, T);
     expect(a?.pre).toBe('control_arm');
     expect(a?.variant?.name).toBe('control');
     expect(b?.pre).toBe('holdout');
-    const [c] = considerRules([plain], input(3), playerWith(false), policy);
+    const [c] = considerRules([plain], input(3), playerWith(false), policy, T);
     expect(c?.pre).toBeNull();
   });
 });
@@ -64,7 +66,7 @@ describe('limit verdicts and the winner', () => {
 
   it('takes the highest priority live rule; shadow rules never win', () => {
     const rules = [makeRule({ id: 'shadow', mode: 'shadow', priority: 300 }), makeRule({ id: 'high', priority: 200 }), makeRule({ id: 'low', priority: 100 })];
-    const considered = considerRules(rules, input(3), 'p1', OPEN_POLICY);
+    const considered = considerRules(rules, input(3), 'p1', OPEN_POLICY, T);
     const verdicts = limitVerdicts(considered, noCounters, new Map(), OPEN_POLICY, T);
     expect(liveCandidates(considered, verdicts).map((c) => c.rule.id)).toEqual(['high', 'low']);
   });
@@ -85,7 +87,7 @@ describe('limit verdicts and the winner', () => {
       offersToday: 1,
       offersDay: dayIndex(T),
     };
-    const considered = considerRules(rules, input(3), 'p1', policy);
+    const considered = considerRules(rules, input(3), 'p1', policy, T);
     const v = limitVerdicts(considered, counters, new Map([['budget', 5]]), policy, T);
     expect([...v.values()].map((x) => x?.outcome)).toEqual(['cooldown', 'cap_reached', 'budget_exhausted', 'fatigue_daily_cap']);
     expect(liveCandidates(considered, v)).toEqual([]);
@@ -101,7 +103,7 @@ describe('shapeDecision', () => {
       makeRule({ id: 'low', priority: 100 }),
       makeRule({ id: 'never', priority: 50, when: lossStreak }),
     ];
-    const considered = considerRules(rules, input(1), 'p1', OPEN_POLICY);
+    const considered = considerRules(rules, input(1), 'p1', OPEN_POLICY, T);
     const counters = { ...noCounters, rules: new Map([['high', { cooldownUntil: T + 60_000, lifetime: 1 }]]) };
     const verdicts = limitVerdicts(considered, counters, new Map(), OPEN_POLICY, T);
     const record = shapeDecision({
@@ -126,6 +128,49 @@ describe('shapeDecision', () => {
     expect(record.rules[0]?.offerId).toBe('oshadow');
     expect(record.rules[4]?.values).toEqual({ 'event.data.result': 'loss', 'player.loss_streak': 1 });
     expect(JSON.parse(JSON.stringify(record))).toEqual(record);
+  });
+});
+
+describe('schedules', () => {
+  /** A loss-streak rule in its schedule from `from` (inclusive) to `to` (exclusive). */
+  const span = (from: number, to: number) => ({ ...makeRule({ id: 'span', when: lossStreak }), schedule: new Schedule({ start: from, end: to, timeZone: 'UTC', weekly: null }) });
+
+  it('a rule outside its schedule is not evaluated, and says when it next applies', () => {
+    const rule = span(T + 3_600_000, T + 7_200_000);
+    let evaluated = 0;
+    const counting = { ...rule, trigger: { ...rule.trigger, when: { ...lossStreak, evaluate: (i: ConditionInput) => ((evaluated += 1), lossStreak.evaluate(i)) } } };
+    const considered = considerRules([counting], input(3), 'p1', OPEN_POLICY, T);
+    expect(evaluated).toBe(0);
+    expect(considered[0]).toMatchObject({ pre: 'outside_schedule', matched: false, nextStart: T + 3_600_000, values: {} });
+    const record = shapeDecision({ eventId: 'ev-1', eventType: 'match.end', at: T, bundleVersion: 1, considered, verdicts: new Map(), winner: null, offerIds: new Map() });
+    expect(record.rules[0]).toMatchObject({ outcome: 'outside_schedule', until: T + 3_600_000, reason: `outside schedule until ${new Date(T + 3_600_000).toISOString()}` });
+    expect(decodeDecision(encodeDecision(record))).toEqual(record);
+  });
+
+  it('inside its schedule the rule goes on as usual; after its end it never applies again', () => {
+    expect(considerRules([span(T - 1, T + 1)], input(3), 'p1', OPEN_POLICY, T)[0]).toMatchObject({ pre: null, matched: true });
+    const considered = considerRules([span(T - 2, T)], input(3), 'p1', OPEN_POLICY, T);
+    expect(considered[0]).toMatchObject({ pre: 'outside_schedule', nextStart: null });
+    const record = shapeDecision({ eventId: 'ev-1', eventType: 'match.end', at: T, bundleVersion: 1, considered, verdicts: new Map(), winner: null, offerIds: new Map() });
+    expect(record.rules[0]).toEqual(expect.objectContaining({ outcome: 'outside_schedule', reason: 'outside schedule; it does not apply again' }));
+    expect(record.rules[0]?.until).toBeUndefined();
+  });
+});
+
+describe('schedules in the player\'s time zone', () => {
+  // Saturday 2026-12-05 02:00 UTC is 11:00 in Tokyo: inside sat 10:00–22:00 there, not in UTC.
+  const SAT_2_UTC = Date.UTC(2026, 11, 5, 2);
+  const local = { ...makeRule({ id: 'local' }), schedule: new Schedule({ start: null, end: null, timeZone: 'UTC', weekly: [{ days: ['sat'], fromMin: 600, toMin: 1320 }], playerTimeZone: 'tz' }) };
+  const inZone = (tz: unknown): ConditionInput => ({ event: { type: 'match.end', id: 'ev-1', ts: SAT_2_UTC, data: {} }, player: { id: 'p1', ...(tz === undefined ? {} : { tz }) } });
+
+  it("uses the player's zone, and the rule's zone when the player has none or an unknown one", () => {
+    expect(considerRules([local], inZone('Asia/Tokyo'), 'p1', OPEN_POLICY, SAT_2_UTC)[0]).toMatchObject({ pre: null, matched: true });
+    for (const tz of [undefined, 'Mars/Olympus', 42]) {
+      expect(considerRules([local], inZone(tz), 'p1', OPEN_POLICY, SAT_2_UTC)[0], String(tz)).toMatchObject({ pre: 'outside_schedule', nextStart: Date.UTC(2026, 11, 5, 10), values: { 'player.tz': tz ?? null } });
+    }
+    // New York (UTC-5): Saturday 10:00 there is 15:00 UTC.
+    expect(considerRules([local], inZone('America/New_York'), 'p1', OPEN_POLICY, SAT_2_UTC)[0]).toMatchObject({ pre: 'outside_schedule', nextStart: Date.UTC(2026, 11, 5, 15) });
+    expect(local.schedule.forZone('Asia/Tokyo')).toBe(local.schedule.forZone('Asia/Tokyo'));
   });
 });
 

@@ -10,7 +10,7 @@ import { budgetVerdict, fatigueVerdict, ruleLimitVerdict, type LimitVerdict, typ
  * fatigue — in that order. The engine then reserves budget for the best candidate and
  * runs the player script, which re-checks step 2 atomically.
  */
-export type PreOutcome = 'condition_false' | 'control_arm' | 'holdout';
+export type PreOutcome = 'outside_schedule' | 'condition_false' | 'control_arm' | 'holdout';
 
 export interface Considered {
   readonly rule: Rule;
@@ -21,12 +21,28 @@ export interface Considered {
   readonly matched: boolean;
   /** Why the rule stops before limits; null when it goes on to the limit checks. */
   readonly pre: PreOutcome | null;
+  /** With `outside_schedule`: the next instant the rule's schedule holds, or null when it never does again. */
+  readonly nextStart?: number | null;
 }
 
-/** Evaluates every candidate rule for one event, in the given (priority) order. */
-export function considerRules(rules: readonly Rule[], input: ConditionInput, playerId: string, policy: Policy): Considered[] {
+const NO_VALUES: Readonly<Record<string, unknown>> = Object.freeze({});
+
+/**
+ * Evaluates every candidate rule for one event, in the given (priority) order. `at` is the
+ * event's time (recvAt, or a follow-up's due time): a rule whose schedule does not hold then
+ * is `outside_schedule`, and its condition is not evaluated.
+ */
+export function considerRules(rules: readonly Rule[], input: ConditionInput, playerId: string, policy: Policy, at: number): Considered[] {
   const holdout = inHoldout(playerId, policy.holdoutPercent);
-  return rules.map((rule) => {
+  return rules.map((rule): Considered => {
+    if (rule.schedule) {
+      const zoneProp = rule.schedule.spec.playerTimeZone;
+      const s = (zoneProp ? rule.schedule.forZone(input.player[zoneProp]) : rule.schedule).at(at);
+      if (!s.active) {
+        const values = zoneProp ? { [`player.${zoneProp}`]: input.player[zoneProp] ?? null } : NO_VALUES;
+        return { rule, variant: assignVariant(playerId, rule), values, matched: false, pre: 'outside_schedule', nextStart: s.nextStart };
+      }
+    }
     const cond = rule.trigger.when;
     const result = cond === null ? { value: true } : cond.evaluate(input);
     const variant = assignVariant(playerId, rule);

@@ -18,6 +18,8 @@ export const OUTCOMES = [
   'fatigue_after_purchase',
   'fatigue_after_decline',
   'lost_to_priority',
+  // Appended: the compact records in Redis store an outcome as its index here.
+  'outside_schedule',
 ] as const;
 
 export type Outcome = (typeof OUTCOMES)[number];
@@ -30,7 +32,7 @@ export interface RuleDecision {
   readonly outcome: Outcome;
   /** One human line, e.g. "cooldown until 2026-11-26T17:00:00.000Z". */
   readonly reason: string;
-  /** End of a cooldown or quiet period (ms), when the outcome has one. */
+  /** End of a cooldown or quiet period (ms), or the next window start of `outside_schedule`, when the outcome has one. */
   readonly until?: number;
   /** Offer id made (live) or that would have been made (shadow). */
   readonly offerId?: string;
@@ -81,6 +83,11 @@ export const FIXED_REASONS = {
   holdout: 'player is in the global holdout',
   lost_to_priority: 'lost to higher priority',
 } as const;
+
+/** The reason line of `outside_schedule`. */
+export function outsideScheduleReason(nextStart: number | null): string {
+  return nextStart === null ? 'outside schedule; it does not apply again' : `outside schedule until ${iso(nextStart)}`;
+}
 
 /** The `until` of a verdict, when it has one. */
 export function verdictUntil(v: LimitVerdict): number | undefined {

@@ -1,5 +1,5 @@
 import type { Considered } from './evaluate.ts';
-import { FIXED_REASONS, verdictReason, verdictUntil, type DecisionRecord, type RuleDecision } from './explain.ts';
+import { FIXED_REASONS, outsideScheduleReason, verdictReason, verdictUntil, type DecisionRecord, type RuleDecision } from './explain.ts';
 import type { LimitVerdict } from './limits.ts';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -32,7 +32,11 @@ export function shapeDecision(s: ShapeInput): DecisionRecord {
     };
     if (c.error !== undefined) r.error = c.error;
     const verdict = c.pre === null ? (s.verdicts.get(c.rule.id) ?? null) : null;
-    if (c.pre !== null) {
+    if (c.pre === 'outside_schedule') {
+      r.outcome = c.pre;
+      r.reason = outsideScheduleReason(c.nextStart ?? null);
+      if (typeof c.nextStart === 'number') r.until = c.nextStart;
+    } else if (c.pre !== null) {
       r.outcome = c.pre;
       r.reason = FIXED_REASONS[c.pre];
     } else if (verdict !== null) {

@@ -189,4 +189,38 @@ describe('admin API', () => {
     expect(JSON.stringify(huge.body)).not.toMatch(/at .*\.ts:\d+/);
     expect(store.current().version).toBeGreaterThan(0);
   });
+
+  it("serves each rule's schedule and whether it holds now, and validates schedules with their line", async () => {
+    const now = Date.now();
+    const iso = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString();
+    const rule = (id: string, schedule: string) =>
+      `id: ${id}\ntrigger:\n  event: match.end\n  when: 'event.data.result == "draw"'\noffer:\n  sku: bundle.${id}\n  price: { amount: 99, currency: USD }\n  ttl: 1h\nschedule:\n${schedule}`;
+    const files = {
+      ...readBundleDir(RULES_DIR),
+      'sched-now.yaml': rule('sched-now', `  start: "${iso(now - 3_600_000)}"\n  end: "${iso(now + 3_600_000)}"\n`),
+      'sched-later.yaml': rule('sched-later', `  start: "${iso(now + 86_400_000)}"\n  timeZone: Europe/Berlin\n  weekly:\n    - { days: [sun, mon, tue, wed, thu, fri, sat], from: "00:00", to: "24:00" }\n`),
+    };
+    const before = store.current().version;
+    const put = await call('PUT', '/v1/rules', { files, message: 'scheduled rules' });
+    expect(put.status).toBe(200);
+    const res = await call('GET', '/v1/rules');
+    const rules = res.body.rules as { id: string; schedule: Record<string, unknown> | null }[];
+    expect(rules.find((r) => r.id === 'comeback-bundle')?.schedule).toBeNull();
+    expect(rules.find((r) => r.id === 'sched-now')?.schedule).toEqual({ start: iso(now - 3_600_000), end: iso(now + 3_600_000), timeZone: 'UTC', weekly: null, playerTimeZone: null, activeNow: true, nextStart: null });
+    expect(rules.find((r) => r.id === 'sched-later')?.schedule).toEqual({
+      start: iso(now + 86_400_000),
+      end: null,
+      timeZone: 'Europe/Berlin',
+      playerTimeZone: null,
+      weekly: [{ days: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'], from: '00:00', to: '24:00' }],
+      activeNow: false,
+      nextStart: iso(now + 86_400_000),
+    });
+    const back = await call('POST', '/v1/rules/rollback');
+    expect(back.body.restored).toBe(before);
+
+    const bad = await call('POST', '/v1/rules/validate', { files: { ...files, 'sched-now.yaml': rule('sched-now', '  timeZone: Mars/Olympus\n  weekly:\n    - { days: [sat], from: "10:00", to: "22:00" }\n') } });
+    expect(bad.body.ok).toBe(false);
+    expect(bad.body.diagnostics).toEqual([expect.objectContaining({ file: 'sched-now.yaml', line: 10, code: 'RULE_REFERENCE', message: 'unknown time zone `Mars/Olympus`' })]);
+  });
 });

@@ -19,6 +19,18 @@ export interface PublishedRule {
   mode: 'live' | 'shadow';
   priority: number;
   trigger?: { event: string; when: string | null; followUpOnly?: boolean };
+  /** Absent from older servers; null: the rule always applies. */
+  schedule?: RuleSchedule | null;
+}
+
+export interface RuleSchedule {
+  start: string | null;
+  end: string | null;
+  timeZone: string;
+  playerTimeZone?: string | null;
+  weekly: { days: string[]; from: string; to: string }[] | null;
+  activeNow: boolean;
+  nextStart: string | null;
 }
 
 export interface Published {

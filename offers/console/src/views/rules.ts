@@ -1,7 +1,7 @@
 import { api } from '../api.ts';
 import { h, fmtInt, fmtMoney, fmtPct } from '../dom.ts';
 import { funnelRows, groupByRule, HOLDOUT_VARIANT, type FunnelRow } from '../funnel.ts';
-import { toStatRows } from '../shapes.ts';
+import { toStatRows, type RuleSchedule } from '../shapes.ts';
 import { loadPublished, saveDraft, workingCopy } from '../state.ts';
 import { ruleSummaries } from '../summary.ts';
 
@@ -11,7 +11,7 @@ export async function rulesView(): Promise<HTMLElement> {
   const described = new Map(published.rules.map((r) => [r.id, r]));
   const rules = ruleSummaries(published.files).map((r) => {
     const d = described.get(r.id);
-    return d ? { ...r, mode: d.mode, enabled: d.enabled, priority: d.priority, trigger: d.trigger } : r;
+    return d ? { ...r, mode: d.mode, enabled: d.enabled, priority: d.priority, trigger: d.trigger, schedule: d.schedule ?? null } : r;
   });
   const rows = groupByRule(funnelRows(toStatRows(statsBody)), rules.map((r) => r.id));
 
@@ -42,6 +42,7 @@ export async function rulesView(): Promise<HTMLElement> {
       rule.mode === 'shadow' ? promoteButton(rule.file) : null,
       h('div', { class: 'muted' }, rule.description),
       'trigger' in rule && rule.trigger ? h('div', { class: 'reads' }, `on ${rule.trigger.event}${rule.trigger.followUpOnly ? ' (follow-up only)' : ''}${rule.trigger.when ? `: ${rule.trigger.when}` : ''}`) : null,
+      'schedule' in rule && rule.schedule ? scheduleLine(rule.id, rule.schedule) : null,
     );
     if (stats.length === 0) {
       body.appendChild(h('tr', { 'data-rule-row': rule.id }, first, h('td', { colspan: 12, class: 'muted' }, 'no traffic yet')));
@@ -65,6 +66,22 @@ export async function rulesView(): Promise<HTMLElement> {
       'Live funnel per rule and variant since the counters began. Conversion is purchased ÷ offered. Exposed counts the players whose trigger started counting their spend towards the rule (the policy’s revenue event and offer purchases, for the revenue window); lift compares spend per exposed player with the rule’s global-holdout group, whose players triggered it but get no offers (– until both have some). Shadow rules are evaluated on live traffic and never delivered: compare their shadow offers with the live rules beside them.',
     ),
     table,
+  );
+}
+
+/** The rule's schedule and whether it holds now (by the server's clock when the page loaded). */
+function scheduleLine(ruleId: string, s: RuleSchedule): HTMLElement {
+  const parts = [
+    s.start ? `from ${s.start}` : null,
+    s.end ? `until ${s.end}` : null,
+    s.weekly ? `${s.weekly.map((w) => `${w.days.join(', ')} ${w.from}–${w.to}`).join('; ')} (${s.playerTimeZone ? `the player's player.${s.playerTimeZone}, else ${s.timeZone}` : s.timeZone})` : null,
+  ].filter((p): p is string => p !== null);
+  const state = s.activeNow ? 'active now' : s.nextStart ? `inactive; next window ${s.nextStart}` : 'inactive; no later window';
+  return h(
+    'div',
+    { class: 'reads', 'data-schedule': ruleId },
+    `schedule: ${parts.join(', ')} `,
+    h('span', { class: `badge ${s.activeNow ? 'live' : 'off'}`, 'data-schedule-active': String(s.activeNow) }, state),
   );
 }
 

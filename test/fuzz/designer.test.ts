@@ -9,13 +9,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { compileBundle, type CompileResult } from '../../designer/compile.ts';
-import { casesRun, countCases, prototypeSnapshot } from './pipeline.ts';
-
-const SCALE = Number(process.env.FUZZ_RUNS ?? '1');
-const runs = (n: number) => Math.max(1, Math.round(n * SCALE));
+import { checkProperty, guardPrototype } from './pipeline.ts';
 
 const RULES_DIR = resolve(import.meta.dirname, '../../offers/rules');
 const SAMPLE: Readonly<Record<string, string>> = Object.fromEntries(
@@ -38,15 +35,7 @@ function bundleWith(name: string, text: string): Record<string, string> {
   return base;
 }
 
-let protoBefore = '';
-beforeAll(() => {
-  protoBefore = prototypeSnapshot();
-});
-afterAll(() => {
-  expect(prototypeSnapshot()).toBe(protoBefore);
-  const total = [...casesRun.values()].reduce((a, b) => a + b, 0);
-  console.log(`fuzz cases run (designer): ${total} — ${JSON.stringify(Object.fromEntries(casesRun))}`);
-});
+guardPrototype('designer');
 
 /** compileBundle's result, checked: no throw, and a failure names where and what. */
 function compiled(files: Record<string, string>): CompileResult {
@@ -64,19 +53,6 @@ function compiled(files: Record<string, string>): CompileResult {
     expect(typeof d.file).toBe('string');
   }
   return r;
-}
-
-function check<T>(name: string, arb: fc.Arbitrary<T>, predicate: (v: T) => void, numRuns: number): void {
-  const n = runs(numRuns);
-  fc.assert(
-    fc.property(arb, (v) => {
-      predicate(v);
-      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-      expect(Object.getPrototypeOf({})).toBe(Object.prototype);
-    }),
-    { numRuns: n },
-  );
-  countCases(name, n);
 }
 
 const fileName = fc.constantFrom('events.yaml', 'properties.yaml', 'policy.yaml', 'rule.yaml', 'starter-pack.yaml');
@@ -125,16 +101,16 @@ describe('designer file fuzzing', () => {
   });
 
   it('arbitrary text in any file compiles or gives diagnostics', () => {
-    check('arbitrary text', fc.tuple(fileName, fc.string({ maxLength: 400, unit: 'binary' })), ([name, text]) => void compiled(bundleWith(name, text)), 250);
+    checkProperty('arbitrary text', fc.tuple(fileName, fc.string({ maxLength: 400, unit: 'binary' })), ([name, text]) => void compiled(bundleWith(name, text)), 250);
   });
 
   it('YAML-looking text in any file compiles or gives diagnostics', () => {
-    check('yaml-ish text', fc.tuple(fileName, yamlish), ([name, text]) => void compiled(bundleWith(name, text)), 250);
+    checkProperty('yaml-ish text', fc.tuple(fileName, yamlish), ([name, text]) => void compiled(bundleWith(name, text)), 250);
   });
 
   it('the sample game with one file damaged (bytes spliced, lines cut or swapped) compiles or gives diagnostics', () => {
     const damage = fc.tuple(fc.constantFrom(...SAMPLE_NAMES), fc.nat(), fc.nat(), fc.string({ maxLength: 12, unit: 'binary' }), fc.constantFrom('splice', 'cut', 'swap', 'dedent'));
-    check(
+    checkProperty(
       'damaged sample',
       damage,
       ([name, a, b, junk, how]) => {
@@ -157,12 +133,12 @@ describe('designer file fuzzing', () => {
   });
 
   it('YAML documents of arbitrary structure, hostile keys included, compile or give diagnostics', () => {
-    check('arbitrary documents', fc.tuple(fileName, value), ([name, data]) => void compiled(bundleWith(name, yamlOf(data))), 500);
+    checkProperty('arbitrary documents', fc.tuple(fileName, value), ([name, data]) => void compiled(bundleWith(name, yamlOf(data))), 500);
   });
 
   it('a sample rule with an arbitrary value in one of its fields compiles or gives diagnostics', () => {
     const path = fc.constantFrom(['id'], ['priority'], ['mode'], ['enabled'], ['trigger'], ['trigger', 'event'], ['trigger', 'when'], ['offer'], ['offer', 'price'], ['offer', 'ttl'], ['offer', 'discountPct'], ['limits'], ['limits', 'budget'], ['limits', 'cooldown'], ['followUp'], ['followUp', 'after'], ['experiment'], ['__proto__']);
-    check(
+    checkProperty(
       'rule fields',
       fc.tuple(fc.constantFrom(...RULE_NAMES), path, value),
       ([name, p, v]) => {
@@ -182,7 +158,7 @@ describe('designer file fuzzing', () => {
         { maxLength: 24 },
       )
       .map((parts) => parts.join(''));
-    check('conditions', fc.tuple(fc.constantFrom(...RULE_NAMES), cel), ([name, when]) => void compiled(bundleWith(name, setWhen(SAMPLE[name] as string, when))), 500);
+    checkProperty('conditions', fc.tuple(fc.constantFrom(...RULE_NAMES), cel), ([name, when]) => void compiled(bundleWith(name, setWhen(SAMPLE[name] as string, when))), 500);
   });
 });
 

@@ -6,37 +6,12 @@
  */
 import { encode } from '@msgpack/msgpack';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MAX_DEPTH } from '../../protocol/limits.ts';
 import { raw, invalidUtf8, validEvent, validFrame, wrongTypeFor } from './arbitraries.ts';
-import { casesRun, classify, countCases, plainAllTheWay, prototypeSnapshot, type Outcome } from './pipeline.ts';
+import { checkProperty, classify, guardPrototype, type Outcome, plainAllTheWay } from './pipeline.ts';
 
-const SCALE = Number(process.env.FUZZ_RUNS ?? '1');
-const runs = (n: number) => Math.max(1, Math.round(n * SCALE));
-
-let protoBefore = '';
-beforeAll(() => {
-  protoBefore = prototypeSnapshot();
-});
-afterAll(() => {
-  expect(prototypeSnapshot()).toBe(protoBefore);
-  const total = [...casesRun.values()].reduce((a, b) => a + b, 0);
-  console.log(`fuzz cases run (frames): ${total} — ${JSON.stringify(Object.fromEntries(casesRun))}`);
-});
-
-/** Runs a property, counts its cases, and checks Object.prototype after every case. */
-function check<T>(name: string, arb: fc.Arbitrary<T>, predicate: (v: T) => void, numRuns: number): void {
-  const n = runs(numRuns);
-  fc.assert(
-    fc.property(arb, (v) => {
-      predicate(v);
-      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-      expect(Object.getPrototypeOf({})).toBe(Object.prototype);
-    }),
-    { numRuns: n },
-  );
-  countCases(name, n);
-}
+guardPrototype('frames');
 
 function outcomeOf(bytes: Uint8Array): Outcome {
   let out: Outcome | undefined;
@@ -61,7 +36,7 @@ function badEvents(o: Outcome): number {
 
 describe('frame fuzzing', () => {
   it('accepts every valid frame, with the ids and types as sent', () => {
-    check(
+    checkProperty(
       'valid frames',
       validFrame,
       (frame) => {
@@ -76,17 +51,17 @@ describe('frame fuzzing', () => {
   });
 
   it('random bytes never throw', () => {
-    check('random bytes', fc.uint8Array({ maxLength: 512 }), (b) => void outcomeOf(b), 20_000);
+    checkProperty('random bytes', fc.uint8Array({ maxLength: 512 }), (b) => void outcomeOf(b), 20_000);
   });
 
   it('random bytes behind a map header never throw', () => {
     const head = fc.constantFrom([0x81], [0x82], [0x83], [0x8f], [0xde, 0x00, 0x02], [0xdf, 0, 0, 0, 3]);
-    check('random map bodies', fc.tuple(head, fc.uint8Array({ maxLength: 256 })), ([h, b]) => void outcomeOf(Uint8Array.from([...h, ...b])), 20_000);
+    checkProperty('random map bodies', fc.tuple(head, fc.uint8Array({ maxLength: 256 })), ([h, b]) => void outcomeOf(Uint8Array.from([...h, ...b])), 20_000);
   });
 
   it('random bytes spliced into a valid frame never throw', () => {
     const arb = fc.tuple(validFrame, fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 16 }), fc.boolean());
-    check(
+    checkProperty(
       'spliced frames',
       arb,
       ([frame, at, junk, overwrite]) => {
@@ -100,7 +75,7 @@ describe('frame fuzzing', () => {
   });
 
   it('truncated MessagePack is bad_frame', () => {
-    check(
+    checkProperty(
       'truncated frames',
       fc.tuple(validFrame, fc.nat()),
       ([frame, cut]) => {
@@ -123,7 +98,7 @@ describe('frame fuzzing', () => {
       fc.integer({ min: 0x10000, max: 0xffffffff }).map((n) => [0xdf, ...be32(n)]),
     );
     const where = fc.constantFrom('top', 'id', 'data', 'events');
-    check(
+    checkProperty(
       'huge lengths',
       fc.tuple(header, where, fc.uint8Array({ maxLength: 32 })),
       ([h, w, tail]) => {
@@ -145,7 +120,7 @@ describe('frame fuzzing', () => {
   });
 
   it('nesting deeper than the limit is bad_frame; within it, never a throw', () => {
-    check(
+    checkProperty(
       'deep nesting',
       fc.tuple(fc.integer({ min: 0, max: 3_000 }), fc.boolean()),
       ([levels, maps]) => {
@@ -170,7 +145,7 @@ describe('frame fuzzing', () => {
     const key = fc.constantFrom('__proto__', 'constructor', 'prototype');
     const at = fc.constantFrom('top', 'data', 'nested', 'batch');
     const payload = fc.oneof(fc.constant({ polluted: true }), fc.constant({ toString: 'x' }), fc.integer(), fc.constant(null));
-    check(
+    checkProperty(
       'forbidden keys',
       fc.tuple(validEvent, key, at, payload),
       ([event, k, a, v]) => {
@@ -193,7 +168,7 @@ describe('frame fuzzing', () => {
       v: fc.oneof({ depthSize: 'small' }, fc.integer(), fc.string({ maxLength: 6 }), fc.boolean(), fc.constant(null), fc.array(tie('v'), { maxLength: 3 }), tie('o')),
       o: fc.dictionary(hostileKey, tie('v'), { maxKeys: 4 }),
     })).v;
-    check(
+    checkProperty(
       'hostile objects',
       fc.tuple(validEvent, value),
       ([event, v]) => {
@@ -206,7 +181,7 @@ describe('frame fuzzing', () => {
 
   it('a wrong type in any field is bad_frame or bad_event naming the event, never accepted', () => {
     const target = fc.constantFrom('t', 'id', 'type', 'ts', 'data', 'events', 'result', 'level', 'sku', 'score', 'flag', 'tags', 'meta', 'at');
-    check(
+    checkProperty(
       'wrong types',
       fc.tuple(target, fc.context()).chain(([field, ctx]) => {
         const kind = ({ t: 'string', id: 'string', type: 'string', ts: 'int', data: 'map', events: 'list', result: 'string', level: 'int', sku: 'string', score: 'number', flag: 'bool', tags: 'list', meta: 'map', at: 'int' } as const)[field];
@@ -250,7 +225,7 @@ describe('frame fuzzing', () => {
   it('NaN and ±Infinity are bad_event in ts and in every numeric field', () => {
     const nonFinite = fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY);
     const where = fc.constantFrom('ts', 'level', 'coins', 'duration_s', 'score', 'at');
-    check(
+    checkProperty(
       'non-finite numbers',
       fc.tuple(nonFinite, where),
       ([x, w]) => {
@@ -274,7 +249,7 @@ describe('frame fuzzing', () => {
   it('64-bit integers beyond ±2^53 (not exact as numbers) are bad_event wherever they are; safe ones sent as int64 are accepted', () => {
     const unsafe = fc.oneof(fc.bigInt({ min: 2n ** 53n + 1n, max: 2n ** 63n - 1n }), fc.bigInt({ min: -(2n ** 63n), max: -(2n ** 53n) - 1n }));
     const where = fc.constantFrom('ts', 'level', 'undeclared', 'nested');
-    check(
+    checkProperty(
       '64-bit integers',
       fc.tuple(unsafe, where, fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER })),
       ([big, w, safe]) => {
@@ -291,7 +266,7 @@ describe('frame fuzzing', () => {
 
   it('strings that are not valid UTF-8 are refused, wherever they are', () => {
     const where = fc.constantFrom('t', 'id', 'type', 'key', 'value', 'sku');
-    check(
+    checkProperty(
       'invalid utf-8',
       fc.tuple(invalidUtf8, where),
       ([bad, w]) => {

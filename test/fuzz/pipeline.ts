@@ -4,6 +4,8 @@
  * told: `bad_frame` for the whole frame, or per event `ok` / `bad_event`. Any throw out of
  * here is a fuzz failure.
  */
+import fc from 'fast-check';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { EventSpec, FieldSpec, ValueType } from '../../designer/types.ts';
 import { decodeFrame } from '../../protocol/codec.ts';
 import { parseClientFrame } from '../../protocol/client-frames.ts';
@@ -65,4 +67,36 @@ export const casesRun = new Map<string, number>();
 
 export function countCases(name: string, n: number): void {
   casesRun.set(name, (casesRun.get(name) ?? 0) + n);
+}
+
+/** Case counts scale with FUZZ_RUNS (default 1): `fuzzRuns(n)` is n times it, at least 1. */
+export function fuzzRuns(n: number): number {
+  return Math.max(1, Math.round(n * Number(process.env.FUZZ_RUNS ?? '1')));
+}
+
+/** Registers the file's hooks: Object.prototype is the same after the file as before, and the cases run are printed under `label`. */
+export function guardPrototype(label: string): void {
+  let before = '';
+  beforeAll(() => {
+    before = prototypeSnapshot();
+  });
+  afterAll(() => {
+    expect(prototypeSnapshot()).toBe(before);
+    const total = [...casesRun.values()].reduce((a, b) => a + b, 0);
+    console.log(`fuzz cases run (${label}): ${total} — ${JSON.stringify(Object.fromEntries(casesRun))}`);
+  });
+}
+
+/** Runs a property for fuzzRuns(numRuns) cases, counts them, and checks Object.prototype after every case. */
+export function checkProperty<T>(name: string, arb: fc.Arbitrary<T>, predicate: (v: T) => void, numRuns: number): void {
+  const n = fuzzRuns(numRuns);
+  fc.assert(
+    fc.property(arb, (v) => {
+      predicate(v);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      expect(Object.getPrototypeOf({})).toBe(Object.prototype);
+    }),
+    { numRuns: n },
+  );
+  countCases(name, n);
 }

@@ -7,25 +7,14 @@
  */
 import { encode } from '@msgpack/msgpack';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isPlayPulseError } from '../../lib/errors.ts';
 import { FORBIDDEN_KEYS } from '../../protocol/limits.ts';
 import { decodeRecord, encodeRecord, type EventRecord } from '../../protocol/record.ts';
 import { validEvent } from './arbitraries.ts';
-import { casesRun, countCases, plainAllTheWay, prototypeSnapshot } from './pipeline.ts';
+import { checkProperty, guardPrototype, plainAllTheWay } from './pipeline.ts';
 
-const SCALE = Number(process.env.FUZZ_RUNS ?? '1');
-const runs = (n: number) => Math.max(1, Math.round(n * SCALE));
-
-let protoBefore = '';
-beforeAll(() => {
-  protoBefore = prototypeSnapshot();
-});
-afterAll(() => {
-  expect(prototypeSnapshot()).toBe(protoBefore);
-  const total = [...casesRun.values()].reduce((a, b) => a + b, 0);
-  console.log(`fuzz cases run (records): ${total} — ${JSON.stringify(Object.fromEntries(casesRun))}`);
-});
+guardPrototype('records');
 
 type Decoded = { kind: 'record'; record: EventRecord } | { kind: 'poison'; message: string };
 
@@ -51,19 +40,6 @@ function forbiddenKeyIn(value: unknown): string | null {
     if (inner !== null) return inner;
   }
   return null;
-}
-
-function check<T>(name: string, arb: fc.Arbitrary<T>, predicate: (v: T) => void, numRuns: number): void {
-  const n = runs(numRuns);
-  fc.assert(
-    fc.property(arb, (v) => {
-      predicate(v);
-      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-      expect(Object.getPrototypeOf({})).toBe(Object.prototype);
-    }),
-    { numRuns: n },
-  );
-  countCases(name, n);
 }
 
 /** A version-1 record as the edge writes it, from a valid event of the fuzz taxonomy. */
@@ -111,7 +87,7 @@ const enc = (v: unknown) => encode(v, { useBigInt64: true });
 
 describe('record fuzzing', () => {
   it('decodes every record the edge writes, as written', () => {
-    check('valid records', validRecord, (r) => {
+    checkProperty('valid records', validRecord, (r) => {
       const bytes = encodeRecord(r);
       const d = decode(bytes);
       expect(d.kind).toBe('record');
@@ -120,16 +96,16 @@ describe('record fuzzing', () => {
   });
 
   it('random bytes are a record or PROC_POISON_EVENT, nothing else', () => {
-    check('random bytes', fc.uint8Array({ maxLength: 512 }), (b) => void decode(b), 20_000);
+    checkProperty('random bytes', fc.uint8Array({ maxLength: 512 }), (b) => void decode(b), 20_000);
   });
 
   it('random bytes behind a map header are a record or PROC_POISON_EVENT', () => {
     const head = fc.constantFrom([0x81], [0x87], [0x8b], [0x8f], [0xde, 0x00, 0x09], [0xdf, 0, 0, 0, 8]);
-    check('random map bodies', fc.tuple(head, fc.uint8Array({ maxLength: 256 })), ([h, b]) => void decode(Uint8Array.from([...h, ...b])), 20_000);
+    checkProperty('random map bodies', fc.tuple(head, fc.uint8Array({ maxLength: 256 })), ([h, b]) => void decode(Uint8Array.from([...h, ...b])), 20_000);
   });
 
   it('random bytes spliced into a valid record are a record or PROC_POISON_EVENT', () => {
-    check(
+    checkProperty(
       'spliced records',
       fc.tuple(validRecord, fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 16 }), fc.boolean()),
       ([r, at, junk, overwrite]) => {
@@ -145,7 +121,7 @@ describe('record fuzzing', () => {
     const key = fc.constantFrom(...FORBIDDEN_KEYS);
     const payload = fc.oneof(fc.constant({ polluted: true }), fc.constant({ toString: 'x' }), fc.integer(), fc.constant(null), fc.constant([{ polluted: 1 }]));
     const nest = fc.dictionary(fc.constantFrom('a', 'b', 'c'), fc.oneof(fc.integer(), fc.array(fc.dictionary(fc.constantFrom('x', 'y'), fc.integer(), { maxKeys: 2 }), { maxLength: 2 })), { maxKeys: 3 });
-    check(
+    checkProperty(
       'forbidden keys',
       fc.tuple(validRecord, nest, key, payload, fc.array(fc.nat(), { maxLength: 5 })),
       ([r, extra, k, v, path]) => {
@@ -164,7 +140,7 @@ describe('record fuzzing', () => {
       v: fc.oneof({ depthSize: 'small' }, fc.integer(), fc.string({ maxLength: 6 }), fc.boolean(), fc.constant(null), fc.array(tie('v'), { maxLength: 3 }), tie('o')),
       o: fc.dictionary(hostileKey, tie('v'), { maxKeys: 4 }),
     })).v;
-    check(
+    checkProperty(
       'hostile objects',
       fc.tuple(validRecord, value),
       ([r, v]) => {
@@ -178,7 +154,7 @@ describe('record fuzzing', () => {
   it('a wrong type in any field is PROC_POISON_EVENT, never accepted', () => {
     const field = fc.constantFrom('v', 'player', 'id', 'type', 'recvAt', 'edge', 'session', 'ts', 'data', 'stream', 'seq');
     const wrong = fc.oneof(fc.string({ maxLength: 4 }), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.integer(), { maxLength: 2 }), fc.uint8Array({ maxLength: 4 }), fc.bigInt({ min: 2n ** 60n, max: 2n ** 62n }));
-    check(
+    checkProperty(
       'wrong types',
       fc.tuple(validRecord, field, wrong),
       ([r, f, bad]) => {

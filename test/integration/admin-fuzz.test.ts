@@ -15,13 +15,11 @@ import { createRedis, type RedisClient } from '../../lib/redis.ts';
 import { BundleStore } from '../../designer/store.ts';
 import { startOffers } from '../../offers/index.ts';
 import { cleanupRedisPrefix, testConfig } from '../helpers/stack.ts';
-import { prototypeSnapshot } from '../fuzz/pipeline.ts';
+import { fuzzRuns, prototypeSnapshot } from '../fuzz/pipeline.ts';
 
 const RULES_DIR = resolve(import.meta.dirname, '../../offers/rules');
 const TOKEN = 'admin-token-for-fuzzing-0123456789';
 const STACK_TRACE = /\n\s+at |\.ts:\d+:\d+|node:internal|TypeError|ReferenceError|RangeError|SyntaxError: Unexpected/;
-const SCALE = Number(process.env.FUZZ_RUNS ?? '1');
-const runs = (n: number) => Math.max(1, Math.round(n * SCALE));
 
 /** Every route that reads a JSON body. */
 const BODY_ROUTES = [
@@ -80,7 +78,7 @@ async function check<T>(arb: fc.Arbitrary<T>, body: (v: T) => Uint8Array | strin
       const status = await send(r, body(v));
       if (refused) expect(status).toBeGreaterThanOrEqual(400);
     }),
-    { numRuns: runs(numRuns) },
+    { numRuns: fuzzRuns(numRuns) },
   );
 }
 

@@ -1,8 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, type TestBrowser } from './chromium.ts';
 import { buildConsole } from '../../offers/console/build.ts';
 import { readBundleDir } from '../../designer/load.ts';
 import { testConfig } from '../helpers/stack.ts';
@@ -13,13 +11,11 @@ import { startPlayPulse, type RunningPlayPulse } from '../integration/backtest-s
  * as console.test.ts): the sample game plus a rule in its schedule and one whose schedule
  * starts tomorrow, published through the admin API. Times are relative to now.
  */
-const CHROMIUM = process.env.PLAYPULSE_CHROMIUM ?? '/usr/bin/chromium';
 const HOUR = 3_600_000;
 
 let pp: RunningPlayPulse;
-let browser: BrowserContext;
+let browser: TestBrowser | undefined;
 let page: Page;
-let profile: string;
 const now = Date.now();
 const iso = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString();
 const rule = (id: string, schedule: string) =>
@@ -36,21 +32,13 @@ beforeAll(async () => {
     },
     message: 'scheduled rules',
   });
-  profile = mkdtempSync(join(tmpdir(), 'playpulse-chromium-'));
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1360, height: 900 },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
-  page = browser.pages()[0] ?? (await browser.newPage());
-  page.setDefaultTimeout(30_000);
+  browser = await launchChromium();
+  page = browser.page;
 }, 240_000);
 
 afterAll(async () => {
   await browser?.close();
   await pp?.stop();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
 describe('schedules on the rules page', () => {

@@ -1,8 +1,9 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, type TestBrowser } from './chromium.ts';
 import { buildConsole } from '../../offers/console/build.ts';
 import { compileBundle } from '../../designer/compile.ts';
 import { readBundleDir } from '../../designer/load.ts';
@@ -20,14 +21,12 @@ import { produceRecorded, startPlayPulse, waitConsumed, type RunningPlayPulse } 
  * way, "promote to live" on a shadow rule opens the editor with the rule switched to live.
  * With PLAYPULSE_SCREENSHOTS=1 the main pages are saved to docs/screenshots/.
  */
-const CHROMIUM = process.env.PLAYPULSE_CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = process.env.PLAYPULSE_SCREENSHOTS === '1' ? resolve('docs/screenshots') : mkdtempSync(join(tmpdir(), 'playpulse-shots-'));
 const HOUR = 3_600_000;
 
 let pp: RunningPlayPulse;
-let browser: BrowserContext;
+let browser: TestBrowser | undefined;
 let page: Page;
-let profile: string;
 let player: string;
 
 /** A player outside the global holdout whose comeback-bundle arm makes offers. */
@@ -66,21 +65,13 @@ beforeAll(async () => {
     await client.close();
   }
 
-  profile = mkdtempSync(join(tmpdir(), 'playpulse-chromium-'));
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1360, height: 900 },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
-  page = browser.pages()[0] ?? (await browser.newPage());
-  page.setDefaultTimeout(30_000);
+  browser = await launchChromium();
+  page = browser.page;
 }, 240_000);
 
 afterAll(async () => {
   await browser?.close();
   await pp?.stop();
-  if (profile) rmSync(profile, { recursive: true, force: true });
   if (process.env.PLAYPULSE_SCREENSHOTS !== '1') rmSync(SHOTS, { recursive: true, force: true });
 });
 

@@ -1,0 +1,37 @@
+/**
+ * The headless Chromium the console tests drive: a persistent context in a throwaway profile
+ * directory, one page, generous timeouts for a shared machine. `close()` closes it and
+ * deletes the profile.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+
+const CHROMIUM = process.env.PLAYPULSE_CHROMIUM ?? '/usr/bin/chromium';
+
+export interface TestBrowser {
+  readonly context: BrowserContext;
+  readonly page: Page;
+  close(): Promise<void>;
+}
+
+export async function launchChromium(): Promise<TestBrowser> {
+  const profile = mkdtempSync(join(tmpdir(), 'playpulse-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1360, height: 900 },
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(30_000);
+  return {
+    context,
+    page,
+    close: async () => {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}

@@ -23,6 +23,8 @@ export class SimulatedPlayer {
   readonly stats: PlayerStats = { framesSent: 0, eventsSent: 0, resent: 0, reconnects: 0, unavailable: 0, closeCodes: [] };
   /** Every id the edge acked, over all sockets. */
   readonly acked = new Set<string>();
+  /** `unavailable` refusals by their message (which limit or outage refused the event). */
+  readonly refusals = new Map<string, number>();
   private client: TestClient | null = null;
   private urlIndex = 0;
   private next = 0;
@@ -138,6 +140,7 @@ export class SimulatedPlayer {
    */
   private resendRefused(c: TestClient): void {
     const refusals = c.errors.filter((e) => e.code === 'unavailable');
+    for (const e of refusals) this.refusals.set(e.message, (this.refusals.get(e.message) ?? 0) + 1);
     c.errors.splice(0, c.errors.length, ...c.errors.filter((e) => e.code !== 'unavailable'));
     const named = new Set(refusals.filter((e) => e.id !== undefined).map((e) => e.id as string));
     const all = refusals.some((e) => e.id === undefined);

@@ -39,7 +39,12 @@ export class SimulatedPlayer {
     private readonly token: string,
     private readonly urls: readonly string[],
     readonly events: readonly WireEvent[],
-    private readonly opts: { window?: number; batch?: number; pauseMs?: number } = {},
+    /**
+     * `eagerResend`: wake on every `unavailable` and resend the refused events (after
+     * `pauseMs`), as an impatient client does; otherwise refusals are resent when the
+     * window frees or every 5 s.
+     */
+    private readonly opts: { window?: number; batch?: number; pauseMs?: number; eagerResend?: boolean } = {},
   ) {
     this.wire = events.map((e, i) => ({ ...e, seq: i + 1 }));
   }
@@ -56,7 +61,8 @@ export class SimulatedPlayer {
       const c = await this.connected();
       if (!c) continue;
       this.pump(c);
-      await c.until(() => this.done || !c.open || this.canSend(c), 5_000).catch(() => undefined);
+      const refused = () => this.opts.eagerResend === true && c.errors.some((e) => e.code === 'unavailable');
+      await c.until(() => this.done || !c.open || this.canSend(c) || refused(), 5_000).catch(() => undefined);
       if (this.opts.pauseMs) await sleep(this.opts.pauseMs);
     }
     this.client?.close();

@@ -35,11 +35,11 @@ const MAX_FRAME = DEFAULT_MAX_FRAME_BYTES;
 /** Padding of every event (an undeclared data field, kept in the record): about 3 KB a record. */
 const PAD = 'x'.repeat(3_000);
 /**
- * The edge's RSS may grow by this much during the outage. The clients offer many times more
- * than this while the broker is stopped (asserted below), so an edge that kept what it was
- * offered, or anything proportional to it, fails here.
+ * The edge's RSS may grow by this much during the outage (about 2 MiB measured). The clients
+ * offer more than twice this while the broker is stopped (asserted below, about 125 MiB
+ * measured), so an edge that kept what it was offered, or half of it, fails here.
  */
-const RSS_GROWTH_LIMIT = 48 * 1024 * 1024;
+const RSS_GROWTH_LIMIT = 24 * 1024 * 1024;
 
 function rssBytes(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -106,7 +106,7 @@ describe('Kafka broker unresponsive under a load past the edge in-flight bound',
           const e = randomEvent(next, `${id}-e${k}`);
           return { ...e, data: { ...e.data, pad: PAD } };
         });
-        return new SimulatedPlayer(id, await signPlayerToken(AUTH_SECRET, id, 3600), [url], events, { window: 16, batch: 4, pauseMs: 50 });
+        return new SimulatedPlayer(id, await signPlayerToken(AUTH_SECRET, id, 3600), [url], events, { window: 16, batch: 4, pauseMs: 50, eagerResend: true });
       }),
     );
     const running = players.map((p) => p.run(OUTAGE_MS + 180_000));
@@ -154,19 +154,27 @@ describe('Kafka broker unresponsive under a load past the edge in-flight bound',
     const afterOutage = await scrape(edge.healthPort);
     await Promise.all(running);
 
+    const refusals = new Map<string, number>();
+    for (const p of players) for (const [m, n] of p.refusals) refusals.set(m, (refusals.get(m) ?? 0) + n);
+    const atLimit = [...refusals].filter(([m]) => m.includes('in-flight limit')).reduce((n, [, k]) => n + k, 0);
+    const byReason = [...refusals].map(([m, n]) => `${n} "${m}"`).join(', ');
+    const outage =
+      `max in-flight ${maxInflight} B, at the bound in ${atBoundSamples}/${samples} samples; refusals: ${byReason}; ` +
+      `probe sockets refused 1013 overloaded ${probes.overloaded}, admitted ${probes.admitted}, other ${probes.other.join(' ') || 'none'}; ` +
+      `refused overloaded (metric) ${sumOf(afterOutage, 'playpulse_edge_connections_refused_total', { reason: 'overloaded' })}; ` +
+      `offered while frozen ${offeredEvents} events ≈ ${(offeredBytes / 1048576).toFixed(0)} MiB; ` +
+      `edge RSS ${(rssBefore / 1048576).toFixed(0)} → max ${(maxRss / 1048576).toFixed(0)} MiB (+${((maxRss - rssBefore) / 1048576).toFixed(1)}, limit ${RSS_GROWTH_LIMIT / 1048576})`;
+    console.log(`in-flight bound ${INFLIGHT_GLOBAL} B (per socket ${INFLIGHT_PER_CONN}), broker frozen ${OUTAGE_MS / 1000}s, ${CLIENTS} clients: ${outage}`);
     expect(edge.alive() && proc.alive()).toBe(true);
     // The bound is reached (within one event of it) and never passed.
     expect(maxInflight).toBeGreaterThan(INFLIGHT_GLOBAL - INFLIGHT_PER_CONN);
     expect(maxInflight).toBeLessThanOrEqual(INFLIGHT_GLOBAL);
     // Past it: events refused at the limit, new sockets closed 1013 overloaded.
-    const refusals = new Map<string, number>();
-    for (const p of players) for (const [m, n] of p.refusals) refusals.set(m, (refusals.get(m) ?? 0) + n);
-    const atLimit = [...refusals].filter(([m]) => m.includes('in-flight limit')).reduce((n, [, k]) => n + k, 0);
     expect(atLimit).toBeGreaterThan(0);
     expect(probes.overloaded).toBeGreaterThan(0);
     expect(sumOf(afterOutage, 'playpulse_edge_connections_refused_total', { reason: 'overloaded' })).toBeGreaterThanOrEqual(probes.overloaded);
-    // Memory: a small constant, while the clients offered many times that.
-    expect(offeredBytes).toBeGreaterThan(4 * RSS_GROWTH_LIMIT);
+    // Memory: a small constant, while the clients offered more than twice that.
+    expect(offeredBytes).toBeGreaterThan(2 * RSS_GROWTH_LIMIT);
     expect(maxRss - rssBefore).toBeLessThan(RSS_GROWTH_LIMIT);
 
     // Recovery: every outbox drained, every ack stored as acked, applied once.
@@ -181,16 +189,10 @@ describe('Kafka broker unresponsive under a load past the edge in-flight bound',
     const expected = expectedStates(players.flatMap((p) => p.events.map((event) => ({ player: p.player, event }))));
     const actual = await readPlayerStates(world.redis, world.keyPrefix, await scanPlayersWithState(world.redis, world.keyPrefix));
     const applied = assertAppliedOnce(expected, actual);
-
-    const byReason = [...refusals].map(([m, n]) => `${n} "${m}"`).join(', ');
     console.log(
-      `in-flight bound ${INFLIGHT_GLOBAL} B (per socket ${INFLIGHT_PER_CONN}), broker frozen ${OUTAGE_MS / 1000}s, ${CLIENTS} clients: ${total} distinct events; ` +
-        `sent ${sum((p) => p.stats.eventsSent)} (resent ${sum((p) => p.stats.resent)}); offered while frozen ${offeredEvents} events ≈ ${(offeredBytes / 1048576).toFixed(0)} MiB; ` +
+      `in-flight bound ${INFLIGHT_GLOBAL} B, broker frozen ${OUTAGE_MS / 1000}s, ${CLIENTS} clients: ${total} distinct events; ` +
+        `sent ${sum((p) => p.stats.eventsSent)} (resent ${sum((p) => p.stats.resent)}); ` +
         `acked ${lost.acked} (${ackedAtFreeze} before the freeze, ${ackedDuringOutage} while frozen); records ${records.length}; applied ${total} (${applied.players} players); ` +
-        `max in-flight ${maxInflight} B, at the bound in ${atBoundSamples}/${samples} samples; refusals: ${byReason}; ` +
-        `probe sockets refused 1013 overloaded ${probes.overloaded}, admitted ${probes.admitted}, other ${probes.other.join(' ') || 'none'}; ` +
-        `refused overloaded (metric) ${sumOf(afterOutage, 'playpulse_edge_connections_refused_total', { reason: 'overloaded' })}; ` +
-        `edge RSS ${(rssBefore / 1048576).toFixed(0)} → max ${(maxRss / 1048576).toFixed(0)} MiB (+${((maxRss - rssBefore) / 1048576).toFixed(1)}, limit ${RSS_GROWTH_LIMIT / 1048576}); ` +
         `${((Date.now() - t0) / 1000).toFixed(1)} s`,
     );
   }, SOAK_TIMEOUT_MS ?? 300_000);

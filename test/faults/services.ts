@@ -51,10 +51,10 @@ export interface DedicatedRedis extends StoppableService {
   readonly dataDir: string;
 }
 
-/** A redis-server with AOF on (`appendfsync` as given) in a folder of its own. */
-export async function startDedicatedRedis(appendfsync: 'always' | 'everysec' = 'always'): Promise<DedicatedRedis> {
+/** A redis-server with AOF on (`appendfsync` as given) in a folder of its own; `moreArgs` are appended to its arguments. */
+export async function startDedicatedRedis(appendfsync: 'always' | 'everysec' = 'always', moreArgs: readonly string[] = []): Promise<DedicatedRedis> {
   const dataDir = mkdtempSync(join(tmpdir(), 'playpulse-fault-redis-'));
-  const extraArgs = ['--appendonly', 'yes', '--appendfsync', appendfsync, '--maxmemory-policy', 'noeviction'];
+  const extraArgs = ['--appendonly', 'yes', '--appendfsync', appendfsync, '--maxmemory-policy', 'noeviction', ...moreArgs];
   let current: LocalRedis = await startRedisServer({ dataDir, extraArgs });
   const port = current.port;
   return {

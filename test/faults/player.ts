@@ -23,6 +23,8 @@ export class SimulatedPlayer {
   readonly stats: PlayerStats = { framesSent: 0, eventsSent: 0, resent: 0, reconnects: 0, unavailable: 0, closeCodes: [] };
   /** Every id the edge acked, over all sockets. */
   readonly acked = new Set<string>();
+  /** `unavailable` refusals by their message (which limit or outage refused the event). */
+  readonly refusals = new Map<string, number>();
   private client: TestClient | null = null;
   private urlIndex = 0;
   private next = 0;
@@ -37,7 +39,12 @@ export class SimulatedPlayer {
     private readonly token: string,
     private readonly urls: readonly string[],
     readonly events: readonly WireEvent[],
-    private readonly opts: { window?: number; batch?: number; pauseMs?: number } = {},
+    /**
+     * `eagerResend`: wake on every `unavailable` and resend the refused events (after
+     * `pauseMs`), as an impatient client does; otherwise refusals are resent when the
+     * window frees or every 5 s.
+     */
+    private readonly opts: { window?: number; batch?: number; pauseMs?: number; eagerResend?: boolean } = {},
   ) {
     this.wire = events.map((e, i) => ({ ...e, seq: i + 1 }));
   }
@@ -54,7 +61,8 @@ export class SimulatedPlayer {
       const c = await this.connected();
       if (!c) continue;
       this.pump(c);
-      await c.until(() => this.done || !c.open || this.canSend(c), 5_000).catch(() => undefined);
+      const refused = () => this.opts.eagerResend === true && c.errors.some((e) => e.code === 'unavailable');
+      await c.until(() => this.done || !c.open || this.canSend(c) || refused(), 5_000).catch(() => undefined);
       if (this.opts.pauseMs) await sleep(this.opts.pauseMs);
     }
     this.client?.close();
@@ -138,6 +146,7 @@ export class SimulatedPlayer {
    */
   private resendRefused(c: TestClient): void {
     const refusals = c.errors.filter((e) => e.code === 'unavailable');
+    for (const e of refusals) this.refusals.set(e.message, (this.refusals.get(e.message) ?? 0) + 1);
     c.errors.splice(0, c.errors.length, ...c.errors.filter((e) => e.code !== 'unavailable'));
     const named = new Set(refusals.filter((e) => e.id !== undefined).map((e) => e.id as string));
     const all = refusals.some((e) => e.id === undefined);

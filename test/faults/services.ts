@@ -3,6 +3,7 @@
  * shared services of the test run stay up. Started through infra/ (same binaries, same
  * settings as the local stack); `halt()` stops the service process itself with SIGTERM
  * (its data folder stays), `resume()` starts it again on the same port from the same data.
+ * `kill()` is a crash instead: SIGKILL of the service process, its data folder as it was left.
  * `stop()` ends it for good and removes its folder.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -20,6 +21,8 @@ export interface StoppableService {
   halt(): Promise<void>;
   /** Starts it again on the same port from the same data; resolves once it answers. */
   resume(): Promise<void>;
+  /** SIGKILL the service process (a crash: nothing flushed, no clean shutdown); resolves once its port is closed. */
+  kill(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -44,19 +47,26 @@ async function waitPortClosed(port: number, timeoutMs: number): Promise<void> {
 export interface DedicatedRedis extends StoppableService {
   readonly url: string;
   readonly port: number;
+  /** The server's `--dir`: its AOF lives in `appendonlydir/` there. */
+  readonly dataDir: string;
 }
 
-/** A redis-server with AOF on (`appendfsync` as given) in a folder of its own. */
-export async function startDedicatedRedis(appendfsync: 'always' | 'everysec' = 'always'): Promise<DedicatedRedis> {
+/** A redis-server with AOF on (`appendfsync` as given) in a folder of its own; `moreArgs` are appended to its arguments. */
+export async function startDedicatedRedis(appendfsync: 'always' | 'everysec' = 'always', moreArgs: readonly string[] = []): Promise<DedicatedRedis> {
   const dataDir = mkdtempSync(join(tmpdir(), 'playpulse-fault-redis-'));
-  const extraArgs = ['--appendonly', 'yes', '--appendfsync', appendfsync, '--maxmemory-policy', 'noeviction'];
+  const extraArgs = ['--appendonly', 'yes', '--appendfsync', appendfsync, '--maxmemory-policy', 'noeviction', ...moreArgs];
   let current: LocalRedis = await startRedisServer({ dataDir, extraArgs });
   const port = current.port;
   return {
     url: current.url,
     port,
+    dataDir,
     halt: async () => {
       process.kill(serviceChildOf(current.pid), 'SIGTERM');
+      await waitPortClosed(port, 20_000);
+    },
+    kill: async () => {
+      process.kill(serviceChildOf(current.pid), 'SIGKILL');
       await waitPortClosed(port, 20_000);
     },
     resume: async () => {
@@ -87,6 +97,10 @@ export async function startDedicatedKafka(): Promise<DedicatedKafka> {
     halt: async () => {
       process.kill(serviceChildOf(watchdogPid), 'SIGTERM');
       await waitPortClosed(port, 60_000);
+    },
+    kill: async () => {
+      process.kill(serviceChildOf(watchdogPid), 'SIGKILL');
+      await waitPortClosed(port, 30_000);
     },
     resume: async () => {
       guarded = startGuarded(command, args, { logFile: join(broker.dataDir, 'stdout.log'), removeDirOnExit: broker.dataDir, graceSec: 20, cwd: broker.dataDir });

@@ -90,11 +90,14 @@ describe.each<FailPointStep>(['after-apply', 'after-claim'])('a zombie processor
     const claimedAtStop = step === 'after-claim' ? await budgetClaims(w) : null;
     if (step === 'after-claim') expect(claimedAtStop).toBeGreaterThan(0);
 
-    // Phase 1, while it is stopped: only the other processor can consume it, and only once
-    // the group has taken the zombie's partitions (after its session timeout) and redelivered its chunk.
-    await produce(phases[1] as Sent[]);
+    // The group takes the zombie's partitions (after its session timeout): the other processor
+    // applies and decides the zombie's half-done chunk — the same offer ids, with budget left,
+    // so it records the offers whose units the zombie claimed — and commits all of phase 0.
     await waitConsumed(admin, w.groupId, w.topic, SOAK_TIMEOUT_MS ?? 120_000);
     const takeoverMs = Date.now() - stoppedAt;
+    // Phase 1, while it is still stopped: the other processor alone, past the budget.
+    await produce(phases[1] as Sent[]);
+    await waitConsumed(admin, w.groupId, w.topic, SOAK_TIMEOUT_MS ?? 120_000);
     expect(processState(zombie)).toBe('T');
     const otherMetrics = await scrape(other.healthPort);
     // The zombie's half-done chunk, redelivered to the other processor: applied already, found by offset.
@@ -113,6 +116,9 @@ describe.each<FailPointStep>(['after-apply', 'after-claim'])('a zombie processor
     const zombieMetrics = await scrape(zombie.healthPort);
     const zombieDuplicateDecisions = sumOf(zombieMetrics, 'playpulse_offers_duplicate_decisions_total');
     const zombieFallbacks = sumOf(zombieMetrics, 'playpulse_offers_decision_fallbacks_total', { reason: 'duplicate' });
+    // Phase 1 spent the budget: nothing the zombie did on continuing may free a unit.
+    const claimsAfterContinue = await budgetClaims(w);
+    expect(claimsAfterContinue).toBe(BUDGET.count);
 
     // Phase 2: both run again (the zombie rejoins as a new member); more level-ups than the budget has left.
     await produce(phases[2] as Sent[]);
@@ -162,9 +168,9 @@ describe.each<FailPointStep>(['after-apply', 'after-claim'])('a zombie processor
 
     console.log(
       `zombie processor at ${step}:1:stop: ${PLAYERS} players, ${sent.length} events sent, applied ${[...expected.values()].reduce((n, s) => n + Number(s.events_total), 0)} ` +
-        `(fields checked ${applyCheck.fields}); stopped ${(takeoverMs / 1000).toFixed(1)} s until the other processor had consumed phase 1, ` +
+        `(fields checked ${applyCheck.fields}); stopped ${(takeoverMs / 1000).toFixed(1)} s until the other processor had taken its partitions and committed phase 0, ` +
         `${redeliveredApplied} of its applied events redelivered to the other as duplicates; on continuing it found ${zombieDuplicateDecisions} decisions made ` +
-        `(${zombieFallbacks} players' writes refused as decided)${claimedAtStop === null ? '' : `, ${claimedAtStop} budget units claimed at the stop`}; ` +
+        `(${zombieFallbacks} players' writes refused as decided)${claimedAtStop === null ? '' : `, ${claimedAtStop} budget units claimed at the stop`}, ${claimsAfterContinue} claims once it finished; ` +
         `offers ${[...made.values()].reduce((a, b) => a + b, 0) + budgetMade} (loss ${[...made.values()].reduce((a, b) => a + b, 0)}, budget ${budgetMade}/${BUDGET.count} of ${levelUps} level-ups, claims ${claims}, ledger ${offerCheck.offers}); ` +
         `${((Date.now() - t0) / 1000).toFixed(1)} s`,
     );

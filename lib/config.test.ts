@@ -73,6 +73,11 @@ describe('loadConfig', () => {
     ['PLAYPULSE_FAILPOINT', 'before-commit:1'],
     ['PLAYPULSE_FAILPOINT', ' after-apply:1'],
     ['PLAYPULSE_FAILPOINT', 'after-apply:1,after-decide:2'],
+    ['PLAYPULSE_FAILPOINT', 'after-claim:1:pause'],
+    ['PLAYPULSE_FAILPOINT', 'after-claim:1:'],
+    ['PLAYPULSE_FAILPOINT', 'after-claim:1:STOP'],
+    ['PLAYPULSE_FAILPOINT', 'after-claim:stop'],
+    ['PLAYPULSE_FAILPOINT', 'after-claim:1:stop:stop'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     const err = configError({ [name]: value });
     expect(err.code).toBe('CONFIG_INVALID');
@@ -160,9 +165,12 @@ describe('loadConfig', () => {
   it('reads the test-only fail point PLAYPULSE_FAILPOINT, off unless set', () => {
     expect(loadConfig({}).processors.failPoint).toBeNull();
     expect(loadConfig({ PLAYPULSE_FAILPOINT: '' }).processors.failPoint).toBeNull();
-    expect(loadConfig({ PLAYPULSE_FAILPOINT: 'after-decide:1' }).processors.failPoint).toEqual({ step: 'after-decide', chunk: 1 });
-    expect(loadConfig({ PLAYPULSE_FAILPOINT: 'after-apply:250' }).processors.failPoint).toEqual({ step: 'after-apply', chunk: 250 });
-    expect(loadConfig({ PLAYPULSE_FAILPOINT: 'after-record:2' }).processors.failPoint).toEqual({ step: 'after-record', chunk: 2 });
+    expect(loadConfig({ PLAYPULSE_FAILPOINT: 'after-decide:1' }).processors.failPoint).toEqual({ step: 'after-decide', chunk: 1, action: 'kill' });
+    expect(loadConfig({ PLAYPULSE_FAILPOINT: 'after-apply:250' }).processors.failPoint).toEqual({ step: 'after-apply', chunk: 250, action: 'kill' });
+    expect(loadConfig({ PLAYPULSE_FAILPOINT: 'after-record:2' }).processors.failPoint).toEqual({ step: 'after-record', chunk: 2, action: 'kill' });
+    expect(loadConfig({ PLAYPULSE_FAILPOINT: 'after-claim:1' }).processors.failPoint).toEqual({ step: 'after-claim', chunk: 1, action: 'kill' });
+    expect(loadConfig({ PLAYPULSE_FAILPOINT: 'after-claim:3:stop' }).processors.failPoint).toEqual({ step: 'after-claim', chunk: 3, action: 'stop' });
+    expect(loadConfig({ PLAYPULSE_FAILPOINT: 'after-apply:1:stop' }).processors.failPoint).toEqual({ step: 'after-apply', chunk: 1, action: 'stop' });
   });
 
   it('refuses a heartbeat interval above a third of the session timeout, naming both', () => {
@@ -190,13 +198,13 @@ describe('loadConfig', () => {
     const safe = { PLAYPULSE_ENV: 'production', PLAYPULSE_AUTH_SECRET: STRONG, PLAYPULSE_ADMIN_TOKEN: ADMIN };
 
     it('refuses the test-only fail point with CONFIG_INVALID, naming it', () => {
-      for (const env of [{ ...safe, PLAYPULSE_FAILPOINT: 'after-decide:1' }, { ...safe, PLAYPULSE_ENV: undefined, NODE_ENV: 'production', PLAYPULSE_FAILPOINT: 'after-apply:3' }]) {
+      for (const env of [{ ...safe, PLAYPULSE_FAILPOINT: 'after-decide:1' }, { ...safe, PLAYPULSE_FAILPOINT: 'after-claim:1:stop' }, { ...safe, PLAYPULSE_ENV: undefined, NODE_ENV: 'production', PLAYPULSE_FAILPOINT: 'after-apply:3' }]) {
         const err = configError(env);
         expect(err.code).toBe('CONFIG_INVALID');
         expect(err.message).toContain('PLAYPULSE_FAILPOINT');
         expect(err.message).toContain('production mode');
       }
-      expect(loadConfig({ ...safe, PLAYPULSE_ENV: 'development', PLAYPULSE_FAILPOINT: 'after-decide:1' }).processors.failPoint).toEqual({ step: 'after-decide', chunk: 1 });
+      expect(loadConfig({ ...safe, PLAYPULSE_ENV: 'development', PLAYPULSE_FAILPOINT: 'after-decide:1' }).processors.failPoint).toEqual({ step: 'after-decide', chunk: 1, action: 'kill' });
     });
 
     it('is on with PLAYPULSE_ENV=production, or NODE_ENV=production unless PLAYPULSE_ENV says development', () => {

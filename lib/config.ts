@@ -36,23 +36,28 @@ const MAX_SESSION_TIMEOUT_MS = 1_800_000;
 
 /**
  * The test-only fail point (docs/operations.md §7, "The integrity suite"): a processors
- * process SIGKILLs itself at a step of its n-th chunk. Never set outside tests; production
- * mode refuses it.
+ * process SIGKILLs itself at a step of its n-th chunk (`<step>:<n>`), or SIGSTOPs itself
+ * there (`<step>:<n>:stop`: a zombie, until the test sends SIGCONT). Never set outside tests;
+ * production mode refuses it.
  */
-const FAIL_POINT_PATTERN = /^(after-apply|after-record|after-decide):([1-9][0-9]{0,5})$/;
+const FAIL_POINT_PATTERN = /^(after-apply|after-claim|after-record|after-decide):([1-9][0-9]{0,5})(:stop)?$/;
 
 /**
- * Where the fail point kills, always before the chunk's offset is resolved: after its apply
- * write (nothing decided); after the decide write that recorded offers, before they are
- * routed to the edge (counted per decide call that recorded an offer); after its whole
- * decide step (offers recorded, routed, lifecycle jobs queued).
+ * Where the fail point strikes, always before the chunk's offset is resolved: after its apply
+ * write (nothing decided); after the decide step claimed budget units, before the player
+ * writes that record the decisions (counted per decide call that claimed a unit); after the
+ * decide write that recorded offers, before they are routed to the edge (counted per decide
+ * call that recorded an offer); after its whole decide step (offers recorded, routed,
+ * lifecycle jobs queued).
  */
-export type FailPointStep = 'after-apply' | 'after-record' | 'after-decide';
+export type FailPointStep = 'after-apply' | 'after-claim' | 'after-record' | 'after-decide';
 
 export interface FailPoint {
   readonly step: FailPointStep;
   /** 1-based: the chunk (of this process, over all partitions) that reaches `step` n-th. */
   readonly chunk: number;
+  /** `kill`: SIGKILL itself there; `stop`: SIGSTOP itself there (resumed by SIGCONT, a zombie member by then). */
+  readonly action: 'kill' | 'stop';
 }
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -146,7 +151,7 @@ const envSchema = z.object({
   PLAYPULSE_PROCESSOR_SLOT: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 _ . -').optional(),
   PLAYPULSE_FAILPOINT: z
     .string()
-    .regex(FAIL_POINT_PATTERN, 'must be after-apply:<n>, after-record:<n> or after-decide:<n>, n 1-999999 (a test-only fault injection)')
+    .regex(FAIL_POINT_PATTERN, 'must be <step>:<n> or <step>:<n>:stop, step after-apply, after-claim, after-record or after-decide, n 1-999999 (a test-only fault injection)')
     .optional(),
 });
 
@@ -256,7 +261,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const production = e.PLAYPULSE_ENV !== undefined ? e.PLAYPULSE_ENV === 'production' : env.NODE_ENV === 'production';
   if (production) {
     const problems = productionProblems(e, authKeys);
-    if (e.PLAYPULSE_FAILPOINT !== undefined) problems.push('PLAYPULSE_FAILPOINT is a test-only fault injection (it kills the process); production mode refuses it');
+    if (e.PLAYPULSE_FAILPOINT !== undefined) problems.push('PLAYPULSE_FAILPOINT is a test-only fault injection (it kills or stops the process); production mode refuses it');
     if (problems.length > 0) {
       const why = e.PLAYPULSE_ENV !== undefined ? 'PLAYPULSE_ENV=production' : 'NODE_ENV=production and PLAYPULSE_ENV unset';
       throw new PlayPulseError('CONFIG_INVALID', `invalid configuration for production mode (${why}):\n  ${problems.join('\n  ')}`);
@@ -332,7 +337,7 @@ function parseFailPoint(value: string): FailPoint {
   const m = FAIL_POINT_PATTERN.exec(value);
   // programmer error: the schema admitted only values of this pattern
   if (!m) throw new Error(`PLAYPULSE_FAILPOINT ${JSON.stringify(value)} passed the schema without matching it`);
-  return { step: m[1] as FailPointStep, chunk: Number(m[2]) };
+  return { step: m[1] as FailPointStep, chunk: Number(m[2]), action: m[3] === ':stop' ? 'stop' : 'kill' };
 }
 
 /**

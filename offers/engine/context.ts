@@ -25,4 +25,6 @@ export interface EngineContext {
   readonly log: Logger;
   /** Test-only (PLAYPULSE_FAILPOINT=after-record:<n>): called once offers are recorded, before they are routed. */
   readonly failAfterRecord?: FailPointProbe | null;
+  /** Test-only (PLAYPULSE_FAILPOINT=after-claim:<n>): called once budget units are claimed, before the player writes. */
+  readonly failAfterClaim?: FailPointProbe | null;
 }

@@ -194,6 +194,7 @@ export async function decideRuns(
   for (const p of players) {
     if (p.planned.some((x) => x.claim && x.offer && x.claim.statuses.get(x.offer.id) === 'exhausted')) p.fallback = 'budget';
   }
+  if (ctx.failAfterClaim && wanted.some((w) => [...w.statuses.values()].includes('claimed'))) ctx.failAfterClaim(`${runs.length} players, budget units claimed, decisions not yet written`);
 
   // Batch boundary 3 — write: one player script per player, all of its decisions.
   const retention = ctx.retentionMs();
@@ -383,17 +384,35 @@ async function route(ctx: EngineContext, playerId: string, rule: Rule, offer: Of
 }
 
 /**
- * A player the batch could not record (budget short, write refused): give back the units
- * claimed for them now, then decide their events one by one on the slow path, in order.
+ * A player the batch could not record (budget short, write refused, found decided): give back
+ * the units claimed for them now, then decide their events one by one on the slow path, in
+ * order.
+ *
+ * Found decided (`duplicate`: another processor decided these events, e.g. this one was a
+ * zombie, stopped past its session while the group gave its partitions away): a unit this
+ * call claimed may be the very unit the other processor's decision counted on (it found the
+ * offer id holding a claim, `held`, and recorded the offer). Such a unit is kept: only the
+ * units of offers not recorded for the player are given back. The decision that refused this
+ * write is already in Redis (the marker and the offer are written together), so one read of
+ * the player's offers tells them apart. Giving every unit back let the budget make as many
+ * offers again as the zombie had claimed (test/integrity/processor-zombie.test.ts).
  */
 async function slowPath(ctx: EngineContext, p: PlayerWork, onDecision?: (playerId: string, record: DecisionRecord) => void): Promise<void> {
   offerMetrics.fallbacks.inc({ reason: p.fallback ?? 'refused' });
+  const claimed = p.planned.filter((x) => x.claim && x.offer && x.claim.statuses.get(x.offer.id) === 'claimed');
+  let recorded: ReadonlySet<string> = new Set();
+  if (p.fallback === 'duplicate' && claimed.length > 0) {
+    const ids = claimed.map((x) => (x.offer as Offer).id);
+    const bodies = await ctx.redis.hmget(playerKeys(ctx.keyPrefix, p.playerId).offers, ...ids);
+    recorded = new Set(ids.filter((_, k) => bodies[k] !== null && bodies[k] !== undefined));
+  }
   const release = new Map<WindowUse, string[]>();
-  for (const x of p.planned) {
-    if (!x.claim || !x.offer || x.claim.statuses.get(x.offer.id) !== 'claimed') continue;
-    const ids = release.get(x.claim) ?? [];
-    ids.push(x.offer.id);
-    release.set(x.claim, ids);
+  for (const x of claimed) {
+    const id = (x.offer as Offer).id;
+    if (recorded.has(id)) continue;
+    const ids = release.get(x.claim as WindowUse) ?? [];
+    ids.push(id);
+    release.set(x.claim as WindowUse, ids);
   }
   await Promise.all([...release].map(([w, ids]) => releaseClaims(ctx.redis, w.window, ids)));
   for (const x of p.planned) {

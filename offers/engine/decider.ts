@@ -97,6 +97,7 @@ export function createDecider(deps: DeciderDeps): ClosableDecider {
     ...(deps.followUps ? { followUps: deps.followUps } : {}),
     ...(deps.decisionLog ? { decisionLog: deps.decisionLog } : {}),
     failAfterRecord: failPointProbe(deps.config.processors.failPoint, 'after-record', log),
+    failAfterClaim: failPointProbe(deps.config.processors.failPoint, 'after-claim', log),
   };
   const specialEvent = (bundle: Bundle, type: string) => RESPONSE_EVENTS.has(type) || type === bundle.policy.revenue?.event;
 

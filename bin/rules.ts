@@ -27,7 +27,7 @@ import { loadBundleDir } from '../designer/load.ts';
 import { FILE_KINDS, jsonSchemaText, type FileKind } from '../designer/schemas.ts';
 import { writeJsonSchemas } from '../designer/write-schemas.ts';
 import { BundleVersions } from '../designer/versions.ts';
-import { recordVersionChange } from '../designer/audit.ts';
+import { recordVersionChange, type VersionChange } from '../designer/audit.ts';
 import type { Diagnostic } from '../designer/types.ts';
 import { backtestCommand } from '../offers/backtest/cli.ts';
 
@@ -43,7 +43,7 @@ interface CommandContext {
   /** The published versions in Redis; connects on first use, closed when the command ends. */
   versions(): Promise<BundleVersions>;
   /** Appends the audit entries (designer/audit.ts) of a change this command made; a failed write is reported, not fatal. */
-  audit(action: 'publish' | 'rollback', version: number, author: string, message: string | null): Promise<void>;
+  audit(change: VersionChange, author: string): Promise<void>;
 }
 
 interface Command {
@@ -96,7 +96,7 @@ const COMMANDS: Record<string, Command> = {
         ctx.err('refused: nothing was published; the current version is unchanged\n');
         return 1;
       }
-      await ctx.audit('publish', res.version, meta.author, meta.message ?? null);
+      await ctx.audit({ action: 'publish', version: res.version, from: null, message: meta.message ?? null }, meta.author);
       ctx.out(`published version ${res.version} (${Object.keys(loaded.files).length} files)\n`);
       return 0;
     },
@@ -108,13 +108,14 @@ const COMMANDS: Record<string, Command> = {
     async run(ctx) {
       const versions = await ctx.versions();
       const author = process.env.USER ?? 'unknown';
+      const from = await versions.currentVersion();
       const res = await versions.rollback({ source: 'cli', author });
       if (!res.ok) {
         printDiagnostics(ctx, '', res.diagnostics);
         ctx.err('refused: the current version is unchanged\n');
         return 1;
       }
-      await ctx.audit('rollback', res.version, author, null);
+      await ctx.audit({ action: 'rollback', version: res.version, from, message: null }, author);
       ctx.out(`rolled back: version ${res.version} restores version ${res.restored}\n`);
       return 0;
     },
@@ -247,12 +248,12 @@ async function main(argv: string[]): Promise<number> {
       versions ??= new BundleVersions(redis, config.keyPrefix);
       return versions;
     },
-    async audit(action, version, author, message) {
+    async audit(change, author) {
       const store = await ctx.versions();
       try {
-        await recordVersionChange(redis as RedisClient, config.keyPrefix, store, { who: author, role: null, via: 'cli' }, action, version, message);
+        await recordVersionChange(redis as RedisClient, config.keyPrefix, store, { who: author, role: null, via: 'cli' }, change);
       } catch (err) {
-        ctx.err(`warning: the audit entry of version ${version} could not be written: ${errorMessage(err)}\n`);
+        ctx.err(`warning: the audit entry of version ${change.version} could not be written: ${errorMessage(err)}\n`);
       }
     },
   };

@@ -59,21 +59,33 @@ export interface VersionReader {
   get(version: number): Promise<StoredVersion | null>;
 }
 
+/** A change to record: the version it made current and, for a rollback, the one it replaced. */
+export interface VersionChange {
+  readonly action: 'publish' | 'rollback';
+  readonly version: number;
+  /**
+   * The version current before. A publish records it with the version (null: read it from
+   * there); a rollback does not (its `previous` is the restored version's), so its caller
+   * passes the version it saw current.
+   */
+  readonly from: number | null;
+  readonly message: string | null;
+}
+
 /**
- * Appends the entry of a publish or rollback that made `version` current, and a `mode` entry
- * when it changed some rule's mode. Returns what it wrote.
+ * Appends the entry of a publish or rollback, and a `mode` entry when it changed some rule's
+ * mode. Returns what it wrote.
  */
 export async function recordVersionChange(
   redis: RedisClient,
   prefix: string,
   versions: VersionReader,
   actor: AuditActor,
-  action: 'publish' | 'rollback',
-  version: number,
-  message: string | null = null,
+  change: VersionChange,
 ): Promise<AuditEntry[]> {
+  const { action, version, message } = change;
   const after = await versions.get(version);
-  const previous = after?.previous ?? 0;
+  const previous = change.from ?? after?.previous ?? 0;
   const before = previous > 0 ? await versions.get(previous) : null;
   const oldFiles = before?.files ?? {};
   const newFiles = after?.files ?? {};

@@ -4,7 +4,7 @@ import { diffAgainstPublished, diffVersions, publishedView, publishFiles, rollba
 import { ruleStats } from './stats.ts';
 import { filesOf } from './http.ts';
 import type { Route, RouteContext } from './route-types.ts';
-import { readAudit, recordVersionChange } from '../../designer/audit.ts';
+import { readAudit, recordVersionChange, type VersionChange } from '../../designer/audit.ts';
 import { createLogger } from '../../lib/log.ts';
 import { BACKTEST_ROUTES } from '../backtest/routes.ts';
 
@@ -69,7 +69,7 @@ export const ROUTES: readonly Route[] = [
       const b = await ctx.body();
       const message = optionalMessage(b);
       const res = await publishFiles(ctx.deps.bundles, filesOf(b), message, ctx.actor.name);
-      await audit(ctx, 'publish', res.version, message ?? null);
+      await audit(ctx, { action: 'publish', version: res.version, from: null, message: message ?? null });
       return res;
     },
   },
@@ -82,8 +82,9 @@ export const ROUTES: readonly Route[] = [
     response: 'RollbackResult',
     errors: [409, 422],
     handle: async (ctx) => {
+      const from = ctx.deps.bundles.current().version;
       const res = await rollbackRules(ctx.deps.bundles, ctx.actor.name);
-      await audit(ctx, 'rollback', res.version, null);
+      await audit(ctx, { action: 'rollback', version: res.version, from, message: null });
       return res;
     },
   },
@@ -175,12 +176,12 @@ export const ROUTES: readonly Route[] = [
  * Appends the audit entries of a change already made. A failed write is logged, not
  * answered: the change stands, and an error would invite a second publish.
  */
-async function audit(ctx: RouteContext, action: 'publish' | 'rollback', version: number, message: string | null): Promise<void> {
+async function audit(ctx: RouteContext, change: VersionChange): Promise<void> {
   const { deps, actor } = ctx;
   try {
-    await recordVersionChange(deps.redis, deps.config.keyPrefix, deps.bundles, { who: actor.name, role: actor.role, via: 'api' }, action, version, message);
+    await recordVersionChange(deps.redis, deps.config.keyPrefix, deps.bundles, { who: actor.name, role: actor.role, via: 'api' }, change);
   } catch (err) {
-    log.error({ err, action, version, who: actor.name }, 'the audit entry of a change could not be written');
+    log.error({ err, action: change.action, version: change.version, who: actor.name }, 'the audit entry of a change could not be written');
   }
 }
 

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Config } from '../lib/config.ts';
-import { Health, serveHealth } from '../lib/health.ts';
+import { Health, serveHealth, serveMetrics } from '../lib/health.ts';
 import { createLogger } from '../lib/log.ts';
 import { createRedis, isRedisReady } from '../lib/redis.ts';
 import { PlayPulseError } from '../lib/errors.ts';
@@ -29,7 +29,8 @@ export function parseRoles(value: string): Role[] {
 
 /**
  * Runs the given roles in this process. `config` has resolved service addresses. A process
- * with the edge serves health on EDGE_PORT; any other on HEALTH_PORT. Every part registers
+ * with the edge serves health on EDGE_PORT; any other on HEALTH_PORT; /metrics with them, or
+ * alone on PLAYPULSE_METRICS_PORT when set. Every part registers
  * its own shutdown step; they run in reverse order of start.
  */
 export async function runRoles(roles: readonly Role[], config: Config): Promise<void> {
@@ -46,6 +47,11 @@ export async function runRoles(roles: readonly Role[], config: Config): Promise<
   onShutdown('bundle store', () => bundles.close());
   log.info({ version: bundles.current().version, rules: bundles.current().rules.length }, 'designer bundle loaded');
 
+  if (config.metricsPort !== null) {
+    const { server, port } = await serveMetrics(health, config.metricsPort);
+    onShutdown('metrics server', () => new Promise<void>((r) => server.close(() => r())));
+    log.info({ url: `http://127.0.0.1:${port}/metrics` }, 'metrics listening on a port of their own');
+  }
   if (!roles.includes('edge')) {
     const { server, port } = await serveHealth(health, config.healthPort);
     onShutdown('health server', () => new Promise<void>((r) => server.close(() => r())));

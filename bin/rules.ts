@@ -27,6 +27,7 @@ import { loadBundleDir } from '../designer/load.ts';
 import { FILE_KINDS, jsonSchemaText, type FileKind } from '../designer/schemas.ts';
 import { writeJsonSchemas } from '../designer/write-schemas.ts';
 import { BundleVersions } from '../designer/versions.ts';
+import { recordVersionChange, type VersionChange } from '../designer/audit.ts';
 import type { Diagnostic } from '../designer/types.ts';
 import { backtestCommand } from '../offers/backtest/cli.ts';
 
@@ -41,6 +42,8 @@ interface CommandContext {
   err(text: string): void;
   /** The published versions in Redis; connects on first use, closed when the command ends. */
   versions(): Promise<BundleVersions>;
+  /** Appends the audit entries (designer/audit.ts) of a change this command made; a failed write is reported, not fatal. */
+  audit(change: VersionChange, author: string): Promise<void>;
 }
 
 interface Command {
@@ -93,6 +96,7 @@ const COMMANDS: Record<string, Command> = {
         ctx.err('refused: nothing was published; the current version is unchanged\n');
         return 1;
       }
+      await ctx.audit({ action: 'publish', version: res.version, from: null, message: meta.message ?? null }, meta.author);
       ctx.out(`published version ${res.version} (${Object.keys(loaded.files).length} files)\n`);
       return 0;
     },
@@ -103,12 +107,15 @@ const COMMANDS: Record<string, Command> = {
     args: 0,
     async run(ctx) {
       const versions = await ctx.versions();
-      const res = await versions.rollback({ source: 'cli', author: process.env.USER ?? 'unknown' });
+      const author = process.env.USER ?? 'unknown';
+      const from = await versions.currentVersion();
+      const res = await versions.rollback({ source: 'cli', author });
       if (!res.ok) {
         printDiagnostics(ctx, '', res.diagnostics);
         ctx.err('refused: the current version is unchanged\n');
         return 1;
       }
+      await ctx.audit({ action: 'rollback', version: res.version, from, message: null }, author);
       ctx.out(`rolled back: version ${res.version} restores version ${res.restored}\n`);
       return 0;
     },
@@ -240,6 +247,14 @@ async function main(argv: string[]): Promise<number> {
       }
       versions ??= new BundleVersions(redis, config.keyPrefix);
       return versions;
+    },
+    async audit(change, author) {
+      const store = await ctx.versions();
+      try {
+        await recordVersionChange(redis as RedisClient, config.keyPrefix, store, { who: author, role: null, via: 'cli' }, change);
+      } catch (err) {
+        ctx.err(`warning: the audit entry of version ${change.version} could not be written: ${errorMessage(err)}\n`);
+      }
     },
   };
   try {

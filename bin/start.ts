@@ -41,7 +41,12 @@ async function main(): Promise<void> {
 
   const stack = await resolveStack(config);
   onShutdown('stack', () => stack.stop());
-  const env = { ...process.env, KAFKA_BROKERS: stack.kafkaBrokers.join(','), REDIS_URL: stack.redisUrl };
+  const env: NodeJS.ProcessEnv = { ...process.env, KAFKA_BROKERS: stack.kafkaBrokers.join(','), REDIS_URL: stack.redisUrl };
+  if (config.metricsPort !== null) {
+    // Two children cannot share one port: each serves /metrics with its health routes instead.
+    delete env.PLAYPULSE_METRICS_PORT;
+    log.warn('PLAYPULSE_METRICS_PORT is for one role per process (--role); npm start serves /metrics on EDGE_PORT and HEALTH_PORT as usual');
+  }
   // The processors child keeps one slot across its restarts, so a restarted child evicts its
   // killed predecessor from the consumer group instead of waiting its session (docs/operations.md "Failover").
   const processorsEnv = { ...env, PLAYPULSE_PROCESSOR_SLOT: config.processors.slot ?? `${config.instanceId}-processors` };

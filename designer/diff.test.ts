@@ -73,6 +73,14 @@ describe('diffBundles', () => {
     expect(diffBundles({ toString: 'id: x\n' }, {}).files.map((f) => [f.name, f.status])).toEqual([['toString', 'removed']]);
   });
 
+  it('summarizes files whose YAML alias contains itself instead of throwing (found by fuzzing the admin API: it was a 500)', () => {
+    const d = diffBundles({}, { 'policy.yaml': 'a: &a [*a]\n', 'events.yaml': 'events: &e { x: *e }\n', 'r.yaml': 'id: r\nloop: &l [*l]\n' });
+    expect(d.summary).toMatchObject({ policyChanged: true, rulesAdded: ['r'], eventsAdded: ['x'] });
+    const again = diffBundles({ 'policy.yaml': 'a: &a [*a]\n' }, { 'policy.yaml': 'a: &a [*a]\n' });
+    expect(again.changed).toBe(false);
+    expect(again.summary.policyChanged).toBe(false);
+  });
+
   it('keeps separate hunks for changes far apart', () => {
     const text = Array.from({ length: 30 }, (_, i) => `line ${i}`).join('\n');
     const edited = text.replace('line 2\n', 'line two\n').replace('line 25\n', 'line twenty-five\n');

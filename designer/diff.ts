@@ -110,10 +110,12 @@ function entities(files: Readonly<Record<string, string>>): Entities {
   for (const [name, text] of Object.entries(files)) {
     const value = safeParse(text);
     const kind = name.replace(/\.ya?ml$/, '');
-    if (kind === 'events') for (const [k, v] of entries(value, 'events')) events.set(k, canonical(v));
-    else if (kind === 'properties') for (const [k, v] of entries(value, 'properties')) properties.set(k, canonical(v));
-    else if (kind === 'policy') policy = canonical(value);
-    else if (value && typeof value === 'object' && typeof (value as { id?: unknown }).id === 'string') rules.set((value as { id: string }).id, canonical(value));
+    // A value canonical JSON cannot write (an alias that contains itself) stands for itself by the file's text.
+    const canon = (v: unknown): string => safeCanonical(v, text);
+    if (kind === 'events') for (const [k, v] of entries(value, 'events')) events.set(k, canon(v));
+    else if (kind === 'properties') for (const [k, v] of entries(value, 'properties')) properties.set(k, canon(v));
+    else if (kind === 'policy') policy = canon(value);
+    else if (value && typeof value === 'object' && typeof (value as { id?: unknown }).id === 'string') rules.set((value as { id: string }).id, canon(value));
   }
   return { rules, properties, events, policy };
 }
@@ -128,6 +130,15 @@ function safeParse(text: string): unknown {
     return parse(text, { maxAliasCount: MAX_ALIAS_COUNT });
   } catch {
     return undefined;
+  }
+}
+
+/** canonical(v), or the file's own text when `v` is cyclic (YAML `a: &a [*a]`) or nested too deep to write. */
+function safeCanonical(v: unknown, text: string): string {
+  try {
+    return canonical(v);
+  } catch {
+    return `(unwritable) ${text}`;
   }
 }
 

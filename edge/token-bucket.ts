@@ -26,6 +26,11 @@ export class TokenBucket {
     this.tokens -= cost;
     return true;
   }
+
+  /** How long from the latest `take` until `cost` tokens are there again (0: they are now). */
+  waitMs(cost: number): number {
+    return this.tokens >= cost ? 0 : Math.ceil(((Math.min(cost, this.burst) - this.tokens) * 1000) / this.ratePerSec);
+  }
 }
 
 /**

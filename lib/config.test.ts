@@ -267,3 +267,82 @@ describe('loadConfig', () => {
     });
   });
 });
+
+describe('admin access', () => {
+  const T = (c: string) => c.repeat(32);
+
+  it('keeps PLAYPULSE_ADMIN_TOKEN as the publisher `admin`, and adds the named tokens of PLAYPULSE_ADMIN_TOKENS', () => {
+    expect(loadConfig({}).admin.tokens).toEqual([{ name: 'admin', role: 'publisher', token: DEV_ADMIN_TOKEN }]);
+    const c = loadConfig({ PLAYPULSE_ADMIN_TOKEN: T('a'), PLAYPULSE_ADMIN_TOKENS: ` vera:viewer:${T('v')} , eddie:editor:${T('e')},pia:publisher:${T('p')}:with:colons` });
+    expect(c.admin.tokens).toEqual([
+      { name: 'admin', role: 'publisher', token: T('a') },
+      { name: 'vera', role: 'viewer', token: T('v') },
+      { name: 'eddie', role: 'editor', token: T('e') },
+      { name: 'pia', role: 'publisher', token: `${T('p')}:with:colons` },
+    ]);
+    expect(c.adminToken).toBe(T('a'));
+    // Named tokens alone: no dev token is accepted.
+    const named = loadConfig({ PLAYPULSE_ADMIN_TOKENS: `vera:viewer:${T('v')}` });
+    expect(named.admin.tokens).toEqual([{ name: 'vera', role: 'viewer', token: T('v') }]);
+    expect(named.adminTokenIsDev).toBe(false);
+  });
+
+  it('defaults to binding 0.0.0.0, 20 requests a second in bursts of 100, /metrics with the health routes', () => {
+    const c = loadConfig({});
+    expect(c.admin).toMatchObject({ host: '0.0.0.0', ratePerSec: 20, rateBurst: 100 });
+    expect(c.metricsPort).toBeNull();
+    const d = loadConfig({ PLAYPULSE_ADMIN_HOST: '127.0.0.1', PLAYPULSE_ADMIN_RATE_PER_SEC: '0', PLAYPULSE_METRICS_PORT: '9100' });
+    expect(d.admin).toMatchObject({ host: '127.0.0.1', ratePerSec: 0 });
+    expect(d.metricsPort).toBe(9100);
+    expect(loadConfig({ PLAYPULSE_ADMIN_HOST: '::1' }).admin.host).toBe('::1');
+    expect(loadConfig({ PLAYPULSE_ADMIN_HOST: 'admin.internal' }).admin.host).toBe('admin.internal');
+  });
+
+  it.each([
+    ['no role', `vera:${T('v')}`, /entry 1: every entry must be name:role:token/],
+    ['an unknown role', `vera:owner:${T('v')}`, /entry 1: the role of "vera" must be one of viewer, editor, publisher/],
+    ['a bad name', `ve ra:viewer:${T('v')}`, /entry 1: the name must be/],
+    ['a short token', `vera:viewer:${T('v')},eddie:editor:short`, /entry 2: the token of "eddie" must be at least 16 characters/],
+    ['a name twice', `vera:viewer:${T('v')},vera:editor:${T('e')}`, /entry 2: the name "vera" is listed twice/],
+    ['nothing', ',,', /expected at least one name:role:token entry/],
+  ])('refuses PLAYPULSE_ADMIN_TOKENS with %s, never showing a token', (_what, value, reason) => {
+    const err = configError({ PLAYPULSE_ADMIN_TOKENS: value });
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.message).toContain('PLAYPULSE_ADMIN_TOKENS');
+    expect(err.message).toMatch(reason);
+    expect(err.message).not.toContain(T('v'));
+  });
+
+  it('refuses a token given twice, the name `admin` beside PLAYPULSE_ADMIN_TOKEN, and a metrics port shared with another', () => {
+    const twice = configError({ PLAYPULSE_ADMIN_TOKEN: T('a'), PLAYPULSE_ADMIN_TOKENS: `vera:viewer:${T('a')}` });
+    expect(twice.message).toMatch(/gives "vera" the same token as "admin"/);
+    expect(twice.message).not.toContain(T('a'));
+    expect(configError({ PLAYPULSE_ADMIN_TOKENS: `vera:viewer:${T('v')},eddie:editor:${T('v')}` }).message).toMatch(/"eddie" the same token as "vera"/);
+    expect(configError({ PLAYPULSE_ADMIN_TOKEN: T('a'), PLAYPULSE_ADMIN_TOKENS: `admin:viewer:${T('v')}` }).message).toMatch(/names "admin"/);
+    expect(loadConfig({ PLAYPULSE_ADMIN_TOKENS: `admin:viewer:${T('v')}` }).admin.tokens).toEqual([{ name: 'admin', role: 'viewer', token: T('v') }]);
+    expect(configError({ PLAYPULSE_METRICS_PORT: '9003' }).message).toMatch(/PLAYPULSE_METRICS_PORT=9003 is also HEALTH_PORT/);
+    expect(configError({ PLAYPULSE_ADMIN_HOST: 'not a host!' }).message).toMatch(/PLAYPULSE_ADMIN_HOST="not a host!": expected an IP address/);
+    expect(configError({ PLAYPULSE_ADMIN_RATE_BURST: '0' }).message).toContain('PLAYPULSE_ADMIN_RATE_BURST');
+  });
+
+  describe('in production mode', () => {
+    const safe = { PLAYPULSE_ENV: 'production', PLAYPULSE_AUTH_SECRET: T('s') };
+
+    it('accepts named tokens of 32 bytes without PLAYPULSE_ADMIN_TOKEN', () => {
+      const c = loadConfig({ ...safe, PLAYPULSE_ADMIN_TOKENS: `vera:viewer:${T('v')},pia:publisher:${T('p')}` });
+      expect(c.admin.tokens.map((t) => t.name)).toEqual(['vera', 'pia']);
+    });
+
+    it.each([
+      ['a named token under 32 bytes', { PLAYPULSE_ADMIN_TOKENS: `vera:viewer:${T('v')},eddie:editor:${'e'.repeat(31)}` }, /PLAYPULSE_ADMIN_TOKENS \(token of "eddie"\) is 31 bytes/],
+      ['the dev token as a named token', { PLAYPULSE_ADMIN_TOKENS: `vera:viewer:${DEV_ADMIN_TOKEN}` }, /PLAYPULSE_ADMIN_TOKENS \(token of "vera"\) is the dev default/],
+      ['a short PLAYPULSE_ADMIN_TOKEN beside named ones', { PLAYPULSE_ADMIN_TOKEN: 'a'.repeat(20), PLAYPULSE_ADMIN_TOKENS: `vera:viewer:${T('v')}` }, /PLAYPULSE_ADMIN_TOKEN is 20 bytes/],
+      ['no admin token at all', {}, /PLAYPULSE_ADMIN_TOKEN is not set \(nor PLAYPULSE_ADMIN_TOKENS\)/],
+    ])('refuses %s', (_what, change, reason) => {
+      const err = configError({ ...safe, ...change });
+      expect(err.code).toBe('CONFIG_INVALID');
+      expect(err.message).toMatch(reason);
+      expect(err.message).not.toContain('e'.repeat(31));
+    });
+  });
+});

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { PlayPulseError } from './errors.ts';
 
@@ -107,6 +108,119 @@ const authKeyList = z
     return keys;
   });
 
+/*
+ * The admin API's access (docs/contract.md §5, docs/operations.md "Admin access"): named
+ * tokens with a role, the bind address, the per-token rate limit and the optional port of
+ * /metrics of its own.
+ */
+export const ADMIN_ROLES = ['viewer', 'editor', 'publisher'] as const;
+/** viewer: GET routes; editor: also validate, diff and backtest drafts; publisher: also publish and roll back. */
+export type AdminRole = (typeof ADMIN_ROLES)[number];
+
+export interface AdminToken {
+  /** Who, in the audit log and the version history. */
+  readonly name: string;
+  readonly role: AdminRole;
+  readonly token: string;
+}
+
+/** The name PLAYPULSE_ADMIN_TOKEN (and the dev default) goes by: a publisher. */
+export const LEGACY_ADMIN_NAME = 'admin';
+const ADMIN_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+const ADMIN_TOKEN_MIN_CHARS = 16;
+
+/** `name:role:token,…`; the token is everything after the second colon. Token values never appear in a message. */
+const adminTokenList = z.string().transform((s, ctx) => {
+  const tokens: AdminToken[] = [];
+  const entries = s.split(',').map((e) => e.trim()).filter((e) => e.length > 0);
+  for (const [i, entry] of entries.entries()) {
+    const first = entry.indexOf(':');
+    const second = first < 0 ? -1 : entry.indexOf(':', first + 1);
+    const fail = (message: string): never => {
+      ctx.addIssue({ code: 'custom', message: `entry ${i + 1}: ${message}` });
+      return z.NEVER;
+    };
+    if (second < 0) return fail('every entry must be name:role:token');
+    const name = entry.slice(0, first);
+    const role = entry.slice(first + 1, second);
+    const token = entry.slice(second + 1);
+    if (!ADMIN_NAME_PATTERN.test(name)) return fail('the name must be 1-64 of A-Z a-z 0-9 _ . -');
+    if (!(ADMIN_ROLES as readonly string[]).includes(role)) return fail(`the role of "${name}" must be one of ${ADMIN_ROLES.join(', ')}`);
+    if (token.length < ADMIN_TOKEN_MIN_CHARS) return fail(`the token of "${name}" must be at least ${ADMIN_TOKEN_MIN_CHARS} characters`);
+    if (/\s/.test(token)) return fail(`the token of "${name}" must not contain white space`);
+    if (tokens.some((t) => t.name === name)) return fail(`the name "${name}" is listed twice`);
+    tokens.push({ name, role: role as AdminRole, token });
+  }
+  if (tokens.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'expected at least one name:role:token entry' });
+    return z.NEVER;
+  }
+  return tokens;
+});
+
+/** An IPv4 or IPv6 address or a host name to bind to. */
+const bindHost = z
+  .string()
+  .refine(
+    (s) => isIP(s) !== 0 || /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(s),
+    'expected an IP address (0.0.0.0, 127.0.0.1, ::) or a host name',
+  );
+
+/** The admin tokens of the configuration: PLAYPULSE_ADMIN_TOKEN as `admin` first, then PLAYPULSE_ADMIN_TOKENS; the dev token when neither is set. */
+function adminTokensOf(e: z.infer<typeof envSchema>): AdminToken[] {
+  const tokens: AdminToken[] = [];
+  if (e.PLAYPULSE_ADMIN_TOKEN !== undefined || e.PLAYPULSE_ADMIN_TOKENS === undefined) {
+    tokens.push({ name: LEGACY_ADMIN_NAME, role: 'publisher', token: e.PLAYPULSE_ADMIN_TOKEN ?? DEV_ADMIN_TOKEN });
+  }
+  return [...tokens, ...(e.PLAYPULSE_ADMIN_TOKENS ?? [])];
+}
+
+/** What no mode accepts in the admin settings: a name or a token given twice, a metrics port shared with another. */
+function adminProblems(e: z.infer<typeof envSchema>, tokens: readonly AdminToken[]): string[] {
+  const problems: string[] = [];
+  if (e.PLAYPULSE_ADMIN_TOKEN !== undefined && tokens.slice(1).some((t) => t.name === LEGACY_ADMIN_NAME)) {
+    problems.push(`PLAYPULSE_ADMIN_TOKENS names "${LEGACY_ADMIN_NAME}", the name PLAYPULSE_ADMIN_TOKEN goes by: pick another name`);
+  }
+  for (const [i, t] of tokens.entries()) {
+    const twin = tokens.findIndex((o, j) => j < i && o.token === t.token);
+    if (twin >= 0) problems.push(`PLAYPULSE_ADMIN_TOKENS gives "${t.name}" the same token as "${(tokens[twin] as AdminToken).name}": every name needs a token of its own`);
+  }
+  const metrics = e.PLAYPULSE_METRICS_PORT;
+  if (metrics !== undefined && metrics !== 0) {
+    for (const [name, value] of [['EDGE_PORT', e.EDGE_PORT], ['ADMIN_PORT', e.ADMIN_PORT], ['HEALTH_PORT', e.HEALTH_PORT]] as const) {
+      if (value === metrics) problems.push(`PLAYPULSE_METRICS_PORT=${metrics} is also ${name}: /metrics needs a port of its own`);
+    }
+  }
+  return problems;
+}
+
+/** Production mode's admin checks: every token at least PRODUCTION_SECRET_MIN_BYTES and not the dev default. */
+function adminProductionProblems(e: z.infer<typeof envSchema>): string[] {
+  const problems: string[] = [];
+  if (e.PLAYPULSE_ADMIN_TOKEN === undefined && e.PLAYPULSE_ADMIN_TOKENS === undefined) {
+    problems.push(`PLAYPULSE_ADMIN_TOKEN is not set (nor PLAYPULSE_ADMIN_TOKENS); production mode needs one of at least ${PRODUCTION_SECRET_MIN_BYTES} bytes`);
+  }
+  const check = (what: string, value: string): void => {
+    if (value === DEV_ADMIN_TOKEN) problems.push(`${what} is the dev default; set a secret of your own`);
+    else if (Buffer.byteLength(value, 'utf8') < PRODUCTION_SECRET_MIN_BYTES) {
+      problems.push(`${what} is ${Buffer.byteLength(value, 'utf8')} bytes; production mode needs at least ${PRODUCTION_SECRET_MIN_BYTES}`);
+    }
+  };
+  if (e.PLAYPULSE_ADMIN_TOKEN !== undefined) check('PLAYPULSE_ADMIN_TOKEN', e.PLAYPULSE_ADMIN_TOKEN);
+  for (const t of e.PLAYPULSE_ADMIN_TOKENS ?? []) check(`PLAYPULSE_ADMIN_TOKENS (token of "${t.name}")`, t.token);
+  return problems;
+}
+
+export interface AdminAccess {
+  /** Every accepted admin token; never empty. */
+  readonly tokens: readonly AdminToken[];
+  /** The address the admin API binds to (PLAYPULSE_ADMIN_HOST). */
+  readonly host: string;
+  /** Requests per second per token (per remote address without a known token); 0: no limit. */
+  readonly ratePerSec: number;
+  readonly rateBurst: number;
+}
+
 const envSchema = z.object({
   PLAYPULSE_ENV: z.enum(['production', 'development'], { message: 'must be production or development' }).optional(),
   KAFKA_BROKERS: brokerList.optional(),
@@ -116,6 +230,11 @@ const envSchema = z.object({
   PLAYPULSE_AUTH_AUDIENCE: z.string().regex(/^\S{1,256}$/, 'must be 1-256 characters without spaces').optional(),
   PLAYPULSE_AUTH_ISSUER: z.string().regex(/^\S{1,256}$/, 'must be 1-256 characters without spaces').optional(),
   PLAYPULSE_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  PLAYPULSE_ADMIN_TOKENS: adminTokenList.optional(),
+  PLAYPULSE_ADMIN_HOST: bindHost.default('0.0.0.0'),
+  PLAYPULSE_ADMIN_RATE_PER_SEC: nonNegativeInt.default(20),
+  PLAYPULSE_ADMIN_RATE_BURST: positiveInt.default(100),
+  PLAYPULSE_METRICS_PORT: port.optional(),
   EDGE_PORT: port.default(9001),
   ADMIN_PORT: port.default(9002),
   HEALTH_PORT: port.default(9003),
@@ -183,9 +302,14 @@ export interface Config {
   /** Some player-token key is the dev secret (possible only outside production mode). */
   readonly authSecretIsDev: boolean;
   readonly auth: PlayerAuth;
+  /** PLAYPULSE_ADMIN_TOKEN (or the dev default); with only PLAYPULSE_ADMIN_TOKENS set, the first token of `admin.tokens`. */
   readonly adminToken: string;
   /** The admin token is the dev default (possible only outside production mode). */
   readonly adminTokenIsDev: boolean;
+  /** Admin tokens and roles, bind address and rate limit of the admin API. */
+  readonly admin: AdminAccess;
+  /** PLAYPULSE_METRICS_PORT: /metrics on a port of its own (and not on the health port); null: on the health port. */
+  readonly metricsPort: number | null;
   readonly edgePort: number;
   readonly adminPort: number;
   readonly healthPort: number;
@@ -232,7 +356,7 @@ export interface Config {
 }
 
 /** Variables whose values never appear in an error message. */
-const SECRET_VARIABLES = new Set(['PLAYPULSE_AUTH_SECRET', 'PLAYPULSE_AUTH_SECRETS', 'PLAYPULSE_ADMIN_TOKEN']);
+const SECRET_VARIABLES = new Set(['PLAYPULSE_AUTH_SECRET', 'PLAYPULSE_AUTH_SECRETS', 'PLAYPULSE_ADMIN_TOKEN', 'PLAYPULSE_ADMIN_TOKENS']);
 
 /** Reads and validates the environment; throws CONFIG_INVALID naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -259,6 +383,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const authKeys: readonly AuthKey[] = e.PLAYPULSE_AUTH_SECRETS ?? [{ kid: null, secret: e.PLAYPULSE_AUTH_SECRET ?? DEV_AUTH_SECRET }];
   const production = e.PLAYPULSE_ENV !== undefined ? e.PLAYPULSE_ENV === 'production' : env.NODE_ENV === 'production';
+  const adminTokens = adminTokensOf(e);
+  const adminIssues = adminProblems(e, adminTokens);
+  if (adminIssues.length > 0) throw new PlayPulseError('CONFIG_INVALID', `invalid configuration:\n  ${adminIssues.join('\n  ')}`);
   if (production) {
     const problems = productionProblems(e, authKeys);
     if (e.PLAYPULSE_FAILPOINT !== undefined) problems.push('PLAYPULSE_FAILPOINT is a test-only fault injection (it kills or stops the process); production mode refuses it');
@@ -288,8 +415,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authSecret: (authKeys[0] as AuthKey).secret,
     authSecretIsDev: authKeys.some((k) => k.secret === DEV_AUTH_SECRET),
     auth: { keys: authKeys, audience: e.PLAYPULSE_AUTH_AUDIENCE ?? null, issuer: e.PLAYPULSE_AUTH_ISSUER ?? null },
-    adminToken: e.PLAYPULSE_ADMIN_TOKEN ?? DEV_ADMIN_TOKEN,
-    adminTokenIsDev: (e.PLAYPULSE_ADMIN_TOKEN ?? DEV_ADMIN_TOKEN) === DEV_ADMIN_TOKEN,
+    adminToken: (adminTokens[0] as AdminToken).token,
+    adminTokenIsDev: adminTokens.some((t) => t.token === DEV_ADMIN_TOKEN),
+    admin: { tokens: adminTokens, host: e.PLAYPULSE_ADMIN_HOST, ratePerSec: e.PLAYPULSE_ADMIN_RATE_PER_SEC, rateBurst: e.PLAYPULSE_ADMIN_RATE_BURST },
+    metricsPort: e.PLAYPULSE_METRICS_PORT ?? null,
     edgePort: e.EDGE_PORT,
     adminPort: e.ADMIN_PORT,
     healthPort: e.HEALTH_PORT,
@@ -359,7 +488,7 @@ function productionProblems(e: z.infer<typeof envSchema>, authKeys: readonly Aut
   } else {
     check(e.PLAYPULSE_AUTH_SECRET === undefined ? 'PLAYPULSE_AUTH_SECRET (or PLAYPULSE_AUTH_SECRETS)' : 'PLAYPULSE_AUTH_SECRET', e.PLAYPULSE_AUTH_SECRET, DEV_AUTH_SECRET);
   }
-  check('PLAYPULSE_ADMIN_TOKEN', e.PLAYPULSE_ADMIN_TOKEN, DEV_ADMIN_TOKEN);
+  problems.push(...adminProductionProblems(e));
   return problems;
 }
 

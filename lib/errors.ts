@@ -45,6 +45,8 @@ export const ERRORS = {
   RULE_NO_VERSION: { retriable: false, http: 409, message: 'there is no earlier version to roll back to' },
 
   ADMIN_UNAUTHORIZED: { retriable: false, http: 401, message: 'missing or wrong admin token' },
+  ADMIN_FORBIDDEN: { retriable: false, http: 403, message: 'the admin token is known but its role may not use this route' },
+  ADMIN_RATE_LIMITED: { retriable: true, http: 429, message: 'too many admin requests; retry after the Retry-After seconds' },
   ADMIN_NOT_FOUND: { retriable: false, http: 404, message: 'no such route or resource' },
   ADMIN_BAD_REQUEST: { retriable: false, http: 400, message: 'the request body is not what the route takes' },
   ADMIN_TOO_LARGE: { retriable: false, http: 413, message: 'the request body is too large' },

@@ -9,6 +9,17 @@ import { registry } from './metrics.ts';
 export class Health {
   private readonly checks = new Map<string, () => boolean>();
   private draining = false;
+  /** PLAYPULSE_METRICS_PORT: /metrics is served by serveMetrics, not with the health routes. */
+  private metricsApart = false;
+
+  /** From now on the health routes leave /metrics out (it has a port of its own). */
+  setMetricsApart(): void {
+    this.metricsApart = true;
+  }
+
+  get servesMetrics(): boolean {
+    return !this.metricsApart;
+  }
 
   addCheck(name: string, check: () => boolean): void {
     this.checks.set(name, check);
@@ -41,15 +52,46 @@ export interface HealthReply {
   body: string;
 }
 
-/** Answers /healthz, /readyz and /metrics; null for any other path. Shared by the edge (uWS) and serveHealth. */
+/**
+ * Answers /healthz, /readyz and /metrics (unless metrics are served apart); null for any
+ * other path. Shared by the edge (uWS) and serveHealth.
+ */
 export async function healthReply(health: Health, path: string): Promise<HealthReply | null> {
   if (path === '/healthz') return { status: 200, contentType: 'application/json', body: '{"ok":true}' };
   if (path === '/readyz') {
     const s = health.status();
     return { status: s.ready ? 200 : 503, contentType: 'application/json', body: JSON.stringify(s) };
   }
-  if (path === '/metrics') return { status: 200, contentType: registry.contentType, body: await registry.metrics() };
+  if (path === '/metrics' && health.servesMetrics) return metricsReply();
   return null;
+}
+
+async function metricsReply(): Promise<HealthReply> {
+  return { status: 200, contentType: registry.contentType, body: await registry.metrics() };
+}
+
+/**
+ * PLAYPULSE_METRICS_PORT (docs/operations.md §1): /metrics alone on a port of its own, and no
+ * longer with the health routes of `health`. Resolves once listening.
+ */
+export async function serveMetrics(health: Health, port: number, host = '0.0.0.0'): Promise<{ server: Server; port: number }> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
+      return;
+    }
+    metricsReply().then(
+      (reply) => res.writeHead(reply.status, { 'content-type': reply.contentType }).end(reply.body),
+      () => res.writeHead(500).end(),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  health.setMetricsApart();
+  return { server, port: (server.address() as AddressInfo).port };
 }
 
 /** The health server of a process that runs no edge (HEALTH_PORT). Resolves once listening. */

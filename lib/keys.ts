@@ -88,6 +88,8 @@ export function bundleKeys(prefix: string) {
     version: (n: number) => `${tag}:v:${n}`,
     /** Pub/sub channel: the new current version number after each publish or rollback. */
     channel: `${tag}:changed`,
+    /** STREAM: the audit log of publishes, rollbacks and mode changes (designer/audit.ts), one JSON field `e` per entry, trimmed to about AUDIT_MAXLEN. */
+    audit: `${tag}:audit`,
   };
 }
 

@@ -25,7 +25,7 @@ export interface OffersDeps {
 }
 
 /**
- * The offers role: the admin API on `config.adminPort` (0 picks a free port; the real one is
+ * The offers role: the admin API on `config.admin.host`:`config.adminPort` (0 picks a free port; the real one is
  * returned) and the BullMQ lifecycle workers (expiry, follow-up, fulfilment). `stop()`
  * closes the admin server, then lets running jobs finish, then closes connections.
  */

@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
 import { isPlayPulseError, PlayPulseError, errorMessage } from '../../lib/errors.ts';
 import { FORBIDDEN_KEYS } from '../../protocol/limits.ts';
 
@@ -24,16 +23,6 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
     'x-content-type-options': 'nosniff',
   });
   res.end(text);
-}
-
-/** True when the request carries `Authorization: Bearer <token>` (compared in constant time). */
-export function authorized(req: IncomingMessage, token: string): boolean {
-  const header = req.headers.authorization ?? '';
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!m?.[1]) return false;
-  const given = Buffer.from(m[1]);
-  const want = Buffer.from(token);
-  return given.length === want.length && timingSafeEqual(given, want);
 }
 
 /** Reads the body up to MAX_BODY_BYTES; ADMIN_TOO_LARGE beyond (the rest is not read). */

@@ -134,19 +134,37 @@ const SCHEMAS: Record<string, unknown> = {
   }),
   Stats: obj({ rules: { type: 'array', items: ref('StatRow') } }),
   OpenApi: { type: 'object', description: 'this document' },
+  AuditEntry: obj({
+    id: { ...str, description: 'stream entry id, increasing' },
+    at: ms,
+    who: { ...str, description: 'the admin token name (or the CLI author)' },
+    role: nullable(str),
+    via: { enum: ['api', 'cli'] },
+    action: { enum: ['publish', 'rollback', 'mode'] },
+    from: { ...int, description: 'the version current before (0: none)' },
+    to: { ...int, description: 'the version current after' },
+    restored: { ...nullable(int), description: 'for a rollback: the version whose files are live again' },
+    message: nullable(str),
+    summary: { type: 'object', description: 'rules, properties and events added, removed and changed; policyChanged' },
+    files: { type: 'array', items: obj({ name: str, status: { enum: ['added', 'removed', 'changed'] } }) },
+    modes: { type: 'array', items: obj({ rule: str, from: { enum: ['live', 'shadow', 'off'] }, to: { enum: ['live', 'shadow', 'off'] } }) },
+  }),
+  Audit: obj({ entries: { type: 'array', items: ref('AuditEntry') } }),
   ...BACKTEST_SCHEMAS,
 };
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'bad request',
   401: 'missing or wrong admin token',
+  403: 'the admin token is known but its role may not use this route (`x-playpulse-role` names the least role that may)',
+  429: 'too many requests from this token (or address); retry after the Retry-After seconds',
   404: 'not found',
   409: 'conflict',
   413: 'body too large',
   422: 'the bundle does not validate; details.diagnostics lists why',
 };
 
-/** The OpenAPI 3.1 document of `routes` (every route needs the bearer token). */
+/** The OpenAPI 3.1 document of `routes` (every route needs a bearer token of its role). */
 export function openApiDocument(routes: readonly Route[], version: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
@@ -155,10 +173,10 @@ export function openApiDocument(routes: readonly Route[], version: string): Reco
     const responses: Record<string, unknown> = {
       200: { description: 'OK', content: { 'application/json': { schema: ref(r.response) } } },
     };
-    for (const status of [401, ...r.errors]) {
+    for (const status of [401, 403, 429, ...r.errors]) {
       responses[status] = { description: STATUS_TEXT[status] ?? 'error', content: { 'application/json': { schema: ref('Error') } } };
     }
-    const op: Record<string, unknown> = { operationId: r.operationId, summary: r.summary, responses };
+    const op: Record<string, unknown> = { operationId: r.operationId, summary: r.summary, 'x-playpulse-role': r.role, responses };
     if (pathParams.length + query.length > 0) op.parameters = [...pathParams, ...query];
     if (r.requestBody) op.requestBody = { required: true, content: { 'application/json': { schema: ref(r.requestBody) } } };
     paths[r.path] = { ...(paths[r.path] ?? {}), [r.method.toLowerCase()]: op };
@@ -168,7 +186,7 @@ export function openApiDocument(routes: readonly Route[], version: string): Reco
     info: {
       title: 'PlayPulse admin API',
       version,
-      description: 'Designer and operator API (docs/contract.md §5). Every route needs `Authorization: Bearer $PLAYPULSE_ADMIN_TOKEN`. Errors are `{ error: { code, message, details } }`.',
+      description: 'Designer and operator API (docs/contract.md §5). Every route needs `Authorization: Bearer <admin token>` (PLAYPULSE_ADMIN_TOKEN or one of PLAYPULSE_ADMIN_TOKENS) of at least the role `x-playpulse-role` of the operation: viewer < editor < publisher. Errors are `{ error: { code, message, details } }`.',
     },
     security: [{ bearer: [] }],
     paths,

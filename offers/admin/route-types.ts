@@ -1,5 +1,6 @@
 /** The admin API's route shape: what the router dispatches and what the OpenAPI document describes. */
-import type { Config } from '../../lib/config.ts';
+import type { AdminRole, Config } from '../../lib/config.ts';
+import type { AdminActor } from './access.ts';
 import type { RedisClient } from '../../lib/redis.ts';
 import type { BundleStore } from '../../designer/store.ts';
 import type { ReadState } from '../jobs/follow-up.ts';
@@ -21,6 +22,8 @@ export interface RouteContext {
   readonly deps: AdminDeps;
   readonly params: Readonly<Record<string, string>>;
   readonly query: URLSearchParams;
+  /** Who calls: the admin token's name and role. */
+  readonly actor: AdminActor;
   /** The JSON object body (read lazily, size-limited). */
   body(): Promise<Record<string, unknown>>;
 }
@@ -34,13 +37,15 @@ export interface QueryParam {
 /**
  * One admin route: what the router dispatches and what the OpenAPI document describes.
  * `response` and `requestBody` name schemas of openapi.ts; `errors` the statuses the route
- * may answer besides 200 and 401.
+ * may answer besides 200, 401, 403 and 429.
  */
 export interface Route {
   readonly method: 'GET' | 'POST' | 'PUT';
   /** OpenAPI path template, e.g. `/v1/players/{id}`. */
   readonly path: string;
   readonly operationId: string;
+  /** The least role that may call it: viewer (reads), editor (validates, diffs and backtests drafts), publisher (changes what is live). */
+  readonly role: AdminRole;
   readonly summary: string;
   readonly requestBody?: string;
   readonly response: string;

@@ -3,10 +3,14 @@ import { checkPlayerId, DEFAULT_STREAM_LOOKBACK_MS, playerDecisions, playerSnaps
 import { diffAgainstPublished, diffVersions, publishedView, publishFiles, rollbackRules, validateFiles } from './rules.ts';
 import { ruleStats } from './stats.ts';
 import { filesOf } from './http.ts';
-import type { Route } from './route-types.ts';
+import type { Route, RouteContext } from './route-types.ts';
+import { readAudit, recordVersionChange, type VersionChange } from '../../designer/audit.ts';
+import { createLogger } from '../../lib/log.ts';
 import { BACKTEST_ROUTES } from '../backtest/routes.ts';
 
 export type { AdminDeps, QueryParam, Route, RouteContext } from './route-types.ts';
+
+const log = createLogger('admin');
 
 const intParam = (q: URLSearchParams, name: string, dflt: number, min: number, max: number): number => {
   const raw = q.get(name);
@@ -24,6 +28,7 @@ export const ROUTES: readonly Route[] = [
     method: 'GET',
     path: '/v1/rules',
     operationId: 'getRules',
+    role: 'viewer',
     summary: 'The published bundle: version, hash, files and a summary of its rules',
     response: 'Published',
     errors: [],
@@ -33,6 +38,7 @@ export const ROUTES: readonly Route[] = [
     method: 'GET',
     path: '/v1/rules/history',
     operationId: 'getRuleHistory',
+    role: 'viewer',
     summary: 'Published versions, newest first',
     response: 'History',
     query: [{ name: 'limit', description: 'at most this many (1-200, default 50)', schema: { type: 'integer', minimum: 1, maximum: 200 } }],
@@ -43,6 +49,7 @@ export const ROUTES: readonly Route[] = [
     method: 'POST',
     path: '/v1/rules/validate',
     operationId: 'validateRules',
+    role: 'editor',
     summary: 'Validate a bundle of designer files; errors and warnings with file, line, column and hint',
     requestBody: 'Files',
     response: 'Validation',
@@ -53,28 +60,39 @@ export const ROUTES: readonly Route[] = [
     method: 'PUT',
     path: '/v1/rules',
     operationId: 'publishRules',
+    role: 'publisher',
     summary: 'Publish a bundle as a new version (validated first; a bad bundle changes nothing and is refused with 422 and its diagnostics)',
     requestBody: 'Files',
     response: 'PublishResult',
     errors: [400, 413, 422],
-    handle: async ({ deps, body }) => {
-      const b = await body();
-      return publishFiles(deps.bundles, filesOf(b), optionalMessage(b));
+    handle: async (ctx) => {
+      const b = await ctx.body();
+      const message = optionalMessage(b);
+      const res = await publishFiles(ctx.deps.bundles, filesOf(b), message, ctx.actor.name);
+      await audit(ctx, { action: 'publish', version: res.version, from: null, message: message ?? null });
+      return res;
     },
   },
   {
     method: 'POST',
     path: '/v1/rules/rollback',
     operationId: 'rollbackRules',
+    role: 'publisher',
     summary: 'Back to the version before the current one (recorded as a new version)',
     response: 'RollbackResult',
     errors: [409, 422],
-    handle: async ({ deps }) => rollbackRules(deps.bundles),
+    handle: async (ctx) => {
+      const from = ctx.deps.bundles.current().version;
+      const res = await rollbackRules(ctx.deps.bundles, ctx.actor.name);
+      await audit(ctx, { action: 'rollback', version: res.version, from, message: null });
+      return res;
+    },
   },
   {
     method: 'GET',
     path: '/v1/rules/diff',
     operationId: 'diffVersions',
+    role: 'viewer',
     summary: 'What changed between two published versions (default: the previous one and the current one)',
     response: 'Diff',
     query: [
@@ -93,6 +111,7 @@ export const ROUTES: readonly Route[] = [
     method: 'POST',
     path: '/v1/rules/diff',
     operationId: 'diffFiles',
+    role: 'editor',
     summary: 'What publishing these files would change against the published version',
     requestBody: 'Files',
     response: 'Diff',
@@ -103,6 +122,7 @@ export const ROUTES: readonly Route[] = [
     method: 'GET',
     path: '/v1/players/{id}',
     operationId: 'getPlayer',
+    role: 'viewer',
     summary: "The player's built-in fields and properties as the rules see them now, and their pending offers",
     response: 'Player',
     errors: [400],
@@ -113,6 +133,7 @@ export const ROUTES: readonly Route[] = [
     method: 'GET',
     path: '/v1/players/{id}/decisions',
     operationId: 'getPlayerDecisions',
+    role: 'viewer',
     summary: 'The latest decisions for the player, newest first: each rule considered per triggering event, its outcome, why, and the values its condition read',
     response: 'Decisions',
     query: [
@@ -131,13 +152,38 @@ export const ROUTES: readonly Route[] = [
     method: 'GET',
     path: '/v1/stats/rules',
     operationId: 'getRuleStats',
+    role: 'viewer',
     summary: 'Per rule and variant: triggered, offered, shadow_offered, delivered, shown, accepted, declined, purchased, expired, granted, revenue',
     response: 'Stats',
     errors: [],
     handle: async ({ deps }) => ({ rules: await ruleStats(deps.redis, deps.config.keyPrefix, deps.bundles.current()) }),
   },
+  {
+    method: 'GET',
+    path: '/v1/audit',
+    operationId: 'getAudit',
+    role: 'viewer',
+    summary: 'The audit log, newest first: every publish, rollback and mode change, with who, when, the versions from and to, and what changed',
+    response: 'Audit',
+    query: [{ name: 'limit', description: 'at most this many entries (1-500, default 50)', schema: { type: 'integer', minimum: 1, maximum: 500 } }],
+    errors: [400],
+    handle: async ({ deps, query }) => ({ entries: await readAudit(deps.redis, deps.config.keyPrefix, intParam(query, 'limit', 50, 1, 500)) }),
+  },
   ...BACKTEST_ROUTES,
 ];
+
+/**
+ * Appends the audit entries of a change already made. A failed write is logged, not
+ * answered: the change stands, and an error would invite a second publish.
+ */
+async function audit(ctx: RouteContext, change: VersionChange): Promise<void> {
+  const { deps, actor } = ctx;
+  try {
+    await recordVersionChange(deps.redis, deps.config.keyPrefix, deps.bundles, { who: actor.name, role: actor.role, via: 'api' }, change);
+  } catch (err) {
+    log.error({ err, action: change.action, version: change.version, who: actor.name }, 'the audit entry of a change could not be written');
+  }
+}
 
 /** A compiled route table: method + path template → route and its parameters. */
 export function matchRoute(routes: readonly Route[], method: string, path: string): { route: Route; params: Record<string, string> } | 'method' | null {

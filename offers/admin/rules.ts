@@ -55,16 +55,16 @@ export function refusal(diagnostics: readonly Diagnostic[], what: string): PlayP
 }
 
 /** Validates, then publishes; a bad bundle is refused with its diagnostics and changes nothing. */
-export async function publishFiles(store: BundleStore, files: Record<string, string>, message: string | undefined) {
+export async function publishFiles(store: BundleStore, files: Record<string, string>, message: string | undefined, author?: string) {
   const checked = compileBundle(files);
   if (!checked.ok) throw refusal(checked.diagnostics, 'the bundle was refused; the published version is unchanged');
-  const res = await store.publish(files, { source: 'api', ...(message ? { message } : {}) });
+  const res = await store.publish(files, { source: 'api', ...(author ? { author } : {}), ...(message ? { message } : {}) });
   if (!res.ok) throw refusal(res.diagnostics, 'the bundle was refused; the published version is unchanged');
   return { version: res.version, hash: checked.bundle.hash, warnings: checked.warnings };
 }
 
-export async function rollbackRules(store: BundleStore) {
-  const res = await store.rollback({ source: 'api' });
+export async function rollbackRules(store: BundleStore, author?: string) {
+  const res = await store.rollback({ source: 'api', ...(author ? { author } : {}) });
   if (!res.ok) throw refusal(res.diagnostics, 'rollback refused; the published version is unchanged');
   return { version: res.version, restored: res.restored };
 }

@@ -12,6 +12,7 @@ export const BACKTEST_ROUTES: readonly Route[] = [
     method: 'POST',
     path: '/v1/rules/backtest',
     operationId: 'startBacktest',
+    role: 'editor',
     summary:
       'Backtest a draft bundle over a window of retained events, side by side with the published version (a job; the draft is validated first and refused with 422)',
     requestBody: 'BacktestRequest',
@@ -30,6 +31,7 @@ export const BACKTEST_ROUTES: readonly Route[] = [
     method: 'GET',
     path: '/v1/rules/backtest/{id}',
     operationId: 'getBacktest',
+    role: 'viewer',
     summary: "A backtest job: its state, progress and, once completed, its report (kept a day)",
     response: 'BacktestJob',
     errors: [404],

@@ -76,7 +76,7 @@ afterAll(async () => {
 });
 
 describe('the designer console', () => {
-  it("runs a designer's day: sign in, edit with inline errors, backtest, publish, explain a player, roll back", async () => {
+  it("runs a designer's day: sign in, edit with inline errors, backtest, publish, explain a player, roll back, read the audit log", async () => {
     const pageErrors: string[] = [];
     page.on('pageerror', (err) => pageErrors.push(err.message));
 
@@ -172,6 +172,19 @@ describe('the designer console', () => {
     await expect.poll(() => page.textContent('#publish-result')).toContain('Rolled back');
     const back = await pp.admin<{ files: Record<string, string> }>('GET', '/v1/rules');
     expect(back.files['comeback-bundle.yaml']).toContain("player.loss_streak >= 3'");
+
+    // The audit log: the publish and the rollback, newest first, by the token's name.
+    await page.click('nav a[data-tab="audit"]');
+    await page.waitForSelector('#audit-table tr[data-action="rollback"]');
+    const audit = page.locator('#audit-table tbody tr');
+    expect(await audit.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-action')))).toEqual(['rollback', 'publish']);
+    const [rolledBack, published] = [await audit.nth(0).textContent(), await audit.nth(1).textContent()];
+    expect(published).toContain('admin');
+    expect(published).toContain('1 → 2');
+    expect(published).toContain('rules changed: comeback-bundle');
+    expect(rolledBack).toContain('2 → 3');
+    expect(rolledBack).toContain('restores 1');
+    await shot('audit');
 
     expect(pageErrors).toEqual([]);
   }, 240_000);

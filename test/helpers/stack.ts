@@ -16,8 +16,8 @@ export function uniqueName(prefix: string): string {
 /**
  * A Config for one test: this run's Kafka and Redis, a fresh PLAYPULSE_KEY_PREFIX and
  * PLAYPULSE_TOPIC_PREFIX (so tests never see each other's keys or topics), 3 partitions,
- * ports 0 (the OS picks free ones), log level `warn` unless PLAYPULSE_LOG_LEVEL says
- * otherwise.
+ * ports 0 (the OS picks free ones), an admin rate limit no test reaches, log level `warn`
+ * unless PLAYPULSE_LOG_LEVEL says otherwise.
  * `overrides` are environment variables as in docs/contract.md §1 and README.md.
  */
 export function testConfig(overrides: Record<string, string | undefined> = {}): Config {
@@ -29,6 +29,9 @@ export function testConfig(overrides: Record<string, string | undefined> = {}): 
     EDGE_PORT: '0',
     ADMIN_PORT: '0',
     HEALTH_PORT: '0',
+    // Tests call the admin API far faster than a designer; the rate limit has tests of its own.
+    PLAYPULSE_ADMIN_RATE_PER_SEC: '100000',
+    PLAYPULSE_ADMIN_RATE_BURST: '100000',
     ...overrides,
   };
   const { kafkaBrokers, redisUrl } = testServices();

@@ -45,6 +45,9 @@ export function createWorld(opts: { brokers?: string[]; redisUrl?: string; env?:
     PLAYPULSE_RULES_DIR: RULES_DIR,
     PLAYPULSE_AUTH_SECRET: AUTH_SECRET,
     PLAYPULSE_ADMIN_TOKEN: ADMIN_TOKEN,
+    // The abuse test sends every wrong credential to every route, faster than the admin rate limit allows.
+    PLAYPULSE_ADMIN_RATE_PER_SEC: '100000',
+    PLAYPULSE_ADMIN_RATE_BURST: '100000',
     PLAYPULSE_LOG_LEVEL: process.env.PLAYPULSE_LOG_LEVEL ?? 'warn',
     ...(opts.env ?? {}),
   };

@@ -1,5 +1,6 @@
 import { api, getToken, setToken, whenUnauthorized } from './api.ts';
 import { h, clear } from './dom.ts';
+import { auditView } from './views/audit.ts';
 import { backtestView } from './views/backtest.ts';
 import { editorView } from './views/editor.ts';
 import { playersView } from './views/players.ts';
@@ -7,14 +8,14 @@ import { rulesView } from './views/rules.ts';
 
 /**
  * The designer console: hash routes `#/rules`, `#/editor/<file>`, `#/backtest[/<job>]`,
- * `#/players[/<id>]`, behind a login with the admin token.
+ * `#/players[/<id>]`, `#/audit`, behind a login with the admin token.
  */
 const app = document.getElementById('app') as HTMLElement;
 const nav = document.getElementById('nav') as HTMLElement;
 const logout = document.getElementById('logout') as HTMLButtonElement;
 
 function loginView(message = ''): HTMLElement {
-  const token = h('input', { id: 'token', type: 'password', autocomplete: 'current-password', placeholder: 'PLAYPULSE_ADMIN_TOKEN', 'aria-label': 'admin token' });
+  const token = h('input', { id: 'token', type: 'password', autocomplete: 'current-password', placeholder: 'admin token', 'aria-label': 'admin token' });
   const error = h('p', { class: 'bad', id: 'login-error' }, message);
   const form = h('form', { class: 'card login' }, h('h1', {}, 'Sign in'), h('p', { class: 'muted' }, 'Enter the admin token of this PlayPulse.'), token, h('button', { class: 'primary', id: 'login', type: 'submit' }, 'Sign in'), error);
   form.addEventListener('submit', (e) => {
@@ -55,6 +56,7 @@ async function route(): Promise<void> {
       tab === 'editor' ? await editorView(param)
       : tab === 'backtest' ? await backtestView(param)
       : tab === 'players' ? await playersView(param)
+      : tab === 'audit' ? await auditView()
       : await rulesView();
   } catch (err) {
     view = h('p', { class: 'bad' }, (err as Error).message);

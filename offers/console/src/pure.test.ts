@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { barLayout } from './chart.ts';
 import { funnelRows, groupByRule, HOLDOUT_VARIANT } from './funnel.ts';
 import { ruleSummaries, summarize } from './summary.ts';
-import type { StatRow } from './shapes.ts';
+import { toAuditRows, type StatRow } from './shapes.ts';
 
 const row = (ruleId: string, variant: string, over: Partial<StatRow> = {}): StatRow => ({
   ruleId,
@@ -63,5 +63,28 @@ describe('rule summaries', () => {
     const text = "id: comeback\ndescription: 'Losing streak'\nenabled: false\nmode: shadow   # try it first\npriority: 90\ntrigger:\n  event: match.end\n";
     expect(summarize('comeback.yaml', text)).toEqual({ file: 'comeback.yaml', id: 'comeback', description: 'Losing streak', mode: 'shadow', enabled: false, priority: 90 });
     expect(ruleSummaries({ 'events.yaml': 'events: {}', 'policy.yaml': '', 'b.yaml': 'id: b', 'notes.txt': 'x' }).map((r) => r.id)).toEqual(['b']);
+  });
+});
+
+describe('audit rows', () => {
+  it('says what changed in words, a mode change by rule, and skips what is not an entry', () => {
+    const summary = { rulesAdded: ['a'], rulesRemoved: [], rulesChanged: ['b', 'c'], propertiesAdded: [], propertiesRemoved: [], propertiesChanged: [], eventsAdded: [], eventsRemoved: [], eventsChanged: [], policyChanged: true };
+    const rows = toAuditRows({
+      entries: [
+        { id: '2-0', at: 2, who: 'pia', role: 'publisher', via: 'api', action: 'mode', from: 1, to: 2, restored: null, message: null, summary, modes: [{ rule: 'b', from: 'live', to: 'shadow' }] },
+        { id: '1-0', at: 1, who: 'pia', role: 'publisher', via: 'api', action: 'publish', from: 1, to: 2, restored: null, message: 'why', summary, modes: [] },
+        { id: '0-0', who: 'x', action: 'publish', to: 1, summary: {} },
+        { action: 'publish' },
+        'nonsense',
+      ],
+    });
+    expect(rows.map((r) => [r.action, r.changes])).toEqual([
+      ['mode', 'b live → shadow'],
+      ['publish', 'rules added: a; rules changed: b, c; policy changed'],
+      ['publish', 'no rule, property or event changed'],
+    ]);
+    expect(rows[1]).toMatchObject({ who: 'pia', from: 1, to: 2, message: 'why' });
+    expect(toAuditRows(null)).toEqual([]);
+    expect(toAuditRows({ entries: 'x' })).toEqual([]);
   });
 });

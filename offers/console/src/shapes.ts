@@ -172,3 +172,72 @@ export interface BacktestJob {
   report: BacktestReport | null;
   error: string | null;
 }
+
+/** One row of `GET /v1/audit` as the Audit view shows it. */
+export interface AuditRow {
+  id: string;
+  at: number;
+  who: string;
+  role: string | null;
+  via: string;
+  action: string;
+  from: number;
+  to: number;
+  restored: number | null;
+  message: string | null;
+  /** What changed, in words: `rules changed: a, b; properties added: c`, `comeback-bundle live → shadow`. */
+  changes: string;
+}
+
+const SUMMARY_LABELS: readonly [string, string][] = [
+  ['rulesAdded', 'rules added'],
+  ['rulesRemoved', 'rules removed'],
+  ['rulesChanged', 'rules changed'],
+  ['propertiesAdded', 'properties added'],
+  ['propertiesRemoved', 'properties removed'],
+  ['propertiesChanged', 'properties changed'],
+  ['eventsAdded', 'events added'],
+  ['eventsRemoved', 'events removed'],
+  ['eventsChanged', 'events changed'],
+];
+
+/** `{ entries: [...] }` → rows; entries without an action or versions are skipped. */
+export function toAuditRows(body: unknown): AuditRow[] {
+  const entries = body && typeof body === 'object' ? (body as { entries?: unknown }).entries : undefined;
+  if (!Array.isArray(entries)) return [];
+  const rows: AuditRow[] = [];
+  for (const raw of entries) {
+    if (!raw || typeof raw !== 'object') continue;
+    const e = raw as Record<string, unknown>;
+    if (typeof e.action !== 'string' || typeof e.to !== 'number') continue;
+    const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+    const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
+    let changes: string;
+    if (e.action === 'mode') {
+      const modes = Array.isArray(e.modes) ? (e.modes as { rule?: unknown; from?: unknown; to?: unknown }[]) : [];
+      changes = modes.map((m) => `${String(m.rule)} ${String(m.from)} → ${String(m.to)}`).join('; ');
+    } else {
+      const summary = e.summary && typeof e.summary === 'object' ? (e.summary as Record<string, unknown>) : {};
+      const parts = SUMMARY_LABELS.flatMap(([key, label]) => {
+        const list = summary[key];
+        return Array.isArray(list) && list.length > 0 ? [`${label}: ${list.map(String).join(', ')}`] : [];
+      });
+      if (summary.policyChanged === true) parts.push('policy changed');
+      changes = parts.length > 0 ? parts.join('; ') : 'no rule, property or event changed';
+    }
+    rows.push({
+      id: str(e.id) ?? '',
+      at: num(e.at) ?? 0,
+      who: str(e.who) ?? '?',
+      role: str(e.role),
+      via: str(e.via) ?? '',
+      action: e.action,
+      from: num(e.from) ?? 0,
+      to: e.to,
+      restored: num(e.restored),
+      message: str(e.message),
+      changes,
+    });
+  }
+  return rows;
+}

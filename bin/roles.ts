@@ -5,6 +5,7 @@ import { createLogger } from '../lib/log.ts';
 import { createRedis, isRedisReady } from '../lib/redis.ts';
 import { PlayPulseError } from '../lib/errors.ts';
 import { onShutdown } from '../lib/shutdown.ts';
+import { startTracing } from '../lib/tracing.ts';
 import { BundleStore } from '../designer/store.ts';
 import { startEdge } from '../edge/index.ts';
 import { startProcessors } from '../processors/index.ts';
@@ -37,6 +38,12 @@ export async function runRoles(roles: readonly Role[], config: Config): Promise<
   const redisUrl = config.redisUrl;
   if (!redisUrl) throw new PlayPulseError('CONFIG_INVALID', 'REDIS_URL is not resolved');
   const health = new Health();
+  // Registered first, so it stops last: the roles' final spans are flushed.
+  const tracing = startTracing(config.tracing, config.instanceId);
+  if (tracing) {
+    onShutdown('tracing', () => tracing.shutdown());
+    log.info({ endpoint: config.tracing.endpoint, sampleRate: config.tracing.sampleRate }, 'tracing on');
+  }
 
   const redis = createRedis(redisUrl, 'bundles');
   redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis (bundles) error'));
@@ -68,18 +75,18 @@ export async function runRoles(roles: readonly Role[], config: Config): Promise<
     const deciderRedis = createRedis(redisUrl, 'decider', { enableAutoPipelining: true });
     deciderRedis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis (decider) error'));
     const decisions = await startDecisionLog(config, log);
-    const decider = createDecider({ config, redis: deciderRedis, bundles, decisionLog: decisions.log });
+    const decider = createDecider({ config, redis: deciderRedis, bundles, decisionLog: decisions.log, tracing });
     onShutdown('decider', async () => {
       await decider.close();
       await decisions.log.close();
       deciderRedis.disconnect();
     });
-    const processors = await startProcessors({ config, health, bundles, decider });
+    const processors = await startProcessors({ config, health, bundles, decider, tracing });
     onShutdown('processors', () => processors.stop());
     log.info({ topic: config.topics.events }, 'processors consuming');
   }
   if (roles.includes('edge')) {
-    const edge = await startEdge({ config, health, bundles });
+    const edge = await startEdge({ config, health, bundles, tracing });
     onShutdown('edge', () => edge.stop());
     log.info({ url: `ws://127.0.0.1:${edge.port}/v1/play`, instance: edge.instanceId }, 'edge listening');
   }

@@ -8,6 +8,7 @@
  * ignores an offer it already has, and any offer past its expiresAt.
  */
 import type { Logger } from '../lib/log.ts';
+import type { Tracing } from '../lib/tracing.ts';
 import { offerChannel, playerKeys } from '../lib/keys.ts';
 import type { RedisClient } from '../lib/redis.ts';
 import { edgeMetrics } from './metrics.ts';
@@ -41,6 +42,7 @@ export class OfferDelivery {
     private readonly sessions: SessionRegistry<Session>,
     private readonly opts: DeliveryOptions,
     private readonly log: Logger,
+    private readonly tracing: Tracing | null = null,
   ) {
     this.channel = offerChannel(opts.keyPrefix, opts.instanceId);
   }
@@ -101,7 +103,20 @@ export class OfferDelivery {
       this.log.warn('unparsable message on the offer channel');
       return;
     }
-    for (const session of this.sessions.of(msg.player)) session.deliverOffer(msg.offer, 'live');
+    const parent = this.tracing !== null && msg.traceparent !== undefined ? this.tracing.extract(msg.traceparent) : undefined;
+    if (!parent || !this.tracing) {
+      for (const session of this.sessions.of(msg.player)) session.deliverOffer(msg.offer, 'live');
+      return;
+    }
+    // A traced offer (its triggering event was sampled at an edge): the push is the trace's last hop.
+    const span = this.tracing.start('edge.push', parent, { 'playpulse.player': msg.player, 'playpulse.offer': msg.offer.id, 'playpulse.edge': this.opts.instanceId });
+    let sockets = 0;
+    for (const session of this.sessions.of(msg.player)) {
+      session.deliverOffer(msg.offer, 'live');
+      sockets += 1;
+    }
+    span.setAttribute('playpulse.sockets', sockets);
+    span.end();
   }
 
   private async pushInbox(session: Session): Promise<void> {

@@ -18,6 +18,7 @@ import type { Config } from '../lib/config.ts';
 import { PlayPulseError } from '../lib/errors.ts';
 import type { Health } from '../lib/health.ts';
 import { createDurableProducer, createKafka } from '../lib/kafka.ts';
+import type { Tracing } from '../lib/tracing.ts';
 import { createLogger } from '../lib/log.ts';
 import { createRedis, isRedisReady } from '../lib/redis.ts';
 import type { BundleSource } from '../designer/types.ts';
@@ -67,6 +68,8 @@ export interface EdgeDeps {
   health: Health;
   bundles: BundleSource;
   tuning?: Partial<EdgeTuning>;
+  /** Traces (lib/tracing.ts); absent or null: off. */
+  tracing?: Tracing | null;
 }
 
 export interface RunningEdge {
@@ -77,6 +80,7 @@ export interface RunningEdge {
 
 export async function startEdge(deps: EdgeDeps): Promise<RunningEdge> {
   const { config, health, bundles } = deps;
+  const tracing = deps.tracing ?? null;
   const tuning: EdgeTuning = { ...DEFAULT_TUNING, ...deps.tuning };
   if (!config.kafkaBrokers || !config.redisUrl) {
     throw new PlayPulseError('CONFIG_INVALID', 'the edge needs resolved Kafka brokers and Redis URL');
@@ -123,10 +127,11 @@ export async function startEdge(deps: EdgeDeps): Promise<RunningEdge> {
       inboxLimit: tuning.inboxLimit,
     },
     log,
+    tracing,
   );
 
   let draining = false;
-  const ctx: SessionContext = { instanceId, limits, producer, bundles, log, isDraining: () => draining };
+  const ctx: SessionContext = { instanceId, limits, producer, bundles, log, tracing, isDraining: () => draining };
 
   const caps = new ConnectionCaps(limits.maxConnections, limits.maxConnsPerIp);
   const refuse = (ws: WebSocket<UserData>, reason: string, label: string): void => {

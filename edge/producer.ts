@@ -14,6 +14,7 @@
  * Bytes stay counted in `inflightBytes` until their send settles, so memory is bounded by
  * what the caller admits against it.
  */
+import type { Span } from '@opentelemetry/api';
 import { performance } from 'node:perf_hooks';
 import type { Admin, Kafka } from 'kafkajs';
 import type { DurableProducer } from '../lib/kafka.ts';
@@ -34,6 +35,8 @@ export interface ProduceItem {
   readonly sink: ProduceSink;
   /** Set by the sink once it told the client `unavailable` for this item. */
   notified: boolean;
+  /** The frame's `edge.receive` span when it is traced (lib/tracing.ts); undefined otherwise. */
+  readonly span?: Span | undefined;
 }
 
 export interface ProduceSink {

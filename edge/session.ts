@@ -5,11 +5,13 @@
  * the token-expiry timer. Never touches the socket after `close`.
  */
 import { performance } from 'node:perf_hooks';
+import { SpanStatusCode, type Span } from '@opentelemetry/api';
 import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'uWebSockets.js';
 import type { Config } from '../lib/config.ts';
 import type { WireErrorCode } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
+import { TRACEPARENT, type Tracing } from '../lib/tracing.ts';
 import type { BundleSource } from '../designer/types.ts';
 import { parseClientFrame } from '../protocol/client-frames.ts';
 import { CLOSE, CLOSE_REASON } from '../protocol/close-codes.ts';
@@ -40,6 +42,8 @@ export interface SessionContext {
   readonly producer: EventProducer;
   readonly bundles: BundleSource;
   readonly log: Logger;
+  /** null: tracing off (no OTLP endpoint). */
+  readonly tracing: Tracing | null;
   isDraining(): boolean;
 }
 
@@ -109,7 +113,16 @@ export class Session implements ProduceSink {
       return;
     }
     const single = frame.t === 'ev' ? idOf(frame.events[0]) : undefined;
-    if (this.charge(frame.events.length, single)) this.ingest(frame.events, receivedAt);
+    if (!this.charge(frame.events.length, single)) return;
+    // Head sampling (lib/tracing.ts): off, one null check; on, one random draw per frame.
+    const tracing = this.ctx.tracing;
+    if (tracing === null || !tracing.sample()) {
+      this.ingest(frame.events, receivedAt, undefined);
+      return;
+    }
+    const span = tracing.start('edge.receive', undefined, { 'playpulse.player': this.player, 'playpulse.edge': this.ctx.instanceId, 'playpulse.events': frame.events.length }, receivedAt);
+    // The span ends when Kafka has the frame's first record (produced) or it is refused; now, if nothing of the frame went to Kafka.
+    if (this.ingest(frame.events, receivedAt, span) === 0) span.end();
   }
 
   onClose(): void {
@@ -152,6 +165,7 @@ export class Session implements ProduceSink {
       this.acked.add(item.id);
       ids.push(item.id);
       edgeMetrics.ackLatency.observe((now - item.receivedAt) / 1000);
+      if (item.span?.isRecording()) item.span.end();
     }
     if (!this.closed) this.corked(() => this.send(ackFrame(ids)));
   }
@@ -160,6 +174,10 @@ export class Session implements ProduceSink {
     const notify: string[] = [];
     for (const item of items) {
       if (final) this.release(item);
+      if (item.span?.isRecording()) {
+        item.span.setStatus({ code: SpanStatusCode.ERROR, message: reason });
+        item.span.end();
+      }
       if (!item.notified) {
         item.notified = true;
         notify.push(item.id);
@@ -171,13 +189,16 @@ export class Session implements ProduceSink {
     });
   }
 
-  private ingest(rawEvents: readonly unknown[], receivedAt: number): void {
+  /** Validates and submits a frame's events; returns how many went to Kafka. `span`: the frame is traced. */
+  private ingest(rawEvents: readonly unknown[], receivedAt: number, span: Span | undefined): number {
+    let submitted = 0;
+    const traceparent = span && this.ctx.tracing ? this.ctx.tracing.traceparent(span) : undefined;
     const taxonomy = this.ctx.bundles.current().events;
     const ackNow: string[] = [];
     const recvAt = Date.now();
     const eventContext = { hasStream: this.stream !== undefined };
     for (const raw of rawEvents) {
-      if (this.closed) return;
+      if (this.closed) return submitted;
       const check = validateEvent(raw, taxonomy, eventContext);
       if (!check.ok) {
         this.error('bad_event', check.message, check.id);
@@ -209,18 +230,22 @@ export class Session implements ProduceSink {
         record.seq = event.seq;
       }
       const value = encodeRecord(record);
-      const bytes = value.length + this.player.length + RECORD_OVERHEAD_BYTES;
+      const bytes = value.length + this.player.length + RECORD_OVERHEAD_BYTES + (traceparent === undefined ? 0 : TRACEPARENT.length + traceparent.length);
       if (!this.fits(bytes)) {
         this.error('unavailable', 'the edge is at its in-flight limit (Kafka is slow); retry', event.id);
         continue;
       }
-      const item: ProduceItem = { id: event.id, key: this.player, value, headers: recordHeaders(record), bytes, receivedAt, sink: this, notified: false };
+      const headers = recordHeaders(record);
+      if (traceparent !== undefined) headers[TRACEPARENT] = traceparent;
+      const item: ProduceItem = { id: event.id, key: this.player, value, headers, bytes, receivedAt, sink: this, notified: false, span };
+      submitted += 1;
       this.pending.set(event.id, item);
       this.inflightBytes += bytes;
       if (record.seq === undefined) edgeMetrics.eventsWithoutSeq.inc();
       this.ctx.producer.submit(item);
     }
     if (ackNow.length > 0) this.send(ackFrame(ackNow));
+    return submitted;
   }
 
   private admissionProblem(): string | null {

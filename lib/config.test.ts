@@ -78,6 +78,11 @@ describe('loadConfig', () => {
     ['PLAYPULSE_FAILPOINT', 'after-claim:1:STOP'],
     ['PLAYPULSE_FAILPOINT', 'after-claim:stop'],
     ['PLAYPULSE_FAILPOINT', 'after-claim:1:stop:stop'],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318'],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'grpc://collector:4317'],
+    ['PLAYPULSE_TRACE_SAMPLE_RATE', '1.5'],
+    ['PLAYPULSE_TRACE_SAMPLE_RATE', '-0.1'],
+    ['PLAYPULSE_TRACE_SAMPLE_RATE', 'often'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     const err = configError({ [name]: value });
     expect(err.code).toBe('CONFIG_INVALID');
@@ -171,6 +176,15 @@ describe('loadConfig', () => {
     expect(loadConfig({ PLAYPULSE_FAILPOINT: 'after-claim:1' }).processors.failPoint).toEqual({ step: 'after-claim', chunk: 1, action: 'kill' });
     expect(loadConfig({ PLAYPULSE_FAILPOINT: 'after-claim:3:stop' }).processors.failPoint).toEqual({ step: 'after-claim', chunk: 3, action: 'stop' });
     expect(loadConfig({ PLAYPULSE_FAILPOINT: 'after-apply:1:stop' }).processors.failPoint).toEqual({ step: 'after-apply', chunk: 1, action: 'stop' });
+  });
+
+  it('keeps tracing off unless OTEL_EXPORTER_OTLP_ENDPOINT is set, sampling 1% of frames by default', () => {
+    expect(loadConfig({}).tracing).toEqual({ endpoint: null, sampleRate: 0.01 });
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', PLAYPULSE_TRACE_SAMPLE_RATE: '0.25' }).tracing).toEqual({
+      endpoint: 'http://collector:4318',
+      sampleRate: 0.25,
+    });
+    expect(loadConfig({ PLAYPULSE_TRACE_SAMPLE_RATE: '0' }).tracing.sampleRate).toBe(0);
   });
 
   it('refuses a heartbeat interval above a third of the session timeout, naming both', () => {

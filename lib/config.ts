@@ -272,6 +272,9 @@ const envSchema = z.object({
     .string()
     .regex(FAIL_POINT_PATTERN, 'must be <step>:<n> or <step>:<n>:stop, step after-apply, after-claim, after-record or after-decide, n 1-999999 (a test-only fault injection)')
     .optional(),
+
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL (the OTLP/HTTP endpoint; spans go to <url>/v1/traces)' }).optional(),
+  PLAYPULSE_TRACE_SAMPLE_RATE: z.coerce.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1').default(0.01),
 });
 
 /** A player-token key: `kid` null for the single PLAYPULSE_AUTH_SECRET (token `kid` ignored). */
@@ -352,6 +355,13 @@ export interface Config {
     readonly slot: string | null;
     /** Test-only (PLAYPULSE_FAILPOINT): kill the process at this point; null, always, outside tests. */
     readonly failPoint: FailPoint | null;
+  };
+  /** Traces (lib/tracing.ts): off while `endpoint` is null. */
+  readonly tracing: {
+    /** OTEL_EXPORTER_OTLP_ENDPOINT: the OTLP/HTTP collector. */
+    readonly endpoint: string | null;
+    /** Share of client frames the edge traces, 0..1. */
+    readonly sampleRate: number;
   };
 }
 
@@ -457,6 +467,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       slot: e.PLAYPULSE_PROCESSOR_SLOT ?? e.PLAYPULSE_INSTANCE_ID ?? null,
       failPoint: e.PLAYPULSE_FAILPOINT === undefined ? null : parseFailPoint(e.PLAYPULSE_FAILPOINT),
     },
+    tracing: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT ?? null, sampleRate: e.PLAYPULSE_TRACE_SAMPLE_RATE },
   };
   return deepFreeze(config);
 }

@@ -1,3 +1,4 @@
+import type { Context } from '@opentelemetry/api';
 import { Unpackr } from 'msgpackr';
 import type { AppliedEvent } from './decider-seam.ts';
 import type { EventRecord } from '../protocol/record.ts';
@@ -19,6 +20,8 @@ export interface ApplyItem {
   readonly record: EventRecord;
   readonly partition: number;
   readonly offset: string;
+  /** The record came with a traceparent (lib/tracing.ts): its remote parent. */
+  readonly trace?: Context | undefined;
 }
 
 export interface ApplyOptions {
@@ -192,6 +195,7 @@ function toApplied(item: ApplyItem, plan: ApplyPlan, reply: readonly unknown[], 
       state: stateFromRow(item.record.player, plan, reply, at),
       duplicate: status !== STATUS_APPLIED,
       resent: status === STATUS_DUPLICATE_ID || status === STATUS_DUPLICATE_SEQ,
+      trace: item.trace,
     },
   };
 }

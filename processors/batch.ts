@@ -14,6 +14,8 @@ import type { ScriptClient } from './scripts.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { FailPoint } from '../lib/config.ts';
 import { failPointProbe } from '../lib/failpoint.ts';
+import { TRACEPARENT, type Tracing } from '../lib/tracing.ts';
+import type { Span } from '@opentelemetry/api';
 
 /**
  * One Kafka batch (one partition), in chunks of at most `chunkSize` messages. Per chunk:
@@ -38,6 +40,8 @@ export interface BatchDeps {
   readonly health: { failing(step: string, err: unknown): void; recovered(step: string): void };
   /** Test-only (PLAYPULSE_FAILPOINT): the process kills itself there; absent or null: never. */
   readonly failPoint?: FailPoint | null;
+  /** Traces (lib/tracing.ts); absent or null: off. */
+  readonly tracing?: Tracing | null;
 }
 
 /**
@@ -86,10 +90,15 @@ export function createBatchHandler(deps: BatchDeps): (payload: EachBatchPayload)
       const letters: DeadLetter[] = [];
       const byOffset = new Map<string, KafkaMessage>();
       const now = Date.now();
+      const tracing = deps.tracing ?? null;
+      let traced = 0;
       for (const message of chunk) {
         const d = decodeMessage(message, now);
         if (d.ok) {
-          items.push({ record: d.record, partition, offset: message.offset });
+          // Off: one null check per record. On: a header lookup; only sampled records carry one.
+          const trace = tracing === null ? undefined : tracing.extract(headerText(message.headers?.[TRACEPARENT]));
+          if (trace) traced += 1;
+          items.push({ record: d.record, partition, offset: message.offset, trace });
           byOffset.set(message.offset, message);
           if (d.futureRecvAt !== undefined) reportFutureTime(deps, d.record, d.futureRecvAt, partition, message.offset, throttle);
         } else {
@@ -119,7 +128,9 @@ export function createBatchHandler(deps: BatchDeps): (payload: EachBatchPayload)
 
       if (outcome.applied.length > 0) {
         const t1 = performance.now();
-        const decided = await untilDone(control, hooks('decide'), decideStep(deps, control, outcome.applied as readonly AppliedEvent[]));
+        const spans = tracing !== null && traced > 0 ? traceApplied(tracing, outcome.applied, partition, t0) : null;
+        const decided = await untilDone(control, hooks('decide'), decideStep(deps, control, spans ? spans.events : (outcome.applied as readonly AppliedEvent[])));
+        spans?.decide.forEach((span) => span.end());
         // null: the batch stopped being ours while isolating; nothing resolved.
         if (!decided.done || decided.value === null) return;
         const failedAlone = decided.value;
@@ -153,6 +164,31 @@ export function createBatchHandler(deps: BatchDeps): (payload: EachBatchPayload)
       await commitOffsetsIfNecessary();
     }
   };
+}
+
+/**
+ * The sampled events of a chunk (their record came with a traceparent): a `processor.apply`
+ * span each over the chunk's apply write, then a `processor.decide` span each, open while the
+ * chunk is decided; the event is handed to the decider with the decide span as its parent.
+ */
+function traceApplied(tracing: Tracing, applied: readonly AppliedEvent[], partition: number, applyStart: number): { events: AppliedEvent[]; decide: Span[] } {
+  const decide: Span[] = [];
+  const events = applied.map((e) => {
+    if (!e.trace) return e;
+    const attributes = { 'playpulse.player': e.record.player, 'playpulse.event': e.record.id, 'playpulse.partition': partition, 'playpulse.offset': e.offset, 'playpulse.duplicate': e.duplicate };
+    const apply = tracing.start('processor.apply', e.trace, attributes, applyStart);
+    apply.end();
+    const span = tracing.start('processor.decide', tracing.contextOf(apply), attributes);
+    decide.push(span);
+    return { ...e, trace: tracing.contextOf(span) };
+  });
+  return { events, decide };
+}
+
+/** A Kafka header value as text (kafkajs hands Buffers, or arrays for repeated headers). */
+function headerText(value: Buffer | string | (Buffer | string)[] | undefined): string | undefined {
+  const one = Array.isArray(value) ? value[0] : value;
+  return one === undefined ? undefined : typeof one === 'string' ? one : one.toString('latin1');
 }
 
 /** Where a chunk sits, for the fail point's line. */

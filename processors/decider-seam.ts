@@ -1,3 +1,4 @@
+import type { Context } from '@opentelemetry/api';
 import type { EventRecord } from '../protocol/record.ts';
 
 /** A player's state as the rules see it: built-ins plus designer properties. */
@@ -27,6 +28,8 @@ export interface AppliedEvent {
    * markers make that a no-op if it was decided before.
    */
   readonly resent: boolean;
+  /** A traced event (lib/tracing.ts): the span its decision and offer continue. */
+  readonly trace?: Context | undefined;
 }
 
 /**

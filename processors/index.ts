@@ -3,6 +3,7 @@ import { PlayPulseError } from '../lib/errors.ts';
 import type { Health } from '../lib/health.ts';
 import { createDurableProducer, createKafka, ensureTopics } from '../lib/kafka.ts';
 import { createLogger } from '../lib/log.ts';
+import type { Tracing } from '../lib/tracing.ts';
 import { isRedisReady } from '../lib/redis.ts';
 import type { BundleSource } from '../designer/types.ts';
 import type { Decider } from './decider-seam.ts';
@@ -29,6 +30,8 @@ export interface ProcessorsDeps {
    * (PLAYPULSE_PROCESSORS_SESSION_TIMEOUT_MS). A killed member's partitions move after it.
    */
   readonly sessionTimeoutMs?: number;
+  /** Traces (lib/tracing.ts); absent or null: off. */
+  readonly tracing?: Tracing | null;
   /** Called when the consumer cannot be restarted; default: log and exit the process with code 70. */
   readonly onFatal?: (err: Error) => void;
 }
@@ -84,6 +87,7 @@ export async function startProcessors(deps: ProcessorsDeps): Promise<Processors>
     chunkSize: deps.chunkSize ?? DEFAULT_CHUNK_SIZE,
     log,
     failPoint: config.processors.failPoint,
+    tracing: deps.tracing ?? null,
     health: {
       failing: (step) => failing.add(step),
       recovered: (step) => failing.delete(step),

@@ -4,7 +4,8 @@
  * Presence: `{p:<id>}:presence`, HASH edge instance id -> expiry (ms), kept fresh by each
  * instance's heartbeat while it holds a socket of the player. Delivery channel: one Redis
  * sharded pub/sub channel per instance, `<prefix>:{edge:<instanceId>}:offers`, carrying
- * JSON `{ player, offer }`. Pub/sub may lose a message (a subscriber reconnecting); the
+ * JSON `{ player, offer, traceparent? }` (`traceparent`: W3C trace context of the routing
+ * span, only for an offer whose triggering event was traced, lib/tracing.ts). Pub/sub may lose a message (a subscriber reconnecting); the
  * offer is still in the player's inbox, and an instance re-reads the inboxes of its
  * players after its subscriber reconnects.
  */
@@ -16,26 +17,30 @@ import { toWireOffer } from './server-frames.ts';
 export interface OfferMessage {
   player: string;
   offer: Offer;
+  traceparent?: string;
 }
+
+/** A W3C traceparent is 55 characters; anything much longer is not one. */
+const MAX_TRACEPARENT_LENGTH = 128;
 
 /**
  * Sends an offer, already in the player's inbox, to every edge instance that holds a
  * socket of the player now. Returns how many instances it was sent to (0: the player is
  * offline; the inbox delivers it on connect).
  */
-export async function publishOffer(redis: RedisClient, keyPrefix: string, playerId: string, offer: Offer): Promise<number> {
+export async function publishOffer(redis: RedisClient, keyPrefix: string, playerId: string, offer: Offer, traceparent?: string): Promise<number> {
   const presence = await redis.hgetall(playerKeys(keyPrefix, playerId).presence);
   const now = Date.now();
   const live = Object.entries(presence)
     .filter(([, expiresAt]) => Number(expiresAt) > now)
     .map(([instanceId]) => instanceId);
   if (live.length === 0) return 0;
-  const message = JSON.stringify({ player: playerId, offer } satisfies OfferMessage);
+  const message = JSON.stringify((traceparent === undefined ? { player: playerId, offer } : { player: playerId, offer, traceparent }) satisfies OfferMessage);
   await Promise.all(live.map((instanceId) => redis.spublish(offerChannel(keyPrefix, instanceId), message)));
   return live.length;
 }
 
-/** Parses a channel message; null for anything that is not `{ player, offer }`. */
+/** Parses a channel message; null for anything that is not `{ player, offer }`. A malformed `traceparent` is dropped, not the offer. */
 export function parseOfferMessage(text: string): OfferMessage | null {
   let value: unknown;
   try {
@@ -44,9 +49,10 @@ export function parseOfferMessage(text: string): OfferMessage | null {
     return null;
   }
   if (!value || typeof value !== 'object') return null;
-  const { player, offer } = value as Record<string, unknown>;
+  const { player, offer, traceparent } = value as Record<string, unknown>;
   const wire = toWireOffer(offer);
-  return typeof player === 'string' && wire ? { player, offer: wire } : null;
+  if (typeof player !== 'string' || !wire) return null;
+  return typeof traceparent === 'string' && traceparent.length <= MAX_TRACEPARENT_LENGTH ? { player, offer: wire, traceparent } : { player, offer: wire };
 }
 
 /** Orders inbox entries (JSON of Offer plus createdAt) by createdAt, then id; drops unparsable ones. */

@@ -6,8 +6,10 @@
  *   value   = MessagePack map (plain, no extensions):
  *             { v: 1, player, id, type, ts?, data?, recvAt, edge, session, stream?, seq? }
  *   headers = pp-type: event type (so tools can route or filter without decoding the
- *             value). Only one: kafkajs encodes every header separately, and the event id
- *             and record version are in the value already.
+ *             value). Only one on most records: kafkajs encodes every header separately,
+ *             and the event id and record version are in the value already.
+ *             traceparent: W3C trace context, only on the records of a frame the edge
+ *             sampled for tracing (lib/tracing.ts); readers that do not trace ignore it.
  *
  * `player` always comes from the token the edge verified; `recvAt` is the edge's
  * receive time in ms (processors apply one further ahead of their clock than

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --profile] [-- --baseline] [-- --keep] [-- --only ingest,offers,idle,processors,rules,memory]`
+ * `npm run bench [-- --quick] [-- --profile] [-- --baseline] [-- --keep] [-- --only ingest,offers,idle,tracing,processors,rules,memory]`
  *
  * Resolves the stack (infra/stack.ts), starts the system under test as separate processes
  * (edge, processors and offers roles of bin/start.ts) and the ws peer edge, all on fresh topic

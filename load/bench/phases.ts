@@ -44,6 +44,9 @@ export interface IngestFigures {
   readonly timeline: number[];
   /** CPU use of each process of the target during the phase, % of one core. */
   readonly cpuPct: Record<string, number>;
+  /** The same unrounded: CPU time of each process over the phase, ms, and the phase's wall time. */
+  readonly cpuMs?: Record<string, number>;
+  readonly wallMs?: number;
   readonly edgeRssBytes: number;
 }
 
@@ -128,6 +131,8 @@ export async function ingestPhase(target: Target, s: IngestScenario, ctx: PhaseC
     distribution: distribution(hist),
     timeline: sumTimelines(outcome.results),
     cpuPct: cpuPct(before, after, wall),
+    cpuMs: Object.fromEntries(Object.keys(before).map((role) => [role, (after[role] ?? 0) - (before[role] ?? 0)])),
+    wallMs: wall,
     edgeRssBytes: safeRss(target.edgePid),
   };
 }

@@ -29,7 +29,7 @@ export function computeRatios(r: Pick<BenchResults, 'ingest' | 'idle' | 'process
   };
 }
 
-export function computeTargets(r: Pick<BenchResults, 'ingest' | 'idle' | 'offers' | 'memory'>, ratios: Record<string, number | null>): Target[] {
+export function computeTargets(r: Pick<BenchResults, 'ingest' | 'idle' | 'offers' | 'memory' | 'tracing'>, ratios: Record<string, number | null>): Target[] {
   const out: Target[] = [];
   const mem = r.memory?.stages ?? [];
   const worst = mem.reduce((m, s) => Math.max(m, s.corePerPlayer), 0);
@@ -81,6 +81,13 @@ export function computeTargets(r: Pick<BenchResults, 'ingest' | 'idle' | 'offers
     measured: idle ? kb(idle.rssPerConnBytes) : 'not run',
     met: idle && idle.held > 0 ? idle.rssPerConnBytes <= 4096 : null,
   });
+  const t = r.tracing ?? null;
+  out.push({
+    name: `tracing at ${t ? `${t.sampleRate * 100}%` : '1%'} of frames: edge CPU per event against tracing off`,
+    target: '≤ 1.03×',
+    measured: t?.edgeCpuRatio != null ? `${t.edgeCpuRatio.toFixed(3)}× (${t.median.on.edgeCpuUsPerEvent.toFixed(2)} against ${t.median.off.edgeCpuUsPerEvent.toFixed(2)} µs, median of ${t.rounds.length / 2} rounds each)` : 'not run',
+    met: t?.edgeCpuRatio != null ? t.edgeCpuRatio <= 1.03 : null,
+  });
   for (const [name, v] of Object.entries(ratios)) {
     out.push({ name: `ratio: ${name}`, target: '≥ 2×', measured: ratio(v), met: v === null ? null : v >= 2 });
   }
@@ -123,6 +130,24 @@ export function markdown(r: BenchResults): string {
         `| ${o.target} | ${n(o.backgroundPerSec)} | ${o.sequencesPerSec} | ${n(o.sequences)} | ${n(o.offers)} | ${ms(o.eventToOffer.p50Ms)} | ${ms(o.eventToOffer.p99Ms)} | ${ms(o.eventToOffer.p999Ms)} | ${ms(o.eventToOffer.maxMs)} | ${n(o.background.ackedPerSec)} | ${ms(o.background.ack.p99Ms)} |`,
       );
     }
+    lines.push('');
+  }
+  if (r.tracing) {
+    const t = r.tracing;
+    lines.push(
+      `**Tracing cost** (the same ${n(t.offeredPerSec)} events/s against an edge with tracing off and one sampling ${t.sampleRate * 100}% of frames into an OTLP sink, alternating rounds; processors shared, tracing what arrives traced; ${n(t.spansExported)} spans exported in ${n(t.exportRequests)} requests)`,
+    );
+    lines.push('');
+    lines.push('| tracing | round | acked/s | ack p99 ms | edge CPU µs/event | processors CPU µs/event |');
+    lines.push('|---|---:|---:|---:|---:|---:|');
+    t.rounds.forEach((x, i) => lines.push(`| ${x.tracing} | ${Math.floor(i / 2) + 1} | ${n(x.ackedPerSec)} | ${ms(x.ackP99Ms)} | ${x.edgeCpuUsPerEvent.toFixed(2)} | ${x.processorsCpuUsPerEvent.toFixed(2)} |`));
+    for (const side of ['off', 'on'] as const) {
+      const m = t.median[side];
+      lines.push(`| **${side}, median** | | ${n(m.ackedPerSec)} | ${ms(m.ackP99Ms)} | ${m.edgeCpuUsPerEvent.toFixed(2)} | ${m.processorsCpuUsPerEvent.toFixed(2)} |`);
+    }
+    lines.push('');
+    const r3 = (v: number | null) => (v === null ? 'n/a' : `${v.toFixed(3)}×`);
+    lines.push(`On / off: edge CPU per event ${r3(t.edgeCpuRatio)}, processors ${r3(t.processorsCpuRatio)}.`);
     lines.push('');
   }
   if (r.idle.length > 0) {

@@ -1,4 +1,5 @@
 /** The JSON written per bench run (load/results/<runId>.json); load/results/baseline.json has the same shape. */
+import type { TracingFigures } from './tracing.ts';
 import type { MemoryFigures } from './memory.ts';
 import type { BenchPlan } from '../scenarios/index.ts';
 import type { Machine } from './machine.ts';
@@ -59,6 +60,8 @@ export interface BenchResults {
   readonly rules: RuleCostFigures | null;
   /** Redis bytes per player for the sample game (load/bench/memory.ts); absent in older results. */
   readonly memory?: MemoryFigures | null;
+  /** The cost of tracing at 1% against off (load/bench/tracing.ts); absent in older results. */
+  readonly tracing?: TracingFigures | null;
   readonly ratios: Record<string, number | null>;
   readonly targets: Target[];
   readonly profiles: Record<string, HotSpot[]>;

@@ -23,8 +23,12 @@ import { writeBenchRules } from './rules.ts';
 import { runProcessorComparison, runRuleCost } from './peers.ts';
 import { runMemoryBench, type MemoryFigures } from './memory.ts';
 import { sleep } from '../../lib/time.ts';
+import { startOtlpSink, tracingPhase, type OtlpSink, type TracingFigures } from './tracing.ts';
 
-export const PHASES = ['ingest', 'offers', 'idle', 'processors', 'rules', 'memory'] as const;
+/** Frames the traced edge of the tracing phase samples: the rate the issue asks to cost. */
+const TRACE_SAMPLE_RATE = 0.01;
+
+export const PHASES = ['ingest', 'offers', 'idle', 'tracing', 'processors', 'rules', 'memory'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface RunOptions {
@@ -55,7 +59,7 @@ export async function runBench(o: RunOptions): Promise<{ markdown: string; files
   const logDir = join(o.runDir, 'logs');
   const profDir = join(o.runDir, 'profiles');
   const rulesDir = writeBenchRules('offers/rules', join(o.runDir, 'rules'));
-  const [edgePort, peerPort, procHealth, offersHealth, adminPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const [edgePort, peerPort, procHealth, offersHealth, adminPort, tracedPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
   const base: NodeJS.ProcessEnv = {
     ...o.env,
     KAFKA_BROKERS: (o.config.kafkaBrokers ?? []).join(','),
@@ -84,6 +88,8 @@ export async function runBench(o: RunOptions): Promise<{ markdown: string; files
   const processors: ProcessorFigures[] = [];
   let rules: RuleCostFigures | null = null;
   let memory: MemoryFigures | null = null;
+  let tracing: TracingFigures | null = null;
+  let sink: OtlpSink | null = null;
   let processorComparison: ProcessorComparison | null = null;
   let profiles: Record<string, HotSpot[]> = {};
   let trafficFrom = 0;
@@ -91,17 +97,22 @@ export async function runBench(o: RunOptions): Promise<{ markdown: string; files
 
   try {
     // Each role starts with the Node flags it is shipped with (bin/node-flags.ts); a bin/start.ts process is named by its role.
-    const start = (name: string, args: string[], env: NodeJS.ProcessEnv, script = 'bin/start.ts') => {
-      const roleFlags = script === 'bin/start.ts' ? nodeFlagsFor([name as Role]) : [];
+    const start = (name: string, args: string[], env: NodeJS.ProcessEnv, script = 'bin/start.ts', role = name) => {
+      const roleFlags = script === 'bin/start.ts' ? nodeFlagsFor([role as Role]) : [];
       const p = startNode({ name, script, args, env: { ...base, ...env }, logDir, nodeFlags: script === 'bin/start.ts' ? [...roleFlags, ...nodeFlags] : [] });
       procs.push(p);
       return p;
     };
-    const procP = start('processors', ['--role', 'processors'], { HEALTH_PORT: String(procHealth) });
+    // The tracing phase: an OTLP sink here, the processors tracing what arrives traced, a second edge sampling 1% of frames.
+    sink = o.phases.has('tracing') ? await startOtlpSink() : null;
+    const otel = sink ? { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, PLAYPULSE_TRACE_SAMPLE_RATE: String(TRACE_SAMPLE_RATE) } : {};
+    const procP = start('processors', ['--role', 'processors'], { HEALTH_PORT: String(procHealth), ...otel });
     const offersP = start('offers', ['--role', 'offers'], { HEALTH_PORT: String(offersHealth) });
     const edgeP = start('edge', ['--role', 'edge'], { EDGE_PORT: String(edgePort) });
     const peerP = start('ws-peer', [], { EDGE_PORT: String(peerPort) }, 'load/peers/ws-edge.ts');
+    const tracedP = sink ? start('edge-traced', ['--role', 'edge'], { EDGE_PORT: String(tracedPort), ...otel }, 'bin/start.ts', 'edge') : null;
     await Promise.all([
+      ...(tracedP ? [waitReady(tracedP, `http://127.0.0.1:${tracedPort}/readyz`, READY_TIMEOUT_MS)] : []),
       waitReady(procP, `http://127.0.0.1:${procHealth}/readyz`, READY_TIMEOUT_MS),
       waitReady(offersP, `http://127.0.0.1:${offersHealth}/readyz`, READY_TIMEOUT_MS),
       waitReady(edgeP, `http://127.0.0.1:${edgePort}/readyz`, READY_TIMEOUT_MS),
@@ -156,6 +167,11 @@ export async function runBench(o: RunOptions): Promise<{ markdown: string; files
         await settle();
       }
     }
+    if (sink && tracedP) {
+      const traced: Target = { ...ours, name: 'ours, tracing 1%', url: `ws://127.0.0.1:${tracedPort}`, edgePid: tracedP.pid, metricsUrl: `http://127.0.0.1:${tracedPort}/metrics`, pids: { ...ours.pids, edge: tracedP.pid } };
+      tracing = await tracingPhase(ours, traced, o.plan.ingestFixed, ctx, { sampleRate: TRACE_SAMPLE_RATE, rounds: quick ? 1 : 3, warmupMs, sink, settle });
+      progress('tracing cost: off and at 1%');
+    }
     trafficTo = Date.now() - t0;
     // Rebalances during the traffic phases: a process joins once at start; any join after
     // that is a rebalance it took part in (an eviction under load shows here).
@@ -186,6 +202,7 @@ export async function runBench(o: RunOptions): Promise<{ markdown: string; files
   } finally {
     await lag?.stop().catch(() => undefined);
     await Promise.all(procs.map((p) => p.stop()));
+    await sink?.close();
   }
   if (o.profile && existsSync(profDir)) profiles = summarizeProfiles(profDir, procs);
 
@@ -213,8 +230,9 @@ export async function runBench(o: RunOptions): Promise<{ markdown: string; files
     processorComparison,
     rules,
     memory,
+    tracing,
     ratios,
-    targets: computeTargets({ ingest: { fixed, saturation }, idle, offers, memory }, ratios),
+    targets: computeTargets({ ingest: { fixed, saturation }, idle, offers, memory, tracing }, ratios),
     profiles,
     notes,
   };

@@ -36,6 +36,8 @@ function fmt(v: number): string {
 }
 
 function ticks(lo: number, hi: number, log: boolean): number[] {
+  // Degenerate ranges (no data, or a zero on a log axis) get no ticks rather than an endless loop.
+  if (!Number.isFinite(lo) || !Number.isFinite(hi) || hi < lo || (log && !(lo > 0))) return [];
   if (log) {
     const out: number[] = [];
     for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) out.push(10 ** e);

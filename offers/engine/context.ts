@@ -6,9 +6,10 @@ import type { FollowUpJob, OfferQueues } from '../jobs/queues.ts';
 import type { DecisionRecord } from './explain.ts';
 import type { EngineCommands } from './scripts.ts';
 import type { FailPointProbe } from '../../lib/failpoint.ts';
+import type { Tracing } from '../../lib/tracing.ts';
 
 /** Routes a made offer to the edge instances holding the player's sockets; resolves to how many. */
-export type PublishOffer = (playerId: string, offer: Offer) => Promise<number>;
+export type PublishOffer = (playerId: string, offer: Offer, traceparent?: string) => Promise<number>;
 
 export interface EngineContext {
   readonly redis: RedisClient & EngineCommands;
@@ -27,4 +28,6 @@ export interface EngineContext {
   readonly failAfterRecord?: FailPointProbe | null;
   /** Test-only (PLAYPULSE_FAILPOINT=after-claim:<n>): called once budget units are claimed, before the player writes. */
   readonly failAfterClaim?: FailPointProbe | null;
+  /** Traces (lib/tracing.ts): null or absent, off. */
+  readonly tracing?: Tracing | null;
 }

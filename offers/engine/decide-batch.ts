@@ -1,4 +1,6 @@
+import type { Context } from '@opentelemetry/api';
 import type { Bundle, Rule } from '../../designer/types.ts';
+import { publishTraced } from './offer-routing.ts';
 import type { Offer } from '../../protocol/offer.ts';
 import type { FollowUpJob } from '../jobs/queues.ts';
 import { openWindowsInto } from './attribution.ts';
@@ -362,7 +364,7 @@ async function after(
       expiries.push({ playerId: p.playerId, offer });
       const fu = followUpJobOf(x.d, winner.rule, offer);
       if (fu) followUps.push(fu);
-      routes.push(route(ctx, p.playerId, winner.rule, offer, stats));
+      routes.push(route(ctx, p.playerId, winner.rule, offer, stats, x.d.trace));
     }
   }
   const jobs = ctx.queues
@@ -372,8 +374,8 @@ async function after(
   await stats.flush(ctx.redis, ctx.keyPrefix);
 }
 
-async function route(ctx: EngineContext, playerId: string, rule: Rule, offer: Offer, stats: StatsDelta): Promise<void> {
-  const routed = await ctx.publish(playerId, offer).catch((err: unknown) => {
+async function route(ctx: EngineContext, playerId: string, rule: Rule, offer: Offer, stats: StatsDelta, trace: Context | undefined): Promise<void> {
+  const routed = await publishTraced(ctx, playerId, offer, trace).catch((err: unknown) => {
     ctx.log.warn({ err, player: playerId, offer: offer.id }, 'offer routing failed; it stays in the inbox for the next connect');
     return 0;
   });

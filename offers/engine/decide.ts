@@ -1,4 +1,6 @@
 import type { Bundle, ConditionInput, Rule } from '../../designer/types.ts';
+import type { Context } from '@opentelemetry/api';
+import { publishTraced } from './offer-routing.ts';
 import type { Offer } from '../../protocol/offer.ts';
 import type { FollowUpJob } from '../jobs/queues.ts';
 import { openWindows } from './attribution.ts';
@@ -27,6 +29,8 @@ export interface DecisionInput {
   /** Where the triggering event sits in Kafka: its decided marker. Absent only for a follow-up (`followUpOf`). */
   readonly position?: EventPosition;
   readonly followUpOf?: string;
+  /** A traced triggering event (lib/tracing.ts): the parent of its offer's routing span. */
+  readonly trace?: Context | undefined;
 }
 
 export type DecisionOutcome =
@@ -188,7 +192,7 @@ async function afterDecision(
     await Promise.all(stats);
     return;
   }
-  const route = ctx.publish(d.playerId, offer).catch((err: unknown) => {
+  const route = publishTraced(ctx, d.playerId, offer, d.trace).catch((err: unknown) => {
     ctx.log.warn({ err, player: d.playerId, offer: offer.id }, 'offer routing failed; it stays in the inbox for the next connect');
     return 0;
   });

@@ -13,6 +13,7 @@ import { handleResponse, RESPONSE_EVENTS } from './responses.ts';
 import { withEngineScripts } from './scripts.ts';
 import type { DecisionLog } from './decision-log.ts';
 import { routeOffer } from './offer-routing.ts';
+import type { Tracing } from '../../lib/tracing.ts';
 import type { AppliedEvent, Decider } from '../../processors/decider-seam.ts';
 
 export interface DeciderDeps {
@@ -29,6 +30,8 @@ export interface DeciderDeps {
   readonly followUps?: (job: FollowUpJob) => void;
   /** The decision stream every recorded decision is appended to; absent: none (backtests, benchmarks, tests). */
   readonly decisionLog?: DecisionLog;
+  /** Traces (lib/tracing.ts); absent or null: off. */
+  readonly tracing?: Tracing | null;
 }
 
 /**
@@ -90,7 +93,8 @@ export function createDecider(deps: DeciderDeps): ClosableDecider {
   const context: EngineContext = {
     redis,
     keyPrefix: deps.config.keyPrefix,
-    publish: deps.publish ?? ((playerId, offer) => routeOffer(deps.redis, deps.config.keyPrefix, playerId, offer)),
+    publish: deps.publish ?? ((playerId, offer, traceparent) => routeOffer(deps.redis, deps.config.keyPrefix, playerId, offer, traceparent)),
+    tracing: deps.tracing ?? null,
     queues,
     log,
     retentionMs: () => deps.bundles.current().policy.retentionMs,
@@ -120,6 +124,7 @@ export function createDecider(deps: DeciderDeps): ClosableDecider {
                 rules,
                 bundle,
                 position: { partition: e.partition, offset: e.offset },
+                trace: e.trace,
               },
             }
           : null;

@@ -1,7 +1,8 @@
 /**
  * `npm test`: the whole suite, in order — type-check, lint, unit and integration tests
  * against real Kafka and Redis (found or started by the test setup), then the
- * processors and offers integration tests once more against a local 3-node Redis Cluster.
+ * processors and offers integration tests and the processor-kill (30k events), budget and
+ * poison integrity rows once more against a local 3-node Redis Cluster.
  * Extra arguments go to every vitest run (e.g. `npm test -- --reporter=verbose`).
  * Ends with one line `tests: N passed, M failed` over every vitest run.
  */
@@ -32,7 +33,10 @@ const steps: Step[] = [
   { name: 'unit + integration', cmd: vitest('all.json', []), report: 'all.json' },
   {
     name: 'integration on Redis Cluster',
-    cmd: vitest('cluster.json', ['--project', 'integration', 'test/integration/processors', 'test/integration/offers']),
+    cmd: vitest('cluster.json', [
+      '--project', 'integration', 'test/integration/processors', 'test/integration/offers',
+      'test/integrity/processor-kill.test.ts', 'test/integrity/budget.test.ts', 'test/integrity/poison.test.ts',
+    ]),
     env: { PLAYPULSE_TEST_REDIS: 'cluster' },
     report: 'cluster.json',
   },

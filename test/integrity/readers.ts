@@ -4,6 +4,7 @@
  * player's state, offers and decisions from Redis (key layout of lib/keys.ts).
  */
 import { randomUUID } from 'node:crypto';
+import { Cluster, type Redis } from 'ioredis';
 import { logLevel, type IHeaders } from 'kafkajs';
 import { createKafka } from '../../lib/kafka.ts';
 import { decodeDecisionList } from '../../offers/engine/explain-codec.ts';
@@ -121,7 +122,10 @@ export async function readPlayerStates(
  * written under a player nobody was authenticated as.
  */
 export async function scanPlayersWithState(redis: RedisClient, prefix: string): Promise<Set<string>> {
-  const nodes = 'nodes' in redis && typeof redis.nodes === 'function' && redis.constructor.name === 'Cluster' ? redis.nodes('master') : [redis];
+  // `instanceof`, not the constructor's name: ioredis mixes EventEmitter into Cluster's
+  // prototype, so a Cluster's `constructor.name` is `EventEmitter`, and a SCAN sent through
+  // the cluster client reaches one random master only.
+  const nodes: Redis[] = redis instanceof Cluster ? redis.nodes('master') : [redis];
   const players = new Set<string>();
   const pattern = `${prefix}:{p:*}:state`;
   const re = new RegExp(`^${escapeRegExp(prefix)}:\\{p:(.*)\\}:state$`);

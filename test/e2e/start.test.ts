@@ -145,6 +145,9 @@ describe('npm start', () => {
       const edgeChild = commandLines.find((args) => args[args.indexOf('--role') + 1] === 'edge');
       expect(edgeChild).toBeDefined();
       for (const flag of nodeFlagsFor(['processors']).filter((f) => !nodeFlagsFor(['edge']).includes(f))) expect(edgeChild).not.toContain(flag);
+      // The banner follows its own /readyz polls (1 s timeout each, every 500 ms): on a loaded
+      // machine it can come a little after the readiness this test saw, so it is awaited too.
+      await waitFor('the ready banner', async () => (proc.output().includes('PlayPulse is ready.') ? true : undefined), 60_000);
       expect(proc.output()).toContain('PlayPulse is ready.');
       // Ctrl-C in a terminal: SIGINT to the whole foreground process group.
       process.kill(-proc.child.pid!, 'SIGINT');

@@ -21,16 +21,16 @@ const SAMPLE: Readonly<Record<string, string>> = Object.fromEntries(
     .map((f) => [f, readFileSync(resolve(RULES_DIR, f), 'utf8')]),
 );
 const SAMPLE_NAMES = Object.keys(SAMPLE).sort();
-const RULE_NAMES = SAMPLE_NAMES.filter((n) => !['events.yaml', 'properties.yaml', 'policy.yaml'].includes(n));
+const RULE_NAMES = SAMPLE_NAMES.filter((n) => !['events.yaml', 'properties.yaml', 'segments.yaml', 'policy.yaml'].includes(n));
 
 /**
- * The sample's events, properties and policy, one sample rule, and `name` set to `text`:
+ * The sample's events, properties, segments and policy, one sample rule, and `name` set to `text`:
  * every kind of file and the checks across them, at a fraction of the whole sample's
  * compile time (its CEL conditions dominate it).
  */
 function bundleWith(name: string, text: string): Record<string, string> {
   const base: Record<string, string> = {};
-  for (const f of ['events.yaml', 'properties.yaml', 'policy.yaml', 'win-streak-cosmetic.yaml']) base[f] = SAMPLE[f] as string;
+  for (const f of ['events.yaml', 'properties.yaml', 'segments.yaml', 'policy.yaml', 'win-streak-cosmetic.yaml']) base[f] = SAMPLE[f] as string;
   base[name] = text;
   return base;
 }
@@ -55,7 +55,7 @@ function compiled(files: Record<string, string>): CompileResult {
   return r;
 }
 
-const fileName = fc.constantFrom('events.yaml', 'properties.yaml', 'policy.yaml', 'rule.yaml', 'starter-pack.yaml');
+const fileName = fc.constantFrom('events.yaml', 'properties.yaml', 'segments.yaml', 'policy.yaml', 'rule.yaml', 'starter-pack.yaml');
 
 /** Text that looks a little like YAML: indentation, colons, dashes, quotes, anchors, flow brackets, comments. */
 const yamlish = fc

@@ -150,6 +150,15 @@ const SCHEMAS: Record<string, unknown> = {
     modes: { type: 'array', items: obj({ rule: str, from: { enum: ['live', 'shadow', 'off'] }, to: { enum: ['live', 'shadow', 'off'] } }) },
   }),
   Audit: obj({ entries: { type: 'array', items: ref('AuditEntry') } }),
+  Segment: obj({
+    name: str,
+    description: str,
+    condition: { ...str, description: 'the CEL condition of segments.yaml' },
+    active: { type: 'boolean', description: "true when the published rules or policy name it: only active segments are evaluated (and counted)" },
+    maxOffersPerDay: { ...nullable(int), description: "the segment's daily cap of policy.yaml, or null" },
+    today: { ...int, description: "approximate number of players decisions found in the segment on the current UTC day (HyperLogLog)" },
+  }),
+  Segments: obj({ day: { ...str, description: 'the UTC day counted, YYYY-MM-DD' }, segments: { type: 'array', items: ref('Segment') } }),
   ...BACKTEST_SCHEMAS,
 };
 

@@ -14,6 +14,7 @@ import { createDecider, type ClosableDecider } from '../../offers/engine/decider
 import { decodeDecisionList } from '../../offers/engine/explain-codec.ts';
 import type { DecisionRecord } from '../../offers/engine/explain.ts';
 import { dayIndex, DAY_MS } from '../../offers/engine/limits.ts';
+import { offerMetrics } from '../../offers/engine/metrics.ts';
 import { SEGMENT_SIZE_TTL_MS } from '../../offers/engine/redis-ops.ts';
 import { cleanupRedisPrefix, testConfig } from '../helpers/stack.ts';
 import { noonDaysAgo } from '../helpers/time.ts';
@@ -69,6 +70,9 @@ afterAll(async () => {
   }
 });
 
+/** Players whose batched write decidePlayer-6.lua refused (then decided again on the slow path). */
+const refusedWrites = async (): Promise<number> => (await offerMetrics.fallbacks.get()).values.find((v) => v.labels.reason === 'refused')?.value ?? 0;
+
 const decisions = async (r: Rig, player: string): Promise<DecisionRecord[]> => decodeDecisionList(await r.redis.getBuffer(playerKeys(r.config.keyPrefix, player).decisions));
 const inbox = (r: Rig, player: string) => r.redis.zrange(playerKeys(r.config.keyPrefix, player).inbox, 0, -1);
 const lossOf = (player: string, at: number, streak: number, spent: number) => applied(player, 'match.end', { result: 'loss' }, at, { loss_streak: streak, purchases: 0, spent });
@@ -102,8 +106,11 @@ describe('segments (real Redis)', () => {
     const events = Object.entries(players).flatMap(([kind, p]) =>
       Array.from({ length: 5 }, (_, i) => lossOf(p, T0 + i * MIN, kind === 'streaky' ? 5 + i : 3, kind === 'minnow' ? 10 : 9000)),
     );
+    const refusedBefore = await refusedWrites();
     if (batched) await r.decider.decideBatch(events);
     else for (const e of events) await r.decider.decideBatch([e]);
+    // The player script got each player's own cap: it refused none of the batch's writes.
+    expect(await refusedWrites()).toBe(refusedBefore);
 
     expect(await inbox(r, players.whale)).toHaveLength(3);
     expect(await inbox(r, players.streaky)).toHaveLength(2);

@@ -255,6 +255,12 @@ function rootsOf(scope: ConditionScope): string[] {
   return roots;
 }
 
+/** `a`, `a` and `b`, `a`, `b` and `c`. */
+function listed(names: readonly string[]): string {
+  const q = names.map((n) => `\`${n}\``);
+  return q.length <= 1 ? (q[0] ?? '') : `${q.slice(0, -1).join(', ')} and ${q[q.length - 1] ?? ''}`;
+}
+
 function errorSummary(err: unknown): string {
   if (err && typeof err === 'object' && 'summary' in err && typeof err.summary === 'string') return err.summary;
   return err instanceof Error ? (err.message.split('\n')[0] ?? err.message) : String(err);
@@ -279,7 +285,7 @@ function typeProblem(err: unknown, ast: ASTNode, scope: ConditionScope): Conditi
     const name = unknownVar[1] ?? '';
     const roots = rootsOf(scope);
     const hint = name === 'segments' && scope.segments ? 'a segment is `segment.<name>` (singular)' : didYouMean(name, roots);
-    return { code: 'RULE_REFERENCE', offset, message: `unknown variable \`${name}\`; conditions read ${roots.map((r) => `\`${r}\``).join(' and ')}`, hint };
+    return { code: 'RULE_REFERENCE', offset, message: `unknown variable \`${name}\`; conditions read ${listed(roots)}`, hint };
   }
   const noKey = /^No such key: (\S+)/.exec(summary);
   if (noKey) {

@@ -145,7 +145,7 @@ const SCHEMAS: Record<string, unknown> = {
     to: { ...int, description: 'the version current after' },
     restored: { ...nullable(int), description: 'for a rollback: the version whose files are live again' },
     message: nullable(str),
-    summary: { type: 'object', description: 'rules, properties and events added, removed and changed; policyChanged' },
+    summary: { type: 'object', description: 'rules, properties, events and segments added, removed and changed; policyChanged' },
     files: { type: 'array', items: obj({ name: str, status: { enum: ['added', 'removed', 'changed'] } }) },
     modes: { type: 'array', items: obj({ rule: str, from: { enum: ['live', 'shadow', 'off'] }, to: { enum: ['live', 'shadow', 'off'] } }) },
   }),

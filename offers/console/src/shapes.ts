@@ -199,6 +199,9 @@ const SUMMARY_LABELS: readonly [string, string][] = [
   ['eventsAdded', 'events added'],
   ['eventsRemoved', 'events removed'],
   ['eventsChanged', 'events changed'],
+  ['segmentsAdded', 'segments added'],
+  ['segmentsRemoved', 'segments removed'],
+  ['segmentsChanged', 'segments changed'],
 ];
 
 /** `{ entries: [...] }` → rows; entries without an action or versions are skipped. */

@@ -21,7 +21,7 @@ const SCHEMAS: Record<string, unknown> = {
   ),
   Files: obj(
     {
-      files: { type: 'object', additionalProperties: str, description: 'file name -> YAML text (events.yaml, properties.yaml, policy.yaml, one file per rule)' },
+      files: { type: 'object', additionalProperties: str, description: 'file name -> YAML text (events.yaml, properties.yaml, segments.yaml, policy.yaml, one file per rule)' },
       message: { type: 'string', description: 'optional note recorded with a published version' },
     },
     ['files'],

@@ -9,7 +9,7 @@ import { WEEKDAYS } from './schedule.ts';
  */
 export const EVENT_TYPE_PATTERN = '^[a-z0-9_.]{1,64}$';
 export const IDENT_PATTERN = '^[A-Za-z_][A-Za-z0-9_]{0,63}$';
-export const SEGMENT_NAME_PATTERN = '^[a-z_][a-z0-9_]{0,63}$';
+export const SEGMENT_NAME_PATTERN = '^[a-z][a-z0-9_]{0,63}$';
 export const RULE_ID_PATTERN = '^[a-z0-9][a-z0-9_.-]{0,63}$';
 export const FIELD_TYPES = ['int', 'double', 'number', 'string', 'bool', 'map', 'list'] as const;
 export const PROPERTY_KINDS = ['count', 'sum', 'min', 'max', 'last', 'streak'] as const;
@@ -83,7 +83,7 @@ export const propertiesSchema = z
   })
   .meta({ title: 'PlayPulse properties.yaml', description: 'Player properties that processors maintain.' });
 
-const segmentName = z.string().regex(new RegExp(SEGMENT_NAME_PATTERN), 'must be lower_snake_case: a-z, 0-9 and `_`, starting with a letter or `_`');
+const segmentName = z.string().regex(new RegExp(SEGMENT_NAME_PATTERN), 'must be lower_snake_case: a-z, 0-9 and `_`, starting with a letter');
 
 export const segmentsSchema = z
   .strictObject({

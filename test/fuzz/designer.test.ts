@@ -62,7 +62,7 @@ const yamlish = fc
   .array(
     fc.oneof(
       fc.constantFrom('\n', '  ', ': ', '- ', '#', '&a ', '*a', '<<: ', '{', '}', '[', ']', ',', "'", '"', '|', '>', '!!', '? ', '---', '...', '%YAML 1.2', '\t', '~', 'null', 'true', '1e9'),
-      fc.constantFrom('id', 'events', 'properties', 'trigger', 'event', 'when', 'offer', 'limits', 'count', 'window', 'fatigue', 'holdout', 'data', 'type', 'enum', '__proto__', 'constructor'),
+      fc.constantFrom('id', 'events', 'properties', 'trigger', 'event', 'when', 'offer', 'limits', 'count', 'window', 'fatigue', 'holdout', 'segments', 'data', 'type', 'enum', '__proto__', 'constructor'),
       fc.string({ maxLength: 8, unit: 'grapheme' }),
     ),
     { maxLength: 60 },
@@ -71,7 +71,7 @@ const yamlish = fc
 
 /** Arbitrary plain data as a YAML document would hold it, keys from the designer vocabulary and hostile names. */
 const key = fc.oneof(
-  fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'id', 'enabled', 'mode', 'priority', 'trigger', 'event', 'when', 'offer', 'sku', 'price', 'amount', 'currency', 'ttl', 'limits', 'cooldown', 'budget', 'experiment', 'events', 'data', 'type', 'required', 'enum', 'properties', 'count', 'sum', 'window', 'field', 'fatigue', 'holdout', 'percent', 'revenue', 'followUp'),
+  fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'id', 'enabled', 'mode', 'priority', 'trigger', 'event', 'when', 'offer', 'sku', 'price', 'amount', 'currency', 'ttl', 'limits', 'cooldown', 'budget', 'experiment', 'events', 'data', 'type', 'required', 'enum', 'properties', 'count', 'sum', 'window', 'field', 'fatigue', 'holdout', 'percent', 'revenue', 'followUp', 'segments', 'maxOffersPerDay'),
   fc.string({ maxLength: 6 }),
 );
 const value = fc.letrec((tie) => ({
@@ -152,7 +152,7 @@ describe('designer file fuzzing', () => {
     const cel = fc
       .array(
         fc.oneof(
-          fc.constantFrom('player.', 'event.', 'data.', 'matches_played', 'purchases', 'result', ' == ', ' && ', ' || ', '!', '(', ')', '[', ']', '.size()', ' in ', '"win"', '1', '0.5', '-', ' ? ', ' : ', 'has(', 'int(', 'timestamp(', '__proto__', 'constructor', '1e308', '9223372036854775808'),
+          fc.constantFrom('player.', 'event.', 'segment.', 'whales', 'data.', 'matches_played', 'purchases', 'result', ' == ', ' && ', ' || ', '!', '(', ')', '[', ']', '.size()', ' in ', '"win"', '1', '0.5', '-', ' ? ', ' : ', 'has(', 'int(', 'timestamp(', '__proto__', 'constructor', '1e308', '9223372036854775808'),
           fc.string({ maxLength: 4 }),
         ),
         { maxLength: 24 },

@@ -10,9 +10,21 @@ import type { Condition, ConditionInput, EventSpec, ValueType } from './types.ts
  */
 
 export interface ConditionScope {
-  readonly event: EventSpec;
+  /** The triggering event's fields; null where `event` is not available (a segment's `when`). */
+  readonly event: EventSpec | null;
   /** Player fields and their types; null where `player` is not available (a property's `when`). */
   readonly player: ReadonlyMap<string, ValueType> | null;
+  /** The segments `segment.<name>` may name (bools); absent or null: `segment` is not available. */
+  readonly segments?: SegmentScope | null;
+}
+
+/**
+ * What `segment` is in a condition: the declared segment names, and for rule conditions
+ * how a decision's segment values are found when its input does not carry them.
+ */
+export interface SegmentScope {
+  readonly names: readonly string[];
+  values?(input: ConditionInput): Readonly<Record<string, boolean>>;
 }
 
 export interface ConditionProblem {
@@ -47,9 +59,9 @@ export const EVENT_FIELDS: ReadonlyMap<string, ValueType> = new Map<string, Valu
 const LIMITS = { maxAstNodes: 2_000, maxDepth: 64, maxListElements: 256, maxMapEntries: 256, maxCallArguments: 16 };
 
 /** Evaluates parsed expressions over values already adapted to CEL types. */
-const runtimeEnv = new Environment({ limits: LIMITS }).registerVariable('event', 'map').registerVariable('player', 'map');
+const runtimeEnv = new Environment({ limits: LIMITS }).registerVariable('event', 'map').registerVariable('player', 'map').registerVariable('segment', 'map');
 
-type Context = { event: Record<string, unknown>; player: Record<string, unknown> };
+type Context = { event?: Record<string, unknown>; player: Record<string, unknown>; segment?: Readonly<Record<string, boolean>> };
 
 /**
  * Caches type-checking environments and input adapters per scope. One per compiled bundle:
@@ -65,7 +77,9 @@ export class ConditionCache {
     const key = scopeKey(scope);
     let env = this.envs.get(key);
     if (!env) {
-      env = new Environment({ limits: LIMITS }).registerVariable({ name: 'event', schema: eventSchema(scope.event) });
+      env = new Environment({ limits: LIMITS });
+      if (scope.event) env.registerVariable({ name: 'event', schema: eventSchema(scope.event) });
+      if (scope.segments) env.registerVariable({ name: 'segment', schema: Object.fromEntries(scope.segments.names.map((n) => [n, 'bool'])) });
       if (scope.player) env.registerVariable({ name: 'player', schema: Object.fromEntries([...scope.player].map(([k, t]) => [k, celType(t)])) });
       this.envs.set(key, env);
     }
@@ -95,7 +109,7 @@ function scopeKey(scope: ConditionScope): string {
     }
     return n;
   };
-  return `${id(scope.event)}:${id(scope.player)}`;
+  return `${id(scope.event)}:${id(scope.player)}:${id(scope.segments ?? null)}`;
 }
 
 function celType(t: ValueType): string {
@@ -116,6 +130,23 @@ export function compileCondition(source: string, scope: ConditionScope, cache: C
     ast = env.parse(source).ast;
   } catch (err) {
     return { ok: false, problems: [syntaxProblem(err)] };
+  }
+  if (!scope.event) {
+    for (const node of walk(ast)) {
+      if (node.op === 'id' && node.args === 'event') {
+        return {
+          ok: false,
+          problems: [
+            {
+              code: 'RULE_REFERENCE',
+              offset: node.range.start,
+              message: 'a segment reads only `player` and `segment`, not `event`: it holds for a player whatever event is being decided',
+              hint: 'test the event in the rule that uses the segment',
+            },
+          ],
+        };
+      }
+    }
   }
   if (!scope.player) {
     for (const node of walk(ast)) {
@@ -168,7 +199,7 @@ export function compileCondition(source: string, scope: ConditionScope, cache: C
 
   const fn = runtimeEnv.parse(source);
   const adapter = cache.adapter(scope);
-  const reads = readsOf(ast, scope.player ? ['event', 'player'] : ['event']);
+  const reads = readsOf(ast, rootsOf(scope));
   const condition: Condition = {
     source,
     reads,
@@ -215,6 +246,21 @@ function nestedComprehension(root: ASTNode): { name: string; offset: number } | 
   return visit(root, false);
 }
 
+/** The variables a condition of `scope` may read. */
+function rootsOf(scope: ConditionScope): string[] {
+  const roots: string[] = [];
+  if (scope.event) roots.push('event');
+  if (scope.player) roots.push('player');
+  if (scope.segments) roots.push('segment');
+  return roots;
+}
+
+/** `a`, `a` and `b`, `a`, `b` and `c`. */
+function listed(names: readonly string[]): string {
+  const q = names.map((n) => `\`${n}\``);
+  return q.length <= 1 ? (q[0] ?? '') : `${q.slice(0, -1).join(', ')} and ${q[q.length - 1] ?? ''}`;
+}
+
 function errorSummary(err: unknown): string {
   if (err && typeof err === 'object' && 'summary' in err && typeof err.summary === 'string') return err.summary;
   return err instanceof Error ? (err.message.split('\n')[0] ?? err.message) : String(err);
@@ -237,8 +283,9 @@ function typeProblem(err: unknown, ast: ASTNode, scope: ConditionScope): Conditi
   const unknownVar = /^Unknown variable: (\S+)/.exec(summary);
   if (unknownVar) {
     const name = unknownVar[1] ?? '';
-    const roots = scope.player ? ['event', 'player'] : ['event'];
-    return { code: 'RULE_REFERENCE', offset, message: `unknown variable \`${name}\`; conditions read ${roots.map((r) => `\`${r}\``).join(' and ')}`, hint: didYouMean(name, roots) };
+    const roots = rootsOf(scope);
+    const hint = name === 'segments' && scope.segments ? 'a segment is `segment.<name>` (singular)' : didYouMean(name, roots);
+    return { code: 'RULE_REFERENCE', offset, message: `unknown variable \`${name}\`; conditions read ${listed(roots)}`, hint };
   }
   const noKey = /^No such key: (\S+)/.exec(summary);
   if (noKey) {
@@ -247,7 +294,8 @@ function typeProblem(err: unknown, ast: ASTNode, scope: ConditionScope): Conditi
     const base = access && (access.op === '.' || access.op === '.?') ? pathOf(access.args[0]) : null;
     const where = base ? base.join('.') : 'the value';
     const candidates = base ? fieldsAt(base, scope) : [];
-    const declaredIn = base?.[0] === 'player' ? 'properties.yaml' : base?.[0] === 'event' ? `events.yaml (${scope.event.type})` : null;
+    const declaredIn =
+      base?.[0] === 'player' ? 'properties.yaml' : base?.[0] === 'event' && scope.event ? `events.yaml (${scope.event.type})` : base?.[0] === 'segment' ? 'segments.yaml' : null;
     return {
       code: 'RULE_REFERENCE',
       offset,
@@ -271,7 +319,8 @@ function fieldsAt(base: readonly string[], scope: ConditionScope): string[] {
   const key = base.join('.');
   if (key === 'player') return scope.player ? [...scope.player.keys()] : [];
   if (key === 'event') return [...EVENT_FIELDS.keys(), 'data'];
-  if (key === 'event.data') return [...scope.event.fields.keys()];
+  if (key === 'event.data') return scope.event ? [...scope.event.fields.keys()] : [];
+  if (key === 'segment') return scope.segments ? [...scope.segments.names] : [];
   return [];
 }
 
@@ -285,7 +334,7 @@ function checkEnumLiterals(ast: ASTNode, scope: ConditionScope): ConditionProble
   const enumOf = (node: ASTNode): { name: string; values: readonly string[] } | null => {
     const p = pathOf(node);
     if (!p || p.length !== 3 || p[0] !== 'event' || p[1] !== 'data') return null;
-    const f = scope.event.fields.get(p[2] ?? '');
+    const f = scope.event?.fields.get(p[2] ?? '');
     return f?.enum ? { name: p.join('.'), values: f.enum } : null;
   };
   const literals = (node: ASTNode): ASTNode[] => {
@@ -321,20 +370,24 @@ class Adapter {
   private readonly cache = new WeakMap<object, Context>();
   private readonly dataFields: [string, ValueType][];
   private readonly playerFields: [string, ValueType][];
+  private readonly withEvent: boolean;
+  private readonly segments: SegmentScope | null;
 
   constructor(scope: ConditionScope) {
-    this.dataFields = [...scope.event.fields.values()].map((f) => [f.name, f.type]);
+    this.dataFields = scope.event ? [...scope.event.fields.values()].map((f) => [f.name, f.type]) : [];
     this.playerFields = scope.player ? [...scope.player] : [];
+    this.withEvent = scope.event !== null;
+    this.segments = scope.segments ?? null;
   }
 
   adapt(input: ConditionInput): Context {
     let ctx = this.cache.get(input);
     if (!ctx) {
       const e = input.event;
-      ctx = {
-        event: { type: e.type, id: e.id, ts: toCel(e.ts, 'int'), data: pick(e.data ?? {}, this.dataFields) },
-        player: pick(input.player ?? {}, this.playerFields),
-      };
+      ctx = { player: pick(input.player ?? {}, this.playerFields) };
+      if (this.withEvent) ctx.event = { type: e.type, id: e.id, ts: toCel(e.ts, 'int'), data: pick(e.data ?? {}, this.dataFields) };
+      // Segment values are bools already; a segment's own input carries the values found so far (designer/segments.ts).
+      if (this.segments) ctx.segment = input.segment ?? this.segments.values?.(input) ?? {};
       this.cache.set(input, ctx);
     }
     return ctx;

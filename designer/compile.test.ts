@@ -44,7 +44,7 @@ describe('the sample game', () => {
 
   it('reads the policy and the built-in response events', () => {
     const b = sampleBundle();
-    expect(b.policy).toEqual({ maxOffersPerDay: 3, quietAfterPurchaseMs: 86_400_000, quietAfterDeclineMs: 7_200_000, holdoutPercent: 5, revenue: { event: 'shop.purchase', amountField: 'amount', currency: { field: 'currency' }, windowMs: 604_800_000 }, retentionMs: 90 * 86_400_000 });
+    expect(b.policy).toEqual({ maxOffersPerDay: 3, quietAfterPurchaseMs: 86_400_000, quietAfterDeclineMs: 7_200_000, holdoutPercent: 5, revenue: { event: 'shop.purchase', amountField: 'amount', currency: { field: 'currency' }, windowMs: 604_800_000 }, retentionMs: 90 * 86_400_000, segmentCaps: new Map([['whales', 5]]) });
     const purchased = b.events.get('offer.purchased');
     expect(purchased?.builtin).toBe(true);
     expect([...(purchased?.fields.values() ?? [])]).toEqual([

@@ -7,7 +7,8 @@ import { compilePolicy } from './policy.ts';
 import { compileProperties } from './properties.ts';
 import { compileRule } from './rule.ts';
 import { checkSchema } from './schema-check.ts';
-import { eventsSchema, policySchema, propertiesSchema, ruleSchema } from './schemas.ts';
+import { eventsSchema, policySchema, propertiesSchema, ruleSchema, segmentsSchema } from './schemas.ts';
+import { compileSegments, segmentsReadBy } from './segments.ts';
 import type { Bundle, Diagnostic, PropertySpec, Rule, ValueType } from './types.ts';
 import { parseYamlFile, type YamlFile } from './yaml-doc.ts';
 
@@ -20,11 +21,12 @@ export type CompileResult =
   | { readonly ok: true; readonly bundle: Bundle; readonly warnings: Diagnostic[] }
   | { readonly ok: false; readonly diagnostics: Diagnostic[] };
 
-const SPECIAL = { events: 'events', properties: 'properties', policy: 'policy' } as const;
+const SPECIAL = { events: 'events', properties: 'properties', segments: 'segments', policy: 'policy' } as const;
 
 /**
- * Compiles a designer bundle: file name -> YAML text. `events.yaml`, `properties.yaml` and
- * `policy.yaml` (or `.yml`) are optional; every other `*.yaml`/`*.yml` holds one rule.
+ * Compiles a designer bundle: file name -> YAML text. `events.yaml`, `properties.yaml`,
+ * `segments.yaml` and `policy.yaml` (or `.yml`) are optional; every other `*.yaml`/`*.yml`
+ * holds one rule.
  * Never throws: every problem is a Diagnostic. `ok` is false when any error was found;
  * then `diagnostics` holds errors and warnings, errors first.
  */
@@ -76,29 +78,37 @@ export function compileBundle(files: Readonly<Record<string, string>>, opts: { v
   const { properties, diagnostics: pd } = compileProperties(propsYaml, eventsBroken ? null : propsFile, events, cache);
   diagnostics.push(...pd);
 
-  const policyYaml = readable(special.policy);
-  const policyFile = policyYaml ? collect(diagnostics, checkSchema(policyYaml, policySchema)) : null;
-  const { policy, diagnostics: pold } = compilePolicy(policyYaml, policyFile, eventsBroken ? null : events);
-  diagnostics.push(...pold);
-
-  // Rules are checked against events and properties; when those have errors, rules get
-  // their YAML and schema checks only, so one mistake upstream is not reported many times.
-  const upstreamBroken = [special.events, special.properties].some((f) => f !== undefined && hasErrors(diagnostics.filter((d) => d.file === f)));
   const player = new Map<string, ValueType>(PLAYER_BUILTINS);
   for (const p of properties) player.set(p.name, p.valueType);
+  const propsBroken = eventsBroken || (special.properties !== undefined && hasErrors(diagnostics.filter((d) => d.file === special.properties)));
+  const segmentsYaml = readable(special.segments);
+  const segmentsFile = segmentsYaml ? collect(diagnostics, checkSchema(segmentsYaml, segmentsSchema)) : null;
+  const { segments, diagnostics: sd } = compileSegments(segmentsYaml, segmentsFile, propsBroken ? null : player, cache);
+  diagnostics.push(...sd);
+  const segmentsUnread = special.segments !== undefined && segmentsFile === null;
+
+  const policyYaml = readable(special.policy);
+  const policyFile = policyYaml ? collect(diagnostics, checkSchema(policyYaml, policySchema)) : null;
+  const { policy, diagnostics: pold } = compilePolicy(policyYaml, policyFile, eventsBroken ? null : events, segmentsUnread ? null : segmentNames(segmentsFile));
+  diagnostics.push(...pold);
+
+  // Rules are checked against events, properties and segments; when those have errors, rules
+  // get their YAML and schema checks only, so one mistake upstream is not reported many times.
+  const upstreamBroken = [special.events, special.properties, special.segments].some((f) => f !== undefined && hasErrors(diagnostics.filter((d) => d.file === f)));
   const rules: Rule[] = [];
   for (const name of ruleFiles) {
     const yaml = readable(name);
     if (!yaml) continue;
     const file = collect(diagnostics, checkSchema(yaml, ruleSchema));
     if (!file || upstreamBroken) continue;
-    const { rule, diagnostics: rd } = compileRule(yaml, file, { events, player, cache });
+    const { rule, diagnostics: rd } = compileRule(yaml, file, { events, player, segments: segments.scope, cache });
     diagnostics.push(...rd);
     if (rule) rules.push(rule);
   }
   diagnostics.push(...crossRuleChecks(rules, yamlOf));
 
   if (hasErrors(diagnostics)) return { ok: false, diagnostics: sortDiagnostics(diagnostics) };
+  segments.activate([...segmentsReadBy(rules), ...policy.segmentCaps.keys()]);
   const bundle: Bundle = {
     version: opts.version ?? 0,
     hash: bundleHash(files),
@@ -109,8 +119,13 @@ export function compileBundle(files: Readonly<Record<string, string>>, opts: { v
     rules,
     rulesByEvent: indexRules(rules),
     propertiesByEvent: indexProperties(properties),
+    segments,
   };
   return { ok: true, bundle, warnings: sortDiagnostics(diagnostics) };
+}
+
+function segmentNames(file: { segments: Record<string, unknown> } | null): string[] {
+  return file ? Object.keys(file.segments) : [];
 }
 
 function collect<T>(into: Diagnostic[], r: { value: T | null; diagnostics: Diagnostic[] }): T | null {

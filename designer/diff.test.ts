@@ -17,6 +17,7 @@ describe('diffBundles', () => {
     after['weekend.yaml'] = 'id: weekend\n';
     after['properties.yaml'] = (after['properties.yaml'] as string).replace(/^ {2}best_score:.*\n/m, '').replace('level:          { last', 'level:          { max');
     after['properties.yaml'] += '  kills_total:    { sum: { event: match.end, field: data.kills } }\n';
+    after['segments.yaml'] = "segments:\n  whales: 'player.revenue_30d >= 9000'\n  loyal: 'player.sessions_7d >= 5'\n";
     const d = diffBundles(before, after);
     expect(d.summary).toEqual({
       rulesAdded: ['weekend'],
@@ -28,11 +29,15 @@ describe('diffBundles', () => {
       eventsAdded: [],
       eventsRemoved: [],
       eventsChanged: [],
+      segmentsAdded: ['loyal'],
+      segmentsRemoved: ['newcomers'],
+      segmentsChanged: ['whales'],
       policyChanged: false,
     });
     expect(d.files.map((f) => [f.name, f.status])).toEqual([
       ['comeback-bundle.yaml', 'changed'],
       ['properties.yaml', 'changed'],
+      ['segments.yaml', 'changed'],
       ['weekend.yaml', 'added'],
       ['win-streak-cosmetic.yaml', 'removed'],
     ]);
@@ -52,8 +57,9 @@ describe('diffBundles', () => {
         '',
       ].join('\n'),
     );
-    expect(d.files[2]?.diff).toBe('--- /dev/null\n+++ b/weekend.yaml\n@@ -0,0 +1,1 @@\n+id: weekend\n');
+    expect(d.files[3]?.diff).toBe('--- /dev/null\n+++ b/weekend.yaml\n@@ -0,0 +1,1 @@\n+id: weekend\n');
     expect(formatBundleDiff(d)).toMatch(/^rules added: weekend\nrules removed: win-streak-cosmetic\nrules changed: comeback-bundle\n/);
+    expect(formatBundleDiff(d)).toContain('segments added: loyal\nsegments removed: newcomers\nsegments changed: whales\n');
   });
 
   it('does not count a comment or formatting edit as a rule change, and survives files that do not parse', () => {

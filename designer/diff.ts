@@ -19,6 +19,9 @@ export interface SemanticSummary {
   readonly eventsAdded: string[];
   readonly eventsRemoved: string[];
   readonly eventsChanged: string[];
+  readonly segmentsAdded: string[];
+  readonly segmentsRemoved: string[];
+  readonly segmentsChanged: string[];
   readonly policyChanged: boolean;
 }
 
@@ -32,7 +35,7 @@ export interface BundleDiff {
 
 /**
  * What changes from `oldFiles` (e.g. the published version) to `newFiles` (e.g. a folder):
- * a line diff per file and a summary by rule id, property and event name. Works on bundles
+ * a line diff per file and a summary by rule id, property, event and segment name. Works on bundles
  * that do not compile too: the summary reads the YAML, skipping what does not parse.
  */
 export function diffBundles(oldFiles: Readonly<Record<string, string>>, newFiles: Readonly<Record<string, string>>): BundleDiff {
@@ -55,6 +58,7 @@ export function diffBundles(oldFiles: Readonly<Record<string, string>>, newFiles
   const [rulesAdded, rulesRemoved, rulesChanged] = compare(o.rules, n.rules);
   const [propertiesAdded, propertiesRemoved, propertiesChanged] = compare(o.properties, n.properties);
   const [eventsAdded, eventsRemoved, eventsChanged] = compare(o.events, n.events);
+  const [segmentsAdded, segmentsRemoved, segmentsChanged] = compare(o.segments, n.segments);
   return {
     changed: files.length > 0,
     files,
@@ -68,6 +72,9 @@ export function diffBundles(oldFiles: Readonly<Record<string, string>>, newFiles
       eventsAdded,
       eventsRemoved,
       eventsChanged,
+      segmentsAdded,
+      segmentsRemoved,
+      segmentsChanged,
       policyChanged: o.policy !== n.policy,
     },
   };
@@ -90,6 +97,9 @@ export function formatBundleDiff(d: BundleDiff): string {
   list('events added', s.eventsAdded);
   list('events removed', s.eventsRemoved);
   list('events changed', s.eventsChanged);
+  list('segments added', s.segmentsAdded);
+  list('segments removed', s.segmentsRemoved);
+  list('segments changed', s.segmentsChanged);
   if (s.policyChanged) lines.push('policy changed');
   return `${lines.join('\n')}\n\n${d.files.map((f) => f.diff).join('\n')}`;
 }
@@ -98,6 +108,7 @@ interface Entities {
   readonly rules: Map<string, string>;
   readonly properties: Map<string, string>;
   readonly events: Map<string, string>;
+  readonly segments: Map<string, string>;
   readonly policy: string;
 }
 
@@ -106,6 +117,7 @@ function entities(files: Readonly<Record<string, string>>): Entities {
   const rules = new Map<string, string>();
   const properties = new Map<string, string>();
   const events = new Map<string, string>();
+  const segments = new Map<string, string>();
   let policy = '';
   for (const [name, text] of Object.entries(files)) {
     const value = safeParse(text);
@@ -114,10 +126,11 @@ function entities(files: Readonly<Record<string, string>>): Entities {
     const canon = (v: unknown): string => safeCanonical(v, text);
     if (kind === 'events') for (const [k, v] of entries(value, 'events')) events.set(k, canon(v));
     else if (kind === 'properties') for (const [k, v] of entries(value, 'properties')) properties.set(k, canon(v));
+    else if (kind === 'segments') for (const [k, v] of entries(value, 'segments')) segments.set(k, canon(v));
     else if (kind === 'policy') policy = canon(value);
     else if (value && typeof value === 'object' && typeof (value as { id?: unknown }).id === 'string') rules.set((value as { id: string }).id, canon(value));
   }
-  return { rules, properties, events, policy };
+  return { rules, properties, events, segments, policy };
 }
 
 function entries(value: unknown, key: string): [string, unknown][] {

@@ -17,12 +17,14 @@ export const MIN_RETENTION_MS = 86_400_000;
 /**
  * From a schema-valid policy.yaml; no file means no fatigue limits, no holdout and no
  * revenue event. `events` is null when events.yaml has errors: the revenue event is then
- * not checked (and not compiled), so one mistake upstream is not reported twice.
+ * not checked (and not compiled), so one mistake upstream is not reported twice; likewise
+ * `segments` (the names declared in segments.yaml) is null when segments.yaml has errors.
  */
 export function compilePolicy(
   yaml: YamlFile | null,
   file: PolicyFile | null,
   events: ReadonlyMap<string, EventSpec> | null,
+  segments: readonly string[] | null = [],
 ): { policy: Policy; diagnostics: Diagnostic[] } {
   const f = file?.fatigue;
   const diagnostics: Diagnostic[] = [];
@@ -39,6 +41,15 @@ export function compilePolicy(
     if (ms !== null && ms >= MIN_RETENTION_MS) retentionMs = ms;
     else if (yaml) diagnostics.push(diagnostic('error', 'RULE_SCHEMA', yaml.file, yaml.at(['retention']), `\`retention\` must be at least 1d, not \`${file.retention}\``, 'e.g. 30d or 90d'));
   }
+  const segmentCaps = new Map<string, number>();
+  for (const [name, spec] of Object.entries(file?.segments ?? {})) {
+    if (segments === null || segments.includes(name)) segmentCaps.set(name, spec.maxOffersPerDay);
+    else if (yaml) {
+      diagnostics.push(
+        diagnostic('error', 'RULE_REFERENCE', yaml.file, yaml.keyAt(['segments', name]), `segment \`${name}\` is not declared in segments.yaml`, didYouMean(name, segments) ?? (segments.length ? `declared: ${segments.join(', ')}` : 'declare it in segments.yaml')),
+      );
+    }
+  }
   const policy: Policy = {
     maxOffersPerDay: f?.maxOffersPerDay ?? null,
     quietAfterPurchaseMs: f?.quietAfterPurchase ? parseDuration(f.quietAfterPurchase) : null,
@@ -46,6 +57,7 @@ export function compilePolicy(
     holdoutPercent,
     revenue,
     retentionMs,
+    segmentCaps,
   };
   return { policy, diagnostics };
 }

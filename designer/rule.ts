@@ -1,4 +1,4 @@
-import type { ConditionCache} from './cel.ts';
+import type { ConditionCache, SegmentScope } from './cel.ts';
 import { compileCondition } from './cel.ts';
 import { conditionDiagnostics } from './condition-diagnostics.ts';
 import { ISO_4217 } from './currencies.ts';
@@ -14,6 +14,8 @@ export interface RuleScope {
   readonly events: ReadonlyMap<string, EventSpec>;
   /** `player` fields and types: built-ins and every property. */
   readonly player: ReadonlyMap<string, ValueType>;
+  /** `segment.<name>`: the segments of segments.yaml. */
+  readonly segments: SegmentScope;
   readonly cache: ConditionCache;
 }
 
@@ -33,7 +35,7 @@ export function compileRule(yaml: YamlFile, file: RuleFile, scope: RuleScope): {
   if (!event) {
     err(['trigger', 'event'], 'RULE_REFERENCE', `trigger event \`${file.trigger.event}\` is not declared in events.yaml`, didYouMean(file.trigger.event, scope.events.keys()) ?? 'declare it in events.yaml');
   } else if (file.trigger.when !== undefined) {
-    const compiled = compileCondition(file.trigger.when, { event, player: scope.player }, scope.cache);
+    const compiled = compileCondition(file.trigger.when, { event, player: scope.player, segments: scope.segments }, scope.cache);
     if (compiled.ok) when = compiled.condition;
     else diagnostics.push(...conditionDiagnostics(yaml, ['trigger', 'when'], compiled.problems));
   }

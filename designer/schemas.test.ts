@@ -29,7 +29,7 @@ describe('JSON Schemas of the designer files', () => {
 
   it('each sample file names its schema in a modeline', () => {
     for (const [name, text] of Object.entries(sampleFiles())) {
-      const kind = ['events', 'properties', 'policy'].includes(name.replace('.yaml', '')) ? name.replace('.yaml', '') : 'rule';
+      const kind = ['events', 'properties', 'segments', 'policy'].includes(name.replace('.yaml', '')) ? name.replace('.yaml', '') : 'rule';
       expect(text.split('\n')[0], name).toBe(`# yaml-language-server: $schema=../schemas/${kind}.schema.json`);
     }
   });

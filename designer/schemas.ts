@@ -3,12 +3,13 @@ import { DURATION_PATTERN } from './duration.ts';
 import { WEEKDAYS } from './schedule.ts';
 
 /**
- * The schemas of the four designer file kinds. Zod validates the files; the JSON Schemas
+ * The schemas of the five designer file kinds. Zod validates the files; the JSON Schemas
  * under offers/schemas/ are generated from these same definitions (`jsonSchemas()`, written
  * by `npm run rules -- schemas`) and a golden test keeps the committed files equal to them.
  */
 export const EVENT_TYPE_PATTERN = '^[a-z0-9_.]{1,64}$';
 export const IDENT_PATTERN = '^[A-Za-z_][A-Za-z0-9_]{0,63}$';
+export const SEGMENT_NAME_PATTERN = '^[a-z][a-z0-9_]{0,63}$';
 export const RULE_ID_PATTERN = '^[a-z0-9][a-z0-9_.-]{0,63}$';
 export const FIELD_TYPES = ['int', 'double', 'number', 'string', 'bool', 'map', 'list'] as const;
 export const PROPERTY_KINDS = ['count', 'sum', 'min', 'max', 'last', 'streak'] as const;
@@ -82,6 +83,25 @@ export const propertiesSchema = z
   })
   .meta({ title: 'PlayPulse properties.yaml', description: 'Player properties that processors maintain.' });
 
+const segmentName = z.string().regex(new RegExp(SEGMENT_NAME_PATTERN), 'must be lower_snake_case: a-z, 0-9 and `_`, starting with a letter');
+
+export const segmentsSchema = z
+  .strictObject({
+    segments: z
+      .record(
+        segmentName,
+        z.union([
+          cel('CEL condition over `player` (and other segments as `segment.<name>`); must be bool'),
+          z.strictObject({
+            description: z.string().optional().meta({ description: 'for people' }),
+            when: cel('CEL condition over `player` (and other segments as `segment.<name>`); must be bool'),
+          }),
+        ]),
+      )
+      .meta({ description: 'segment name -> its condition, or { description, when }; rules read it as `segment.<name>`' }),
+  })
+  .meta({ title: 'PlayPulse segments.yaml', description: 'Named groups of players: bool conditions over player properties.' });
+
 export const policySchema = z
   .strictObject({
     fatigue: z
@@ -104,6 +124,15 @@ export const policySchema = z
       .optional()
       .meta({ description: "what players spend, so each rule's revenue per player can be compared with the global holdout's (lift)" }),
     retention: duration("how long an inactive player's live state stays in Redis (default 90d; at least 1d); rebuilt from Kafka history by a replay").optional(),
+    segments: z
+      .record(
+        segmentName,
+        z.strictObject({
+          maxOffersPerDay: z.number().int().min(0).meta({ description: "per player in this segment, all rules together; replaces fatigue.maxOffersPerDay for the segment's players" }),
+        }),
+      )
+      .optional()
+      .meta({ description: "per segment of segments.yaml: its own daily cap; a player in several segments gets the tightest of their segments' caps" }),
   })
   .meta({ title: 'PlayPulse policy.yaml', description: 'Guardrails across all rules.' });
 
@@ -159,7 +188,7 @@ export const ruleSchema = z
     priority: z.number().int().optional().meta({ description: 'higher wins when several rules match one event (default 0)' }),
     trigger: z.strictObject({
       event: eventType.meta({ description: 'declared event type that triggers the rule' }),
-      when: cel('CEL condition over `event` and `player`; must be bool').optional(),
+      when: cel('CEL condition over `event`, `player` and `segment`; must be bool').optional(),
       followUpOnly: z
         .boolean()
         .optional()
@@ -209,9 +238,10 @@ export const ruleSchema = z
 export type EventsFile = z.infer<typeof eventsSchema>;
 export type PropertiesFile = z.infer<typeof propertiesSchema>;
 export type PolicyFile = z.infer<typeof policySchema>;
+export type SegmentsFile = z.infer<typeof segmentsSchema>;
 export type RuleFile = z.infer<typeof ruleSchema>;
 
-export const FILE_KINDS = { events: eventsSchema, properties: propertiesSchema, policy: policySchema, rule: ruleSchema } as const;
+export const FILE_KINDS = { events: eventsSchema, properties: propertiesSchema, segments: segmentsSchema, policy: policySchema, rule: ruleSchema } as const;
 export type FileKind = keyof typeof FILE_KINDS;
 
 /** The JSON Schema (draft-07, for editors) of each file kind, as written to offers/schemas/<kind>.schema.json. */

@@ -27,6 +27,11 @@ export interface EventSpec {
 export interface ConditionInput {
   readonly event: { readonly type: string; readonly id: string; readonly ts: number; readonly data: Readonly<Record<string, unknown>> };
   readonly player: Readonly<Record<string, unknown>>;
+  /**
+   * The values of the bundle's active segments for this player (`segment.<name>`), found
+   * once per decision (Bundle.segments.evaluate); absent: rule conditions find them on use.
+   */
+  readonly segment?: Readonly<Record<string, boolean>>;
 }
 
 export interface Condition {
@@ -64,6 +69,8 @@ export interface Policy {
    * expiry to now (Redis server clock) + this (docs/operations.md, "Retention").
    */
   readonly retentionMs: number;
+  /** `segments:` of policy.yaml: per segment name, the daily cap of its players (designer/segments.ts). */
+  readonly segmentCaps: ReadonlyMap<string, number>;
 }
 
 export interface RevenueSpec {
@@ -141,6 +148,26 @@ export interface Bundle {
   readonly rulesByEvent: ReadonlyMap<string, readonly Rule[]>;
   /** Properties by event type, in declaration order. */
   readonly propertiesByEvent: ReadonlyMap<string, readonly PropertySpec[]>;
+  /** segments.yaml: named player conditions, usable as `segment.<name>` (designer/segments.ts). */
+  readonly segments: SegmentSet;
+}
+
+export interface SegmentSpec {
+  readonly name: string;
+  readonly description: string;
+  readonly condition: Condition;
+  /** Segments its condition reads (`segment.<name>`). */
+  readonly dependsOn: readonly string[];
+}
+
+/** A bundle's segments; evaluates only the active ones: those its rules and policy name, and what they depend on. */
+export interface SegmentSet {
+  /** Every declared segment, in declaration order. */
+  readonly all: readonly SegmentSpec[];
+  /** Names of the segments a decision evaluates, in evaluation order (dependencies first). */
+  readonly active: readonly string[];
+  /** The active segments' values for one input; computed once per input object. */
+  evaluate(input: ConditionInput): Readonly<Record<string, boolean>>;
 }
 
 /** One finding of validation: file, 1-based line and column, message, optional hint. */

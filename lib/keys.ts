@@ -58,6 +58,12 @@ export const offerKeys = (prefix: string) => ({
   stats: (ruleId: string) => `${prefix}:{s:${ruleId}}:stats`,
   /** SET: rule ids that have stats, including rules no longer published. */
   statsRules: `${prefix}:{stats}:rules`,
+  /**
+   * HyperLogLog: ids of the players a decision found in segment `name` on UTC day `day`
+   * (days since the epoch); expires SEGMENT_SIZE_TTL_MS (offers/engine/redis-ops.ts) after
+   * its latest write, by the Redis server's clock. Each segment's days share the tag `{g:<name>}`.
+   */
+  segmentDay: (name: string, day: number) => `${prefix}:{g:${name}}:size:${day}`,
   /** BullMQ `prefix` option: queue keys live under it. */
   bullPrefix: `${prefix}:bull`,
 });

@@ -21,7 +21,7 @@ const SCHEMAS: Record<string, unknown> = {
   ),
   Files: obj(
     {
-      files: { type: 'object', additionalProperties: str, description: 'file name -> YAML text (events.yaml, properties.yaml, policy.yaml, one file per rule)' },
+      files: { type: 'object', additionalProperties: str, description: 'file name -> YAML text (events.yaml, properties.yaml, segments.yaml, policy.yaml, one file per rule)' },
       message: { type: 'string', description: 'optional note recorded with a published version' },
     },
     ['files'],
@@ -145,11 +145,20 @@ const SCHEMAS: Record<string, unknown> = {
     to: { ...int, description: 'the version current after' },
     restored: { ...nullable(int), description: 'for a rollback: the version whose files are live again' },
     message: nullable(str),
-    summary: { type: 'object', description: 'rules, properties and events added, removed and changed; policyChanged' },
+    summary: { type: 'object', description: 'rules, properties, events and segments added, removed and changed; policyChanged' },
     files: { type: 'array', items: obj({ name: str, status: { enum: ['added', 'removed', 'changed'] } }) },
     modes: { type: 'array', items: obj({ rule: str, from: { enum: ['live', 'shadow', 'off'] }, to: { enum: ['live', 'shadow', 'off'] } }) },
   }),
   Audit: obj({ entries: { type: 'array', items: ref('AuditEntry') } }),
+  Segment: obj({
+    name: str,
+    description: str,
+    condition: { ...str, description: 'the CEL condition of segments.yaml' },
+    active: { type: 'boolean', description: "true when the published rules or policy name it: only active segments are evaluated (and counted)" },
+    maxOffersPerDay: { ...nullable(int), description: "the segment's daily cap of policy.yaml, or null" },
+    today: { ...int, description: "approximate number of players decisions found in the segment on the current UTC day (HyperLogLog)" },
+  }),
+  Segments: obj({ day: { ...str, description: 'the UTC day counted, YYYY-MM-DD' }, segments: { type: 'array', items: ref('Segment') } }),
   ...BACKTEST_SCHEMAS,
 };
 

@@ -2,6 +2,7 @@ import { PlayPulseError } from '../../lib/errors.ts';
 import { checkPlayerId, DEFAULT_STREAM_LOOKBACK_MS, playerDecisions, playerSnapshot } from './players.ts';
 import { diffAgainstPublished, diffVersions, publishedView, publishFiles, rollbackRules, validateFiles } from './rules.ts';
 import { ruleStats } from './stats.ts';
+import { segmentsView } from './segments.ts';
 import { filesOf } from './http.ts';
 import type { Route, RouteContext } from './route-types.ts';
 import { readAudit, recordVersionChange, type VersionChange } from '../../designer/audit.ts';
@@ -168,6 +169,16 @@ export const ROUTES: readonly Route[] = [
     query: [{ name: 'limit', description: 'at most this many entries (1-500, default 50)', schema: { type: 'integer', minimum: 1, maximum: 500 } }],
     errors: [400],
     handle: async ({ deps, query }) => ({ entries: await readAudit(deps.redis, deps.config.keyPrefix, intParam(query, 'limit', 50, 1, 500)) }),
+  },
+  {
+    method: 'GET',
+    path: '/v1/segments',
+    operationId: 'getSegments',
+    role: 'viewer',
+    summary: "The published bundle's segments: name, condition, daily cap, and the approximate number of players found in each today (UTC)",
+    response: 'Segments',
+    errors: [],
+    handle: async ({ deps }) => segmentsView(deps.redis, deps.config.keyPrefix, deps.bundles.current(), Date.now()),
   },
   ...BACKTEST_ROUTES,
 ];

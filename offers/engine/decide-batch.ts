@@ -6,6 +6,7 @@ import type { FollowUpJob } from '../jobs/queues.ts';
 import { openWindowsInto } from './attribution.ts';
 import type { EngineContext } from './context.ts';
 import { decideEvent, followUpJobOf, purchaseAsOfEvent, type DecisionInput } from './decide.ts';
+import { dailyCapFor } from '../../designer/segments.ts';
 import { considerRules, limitCandidates, limitVerdicts, liveCandidates, type Considered } from './evaluate.ts';
 import type { DecisionRecord } from './explain.ts';
 import { offerIdFor } from './hashing.ts';
@@ -23,6 +24,7 @@ import {
   readPlayerCounters,
   releaseClaims,
   runDecidePlayer,
+  SegmentSizes,
   StatsDelta,
   type BudgetWindow,
   type DecisionWrite,
@@ -47,9 +49,9 @@ import {
  *              all sent together: it re-checks the markers and limits as it records, so a
  *              second processor deciding the same player (a rebalance) can never double an
  *              offer or pass a limit.
- *   5. after   routing (presence lookup + publish), attribution windows (lift) and lifecycle
- *              jobs (BullMQ addBulk), sent together; then the stats of the whole chunk, one
- *              MULTI per rule.
+ *   5. after   routing (presence lookup + publish), attribution windows (lift), lifecycle
+ *              jobs (BullMQ addBulk) and the segment sizes (one PFADD per segment and day),
+ *              sent together; then the stats of the whole chunk, one MULTI per rule.
  *              Events found decided (a redelivered chunk) route their still-pending
  *              offers again, in the same step (`reroute`).
  *
@@ -289,7 +291,8 @@ function plan(
   }
   const lastPurchaseAt = purchaseAsOfEvent(d, counters.lastPurchaseAt);
   const seen: PlayerCounters = { ...counters, lastPurchaseAt };
-  const verdicts = limitVerdicts(considered, seen, used, policy, d.at);
+  const cap = dailyCapFor(policy, bundle.segments.evaluate(d.input));
+  const verdicts = limitVerdicts(considered, seen, used, policy, d.at, cap);
   const winner = liveCandidates(considered, verdicts)[0] ?? null;
   const record = shapeDecision({ eventId: d.eventId, eventType: d.eventType, at: d.at, bundleVersion: bundle.version, considered, verdicts, winner: winner?.rule.id ?? null, offerIds });
   const offer = winner ? buildOffer(winner.rule, winner.variant, offerIds.get(winner.rule.id) ?? '', d.at) : null;
@@ -317,7 +320,7 @@ function plan(
             offer,
             ledger: newLedgerRecord(offer, d.eventId, d.at),
             cooldownUntil: cooldownAfter(winner.rule, d.at),
-            maxPerDay: policy.maxOffersPerDay,
+            maxPerDay: cap.max,
             quietAfterPurchaseMs: policy.quietAfterPurchaseMs,
             quietAfterDeclineMs: policy.quietAfterDeclineMs,
             lastPurchaseAt,
@@ -339,6 +342,7 @@ async function after(
   onDecision?: (playerId: string, record: DecisionRecord) => void,
 ): Promise<void> {
   const stats = new StatsDelta();
+  const sizes = new SegmentSizes(ctx.keyPrefix);
   const expiries: { playerId: string; offer: Offer }[] = [];
   const followUps: FollowUpJob[] = [];
   const routes: Promise<void>[] = [];
@@ -348,6 +352,7 @@ async function after(
     for (const x of p.planned) {
       ctx.decisionLog?.add(p.playerId, x.record);
       onDecision?.(p.playerId, x.record);
+      sizes.add(p.playerId, x.d.at, bundle.segments.evaluate(x.d.input));
       offerMetrics.latency.observe(seconds);
       x.record.rules.forEach((r, k) => {
         offerMetrics.decisions.inc({ outcome: r.outcome, mode: r.mode });
@@ -370,7 +375,7 @@ async function after(
   const jobs = ctx.queues
     ? Promise.all([ctx.queues.scheduleExpiries(expiries), ctx.queues.scheduleFollowUps(followUps)])
     : Promise.resolve(followUps.forEach((j) => ctx.followUps?.(j)));
-  await Promise.all([...routes, ...windows, jobs]);
+  await Promise.all([...routes, ...windows, jobs, sizes.flush(ctx.redis)]);
   await stats.flush(ctx.redis, ctx.keyPrefix);
 }
 

@@ -7,10 +7,11 @@ import { openWindows } from './attribution.ts';
 import { considerRules, limitCandidates, limitVerdicts, liveCandidates, type Considered } from './evaluate.ts';
 import type { DecisionRecord } from './explain.ts';
 import { offerIdFor } from './hashing.ts';
-import { budgetVerdict, cooldownAfter, type LimitVerdict, type PlayerCounters } from './limits.ts';
+import { budgetVerdict, cooldownAfter, type DailyCap, type LimitVerdict, type PlayerCounters } from './limits.ts';
+import { dailyCapFor } from '../../designer/segments.ts';
 import { offerMetrics } from './metrics.ts';
 import { buildOffer, newLedgerRecord, variantLabel } from './offer.ts';
-import { budgetUsed, incrStats, readCounters, releaseBudget, reserveBudget, runDecide, type DecideResult, type DecisionMark, type EventPosition } from './redis-ops.ts';
+import { budgetUsed, incrStats, readCounters, releaseBudget, reserveBudget, runDecide, SegmentSizes, type DecideResult, type DecisionMark, type EventPosition } from './redis-ops.ts';
 import type { EngineContext } from './context.ts';
 import { shapeDecision } from './shape.ts';
 
@@ -58,6 +59,7 @@ export async function decideEvent(ctx: EngineContext, d: DecisionInput): Promise
   const candidates = limitCandidates(considered);
   const offerIds = new Map(candidates.map((c) => [c.rule.id, offerIdFor(c.rule.id, d.playerId, d.eventId)]));
   const refusals = new Map<string, LimitVerdict>();
+  const cap = dailyCapFor(d.bundle.policy, d.bundle.segments.evaluate(d.input));
 
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
     if (attempt > 0) offerMetrics.retries.inc();
@@ -72,7 +74,7 @@ export async function decideEvent(ctx: EngineContext, d: DecisionInput): Promise
     ]);
     if (decided) return duplicate();
     const lastPurchaseAt = purchaseAsOfEvent(d, counters.lastPurchaseAt);
-    const verdicts = limitVerdicts(considered, { ...counters, lastPurchaseAt }, used, d.bundle.policy, d.at);
+    const verdicts = limitVerdicts(considered, { ...counters, lastPurchaseAt }, used, d.bundle.policy, d.at, cap);
     for (const [id, v] of refusals) if (verdicts.get(id) === null) verdicts.set(id, v);
 
     const { winner, claimed } = await pickWinner(ctx, d, liveCandidates(considered, verdicts), verdicts, offerIds);
@@ -93,7 +95,7 @@ export async function decideEvent(ctx: EngineContext, d: DecisionInput): Promise
       offer,
       ledger: newLedgerRecord(offer, d.eventId, d.at),
       cooldownUntil: cooldownAfter(winner.rule, d.at),
-      maxPerDay: d.bundle.policy.maxOffersPerDay,
+      maxPerDay: cap.max,
       quietAfterPurchaseMs: d.bundle.policy.quietAfterPurchaseMs,
       quietAfterDeclineMs: d.bundle.policy.quietAfterDeclineMs,
       lastPurchaseAt,
@@ -112,7 +114,7 @@ export async function decideEvent(ctx: EngineContext, d: DecisionInput): Promise
       if (winner && offer && result.offerExists) await ensureJobs(ctx, d, winner.rule, offer);
       return duplicate();
     }
-    if (winner) refusals.set(winner.rule.id, refusalVerdict(result.outcome, result.value, winner.rule, d.bundle));
+    if (winner) refusals.set(winner.rule.id, refusalVerdict(result.outcome, result.value, winner.rule, cap));
   }
   // programmer error: each attempt reads afresh, so only a verdict the script can never agree with is refused every time
   throw new Error(`decision for event ${d.eventId} of player ${d.playerId} kept being refused; retried ${MAX_ATTEMPTS} times`);
@@ -153,14 +155,14 @@ async function pickWinner(
   return { winner: null, claimed: false };
 }
 
-function refusalVerdict(outcome: string, value: number, rule: Rule, bundle: Bundle): LimitVerdict {
+function refusalVerdict(outcome: string, value: number, rule: Rule, cap: DailyCap): LimitVerdict {
   switch (outcome) {
     case 'cooldown':
       return { outcome: 'cooldown', until: value };
     case 'cap_reached':
       return { outcome: 'cap_reached', count: value, max: rule.limits.maxPerPlayer ?? value };
     case 'fatigue_daily_cap':
-      return { outcome: 'fatigue_daily_cap', count: value, max: bundle.policy.maxOffersPerDay ?? value };
+      return { outcome: 'fatigue_daily_cap', count: value, max: cap.max ?? value, ...(cap.segment !== null ? { segment: cap.segment } : {}) };
     case 'fatigue_after_purchase':
       return { outcome: 'fatigue_after_purchase', until: value };
     default:
@@ -188,6 +190,7 @@ async function afterDecision(
       return incrStats(ctx.redis, ctx.keyPrefix, c.rule.id, variantLabel(c.variant?.name), counts);
     });
   stats.push(openWindows(ctx, d.bundle.policy, d.playerId, d.at, considered));
+  stats.push(new SegmentSizes(ctx.keyPrefix).add(d.playerId, d.at, d.bundle.segments.evaluate(d.input)).flush(ctx.redis));
   if (!winner || !offer) {
     await Promise.all(stats);
     return;

@@ -120,7 +120,7 @@ export function createDecider(deps: DeciderDeps): ClosableDecider {
                 eventId: r.id,
                 eventType: r.type,
                 at: r.recvAt,
-                input: conditionInput(r, e.state),
+                input: conditionInput(r, e.state, bundle),
                 rules,
                 bundle,
                 position: { partition: e.partition, offset: e.offset },

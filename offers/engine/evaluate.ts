@@ -1,7 +1,7 @@
 import type { ConditionInput, Policy, Rule, Variant } from '../../designer/types.ts';
 import { assignVariant, inHoldout } from './hashing.ts';
 import { readValues } from './input.ts';
-import { budgetVerdict, fatigueVerdict, ruleLimitVerdict, type LimitVerdict, type PlayerCounters } from './limits.ts';
+import { budgetVerdict, fatigueVerdict, ruleLimitVerdict, type DailyCap, type LimitVerdict, type PlayerCounters } from './limits.ts';
 
 /**
  * The pure half of a decision. Step 1 (`considerRules`) needs only the event and the fresh
@@ -62,6 +62,7 @@ export function limitCandidates(considered: readonly Considered[]): Considered[]
 /**
  * The limit verdict of each rule that reached the limit checks (by rule id): null when it
  * may offer. `budgetUsed` is the count read for the rule's current window (absent: 0).
+ * `cap` is the player's daily cap (default: the policy's global one).
  */
 export function limitVerdicts(
   considered: readonly Considered[],
@@ -69,13 +70,14 @@ export function limitVerdicts(
   budgetUsed: ReadonlyMap<string, number>,
   policy: Policy,
   now: number,
+  cap?: DailyCap,
 ): Map<string, LimitVerdict | null> {
   const out = new Map<string, LimitVerdict | null>();
   for (const c of limitCandidates(considered)) {
     const verdict =
       ruleLimitVerdict(c.rule, counters, now) ??
       budgetVerdict(c.rule, budgetUsed.get(c.rule.id) ?? 0) ??
-      fatigueVerdict(policy, counters, now);
+      fatigueVerdict(policy, counters, now, cap);
     out.set(c.rule.id, verdict);
   }
   return out;

@@ -67,7 +67,7 @@ export function verdictReason(v: LimitVerdict): string {
     case 'budget_exhausted':
       return `budget exhausted: ${v.count} of ${v.max} per ${v.per}`;
     case 'fatigue_daily_cap':
-      return `fatigue: daily cap, ${v.count} of ${v.max} offers today`;
+      return v.segment === undefined ? `fatigue: daily cap, ${v.count} of ${v.max} offers today` : `fatigue: daily cap of segment ${v.segment}, ${v.count} of ${v.max} offers today`;
     case 'fatigue_after_purchase':
       return `fatigue: quiet after purchase until ${iso(v.until)}`;
     case 'fatigue_after_decline':

@@ -1,4 +1,4 @@
-import type { ConditionInput } from '../../designer/types.ts';
+import type { Bundle, ConditionInput } from '../../designer/types.ts';
 import type { EventRecord } from '../../protocol/record.ts';
 import type { PlayerState } from '../../processors/decider-seam.ts';
 
@@ -15,12 +15,19 @@ export function playerView(state: PlayerState): Record<string, unknown> {
   };
 }
 
-/** The CEL input of one event; `ts` is the client time when sent, else the receive time. */
-export function conditionInput(record: EventRecord, state: PlayerState): ConditionInput {
-  return {
-    event: { type: record.type, id: record.id, ts: record.ts ?? record.recvAt, data: record.data ?? {} },
-    player: playerView(state),
-  };
+/**
+ * The CEL input of one event; `ts` is the client time when sent, else the receive time.
+ * With a bundle, the input carries the values of its active segments, evaluated here once
+ * for all of the event's rules, its daily cap and the segment sizes.
+ */
+export function conditionInput(record: EventRecord, state: PlayerState, bundle?: Pick<Bundle, 'segments'>): ConditionInput {
+  return withSegments({ event: { type: record.type, id: record.id, ts: record.ts ?? record.recvAt, data: record.data ?? {} }, player: playerView(state) }, bundle);
+}
+
+/** `input` with the values of the bundle's active segments (unchanged when it has none). */
+export function withSegments(input: ConditionInput, bundle?: Pick<Bundle, 'segments'>): ConditionInput {
+  if (!bundle || bundle.segments.active.length === 0 || input.segment) return input;
+  return { ...input, segment: bundle.segments.evaluate(input) };
 }
 
 const splitPaths = new Map<string, readonly string[]>();

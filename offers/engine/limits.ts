@@ -38,7 +38,7 @@ export type LimitVerdict =
   | { readonly outcome: 'cooldown'; readonly until: number }
   | { readonly outcome: 'cap_reached'; readonly count: number; readonly max: number }
   | { readonly outcome: 'budget_exhausted'; readonly count: number; readonly max: number; readonly per: 'day' | 'hour' }
-  | { readonly outcome: 'fatigue_daily_cap'; readonly count: number; readonly max: number }
+  | { readonly outcome: 'fatigue_daily_cap'; readonly count: number; readonly max: number; readonly segment?: string }
   | { readonly outcome: 'fatigue_after_purchase'; readonly until: number }
   | { readonly outcome: 'fatigue_after_decline'; readonly until: number };
 
@@ -67,15 +67,22 @@ export function budgetVerdict(rule: Pick<Rule, 'limits'>, used: number): LimitVe
   return { outcome: 'budget_exhausted', count: used, max: b.count, per: b.per };
 }
 
+/** The daily cap of one decision (designer/segments.ts `dailyCapFor`): `segment` names the segment whose cap it is, null for the global one. */
+export interface DailyCap {
+  readonly max: number | null;
+  readonly segment: string | null;
+}
+
 /**
  * Policy-wide fatigue: daily cap, then quiet after purchase, then quiet after decline. A
  * quiet period covers [at, at + quiet): a purchase or decline later than `now` (applied with
- * a later event of the same batch) is this event's future and does not count.
+ * a later event of the same batch) is this event's future and does not count. `cap` is the
+ * player's daily cap (a segment's, or by default the policy's `maxOffersPerDay`).
  */
-export function fatigueVerdict(policy: Policy, c: PlayerCounters, now: number): LimitVerdict | null {
+export function fatigueVerdict(policy: Policy, c: PlayerCounters, now: number, cap: DailyCap = { max: policy.maxOffersPerDay, segment: null }): LimitVerdict | null {
   const today = offersOnDay(c, now);
-  if (policy.maxOffersPerDay !== null && today >= policy.maxOffersPerDay) {
-    return { outcome: 'fatigue_daily_cap', count: today, max: policy.maxOffersPerDay };
+  if (cap.max !== null && today >= cap.max) {
+    return cap.segment === null ? { outcome: 'fatigue_daily_cap', count: today, max: cap.max } : { outcome: 'fatigue_daily_cap', count: today, max: cap.max, segment: cap.segment };
   }
   if (policy.quietAfterPurchaseMs !== null && c.lastPurchaseAt !== null && inQuiet(c.lastPurchaseAt, policy.quietAfterPurchaseMs, now)) {
     return { outcome: 'fatigue_after_purchase', until: c.lastPurchaseAt + policy.quietAfterPurchaseMs };

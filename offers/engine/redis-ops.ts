@@ -162,6 +162,7 @@ export interface OfferWrite {
   readonly offer: Offer;
   readonly ledger: LedgerRecord;
   readonly cooldownUntil: number | null;
+  /** The player's daily cap: the policy's, or the tightest of their segments' (designer/segments.ts `dailyCapFor`). */
   readonly maxPerDay: number | null;
   readonly quietAfterPurchaseMs: number | null;
   readonly quietAfterDeclineMs: number | null;
@@ -421,4 +422,45 @@ export async function readPlayerLedger(redis: RedisClient, prefix: string, playe
     for (const [id, json] of Object.entries(await redis.hgetall(key))) out.set(id, JSON.parse(json) as LedgerRecord);
     return out;
   }
+}
+
+/** A segment's daily HyperLogLog lives this long after its latest write (relative: the Redis server's clock). */
+export const SEGMENT_SIZE_TTL_MS = 3 * DAY_MS;
+
+/**
+ * The players decisions found in each active segment, per UTC day of the decision, to add
+ * to the segments' HyperLogLogs: one MULTI (PFADD, PEXPIRE) per segment and day, all sent
+ * together, so a chunk of decisions costs a few commands, not one round trip per event.
+ */
+export class SegmentSizes {
+  private readonly byKey = new Map<string, Set<string>>();
+
+  constructor(private readonly prefix: string) {}
+
+  /** Each active segment `values` holds true for, counted for `playerId` on the UTC day of `at`. */
+  add(playerId: string, at: number, values: Readonly<Record<string, boolean>>): this {
+    const day = Math.floor(at / DAY_MS);
+    for (const name in values) {
+      if (values[name] !== true) continue;
+      const key = offerKeys(this.prefix).segmentDay(name, day);
+      let ids = this.byKey.get(key);
+      if (!ids) this.byKey.set(key, (ids = new Set()));
+      ids.add(playerId);
+    }
+    return this;
+  }
+
+  async flush(redis: RedisClient): Promise<void> {
+    const writes: Promise<unknown>[] = [];
+    for (const [key, ids] of this.byKey) writes.push(redis.multi().pfadd(key, ...ids).pexpire(key, SEGMENT_SIZE_TTL_MS).exec());
+    this.byKey.clear();
+    await Promise.all(writes);
+  }
+}
+
+/** Approximate count of the players found in each segment on UTC day `day` (0 when none). */
+export async function segmentSizes(redis: RedisClient, prefix: string, names: readonly string[], day: number): Promise<Map<string, number>> {
+  const keys = offerKeys(prefix);
+  const counts = await Promise.all(names.map((n) => redis.pfcount(keys.segmentDay(n, day))));
+  return new Map(names.map((n, i) => [n, counts[i] ?? 0]));
 }

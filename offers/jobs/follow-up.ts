@@ -2,7 +2,7 @@ import type { Job } from 'bullmq';
 import type { Bundle, BundleSource } from '../../designer/types.ts';
 import { decideEvent, type EngineContext } from '../engine/decide.ts';
 import type { DecisionRecord } from '../engine/explain.ts';
-import { playerView } from '../engine/input.ts';
+import { playerView, withSegments } from '../engine/input.ts';
 import { readLedger } from '../engine/redis-ops.ts';
 import type { PlayerState } from '../../processors/decider-seam.ts';
 import type { FollowUpJob } from './queues.ts';
@@ -52,7 +52,7 @@ export async function decideFollowUp(engine: EngineContext, bundle: Bundle, read
     eventId: `followup.${d.offerId}`,
     eventType: d.event.type,
     at: d.dueAt,
-    input: { event: d.event, player: playerView(state) },
+    input: withSegments({ event: d.event, player: playerView(state) }, bundle),
     rules: [rule],
     bundle,
     followUpOf: d.offerId,

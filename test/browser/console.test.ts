@@ -76,7 +76,7 @@ afterAll(async () => {
 });
 
 describe('the designer console', () => {
-  it("runs a designer's day: sign in, edit with inline errors, backtest, publish, explain a player, roll back, read the audit log", async () => {
+  it("runs a designer's day: sign in, edit with inline errors, backtest, publish, explain a player, roll back, read the audit log and the segments", async () => {
     const pageErrors: string[] = [];
     page.on('pageerror', (err) => pageErrors.push(err.message));
 
@@ -185,6 +185,16 @@ describe('the designer console', () => {
     expect(rolledBack).toContain('2 → 3');
     expect(rolledBack).toContain('restores 1');
     await shot('audit');
+
+    // The segments of the sample game: condition, cap, and the players counted today (the
+    // player above is a newcomer; its decisions counted it).
+    await page.click('nav a[data-tab="segments"]');
+    await page.waitForSelector('#segments-table tr[data-segment="whales"]');
+    const whales = await page.textContent('#segments-table tr[data-segment="whales"]');
+    expect(whales).toContain('player.revenue_30d >= 5000');
+    expect(whales).toContain('5');
+    expect(await page.textContent('#segments-table tr[data-segment="newcomers"]')).toMatch(/≈ [1-9]/);
+    await shot('segments');
 
     expect(pageErrors).toEqual([]);
   }, 240_000);

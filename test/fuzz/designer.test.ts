@@ -21,16 +21,16 @@ const SAMPLE: Readonly<Record<string, string>> = Object.fromEntries(
     .map((f) => [f, readFileSync(resolve(RULES_DIR, f), 'utf8')]),
 );
 const SAMPLE_NAMES = Object.keys(SAMPLE).sort();
-const RULE_NAMES = SAMPLE_NAMES.filter((n) => !['events.yaml', 'properties.yaml', 'policy.yaml'].includes(n));
+const RULE_NAMES = SAMPLE_NAMES.filter((n) => !['events.yaml', 'properties.yaml', 'segments.yaml', 'policy.yaml'].includes(n));
 
 /**
- * The sample's events, properties and policy, one sample rule, and `name` set to `text`:
+ * The sample's events, properties, segments and policy, one sample rule, and `name` set to `text`:
  * every kind of file and the checks across them, at a fraction of the whole sample's
  * compile time (its CEL conditions dominate it).
  */
 function bundleWith(name: string, text: string): Record<string, string> {
   const base: Record<string, string> = {};
-  for (const f of ['events.yaml', 'properties.yaml', 'policy.yaml', 'win-streak-cosmetic.yaml']) base[f] = SAMPLE[f] as string;
+  for (const f of ['events.yaml', 'properties.yaml', 'segments.yaml', 'policy.yaml', 'win-streak-cosmetic.yaml']) base[f] = SAMPLE[f] as string;
   base[name] = text;
   return base;
 }
@@ -55,14 +55,14 @@ function compiled(files: Record<string, string>): CompileResult {
   return r;
 }
 
-const fileName = fc.constantFrom('events.yaml', 'properties.yaml', 'policy.yaml', 'rule.yaml', 'starter-pack.yaml');
+const fileName = fc.constantFrom('events.yaml', 'properties.yaml', 'segments.yaml', 'policy.yaml', 'rule.yaml', 'starter-pack.yaml');
 
 /** Text that looks a little like YAML: indentation, colons, dashes, quotes, anchors, flow brackets, comments. */
 const yamlish = fc
   .array(
     fc.oneof(
       fc.constantFrom('\n', '  ', ': ', '- ', '#', '&a ', '*a', '<<: ', '{', '}', '[', ']', ',', "'", '"', '|', '>', '!!', '? ', '---', '...', '%YAML 1.2', '\t', '~', 'null', 'true', '1e9'),
-      fc.constantFrom('id', 'events', 'properties', 'trigger', 'event', 'when', 'offer', 'limits', 'count', 'window', 'fatigue', 'holdout', 'data', 'type', 'enum', '__proto__', 'constructor'),
+      fc.constantFrom('id', 'events', 'properties', 'trigger', 'event', 'when', 'offer', 'limits', 'count', 'window', 'fatigue', 'holdout', 'segments', 'data', 'type', 'enum', '__proto__', 'constructor'),
       fc.string({ maxLength: 8, unit: 'grapheme' }),
     ),
     { maxLength: 60 },
@@ -71,7 +71,7 @@ const yamlish = fc
 
 /** Arbitrary plain data as a YAML document would hold it, keys from the designer vocabulary and hostile names. */
 const key = fc.oneof(
-  fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'id', 'enabled', 'mode', 'priority', 'trigger', 'event', 'when', 'offer', 'sku', 'price', 'amount', 'currency', 'ttl', 'limits', 'cooldown', 'budget', 'experiment', 'events', 'data', 'type', 'required', 'enum', 'properties', 'count', 'sum', 'window', 'field', 'fatigue', 'holdout', 'percent', 'revenue', 'followUp'),
+  fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'id', 'enabled', 'mode', 'priority', 'trigger', 'event', 'when', 'offer', 'sku', 'price', 'amount', 'currency', 'ttl', 'limits', 'cooldown', 'budget', 'experiment', 'events', 'data', 'type', 'required', 'enum', 'properties', 'count', 'sum', 'window', 'field', 'fatigue', 'holdout', 'percent', 'revenue', 'followUp', 'segments', 'maxOffersPerDay'),
   fc.string({ maxLength: 6 }),
 );
 const value = fc.letrec((tie) => ({
@@ -152,7 +152,7 @@ describe('designer file fuzzing', () => {
     const cel = fc
       .array(
         fc.oneof(
-          fc.constantFrom('player.', 'event.', 'data.', 'matches_played', 'purchases', 'result', ' == ', ' && ', ' || ', '!', '(', ')', '[', ']', '.size()', ' in ', '"win"', '1', '0.5', '-', ' ? ', ' : ', 'has(', 'int(', 'timestamp(', '__proto__', 'constructor', '1e308', '9223372036854775808'),
+          fc.constantFrom('player.', 'event.', 'segment.', 'whales', 'data.', 'matches_played', 'purchases', 'result', ' == ', ' && ', ' || ', '!', '(', ')', '[', ']', '.size()', ' in ', '"win"', '1', '0.5', '-', ' ? ', ' : ', 'has(', 'int(', 'timestamp(', '__proto__', 'constructor', '1e308', '9223372036854775808'),
           fc.string({ maxLength: 4 }),
         ),
         { maxLength: 24 },

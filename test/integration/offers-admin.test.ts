@@ -178,6 +178,18 @@ describe('admin API', () => {
     expect(rows.filter((r) => r.ruleId === 'comeback-bundle').map((r) => r.variant).sort()).toEqual(['a', 'control', 'default']);
   });
 
+  it("serves the published segments with their condition, cap and today's count", async () => {
+    const utcDay = () => new Date().toISOString().slice(0, 10);
+    const before = utcDay();
+    const res = await call('GET', '/v1/segments');
+    expect(res.status).toBe(200);
+    expect([before, utcDay()]).toContain(res.body.day);
+    const rows = res.body.segments as { name: string; condition: string; active: boolean; maxOffersPerDay: number | null; today: number }[];
+    expect(rows.map((r) => r.name)).toEqual(['whales', 'newcomers']);
+    expect(rows[0]).toMatchObject({ condition: 'player.revenue_30d >= 5000', active: true, maxOffersPerDay: 5, today: expect.any(Number) });
+    expect(rows[1]).toMatchObject({ condition: 'player.events_total < 20', active: true, maxOffersPerDay: null });
+  });
+
   it('refuses bad bodies clearly: not JSON, not an object, no files, too large', async () => {
     const notJson = await call('PUT', '/v1/rules', '{nope');
     expect(notJson.status).toBe(400);

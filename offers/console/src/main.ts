@@ -5,10 +5,11 @@ import { backtestView } from './views/backtest.ts';
 import { editorView } from './views/editor.ts';
 import { playersView } from './views/players.ts';
 import { rulesView } from './views/rules.ts';
+import { segmentsView } from './views/segments.ts';
 
 /**
  * The designer console: hash routes `#/rules`, `#/editor/<file>`, `#/backtest[/<job>]`,
- * `#/players[/<id>]`, `#/audit`, behind a login with the admin token.
+ * `#/segments`, `#/players[/<id>]`, `#/audit`, behind a login with the admin token.
  */
 const app = document.getElementById('app') as HTMLElement;
 const nav = document.getElementById('nav') as HTMLElement;
@@ -57,6 +58,7 @@ async function route(): Promise<void> {
       : tab === 'backtest' ? await backtestView(param)
       : tab === 'players' ? await playersView(param)
       : tab === 'audit' ? await auditView()
+      : tab === 'segments' ? await segmentsView()
       : await rulesView();
   } catch (err) {
     view = h('p', { class: 'bad' }, (err as Error).message);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { barLayout } from './chart.ts';
 import { funnelRows, groupByRule, HOLDOUT_VARIANT } from './funnel.ts';
 import { ruleSummaries, summarize } from './summary.ts';
-import { toAuditRows, type StatRow } from './shapes.ts';
+import { toAuditRows, toSegmentRows, type StatRow } from './shapes.ts';
 
 const row = (ruleId: string, variant: string, over: Partial<StatRow> = {}): StatRow => ({
   ruleId,
@@ -86,5 +86,19 @@ describe('audit rows', () => {
     expect(rows[1]).toMatchObject({ who: 'pia', from: 1, to: 2, message: 'why' });
     expect(toAuditRows(null)).toEqual([]);
     expect(toAuditRows({ entries: 'x' })).toEqual([]);
+  });
+});
+
+describe('toSegmentRows', () => {
+  it('keeps named entries and fills what is missing', () => {
+    const body = { day: '2026-12-04', segments: [{ name: 'whales', condition: 'player.revenue_30d >= 5000', active: true, maxOffersPerDay: 5, today: 12, description: 'big' }, { condition: 'x' }, { name: 'idle' }] };
+    expect(toSegmentRows(body)).toEqual({
+      day: '2026-12-04',
+      rows: [
+        { name: 'whales', description: 'big', condition: 'player.revenue_30d >= 5000', active: true, maxOffersPerDay: 5, today: 12 },
+        { name: 'idle', description: '', condition: '', active: false, maxOffersPerDay: null, today: 0 },
+      ],
+    });
+    expect(toSegmentRows(null)).toEqual({ day: '', rows: [] });
   });
 });

@@ -199,6 +199,9 @@ const SUMMARY_LABELS: readonly [string, string][] = [
   ['eventsAdded', 'events added'],
   ['eventsRemoved', 'events removed'],
   ['eventsChanged', 'events changed'],
+  ['segmentsAdded', 'segments added'],
+  ['segmentsRemoved', 'segments removed'],
+  ['segmentsChanged', 'segments changed'],
 ];
 
 /** `{ entries: [...] }` → rows; entries without an action or versions are skipped. */
@@ -240,4 +243,34 @@ export function toAuditRows(body: unknown): AuditRow[] {
     });
   }
   return rows;
+}
+
+/** One row of `GET /v1/segments` as the Segments view shows it. */
+export interface SegmentRow {
+  name: string;
+  description: string;
+  condition: string;
+  active: boolean;
+  maxOffersPerDay: number | null;
+  today: number;
+}
+
+/** `{ day, segments: [...] }` → the day and rows; entries without a name are skipped. */
+export function toSegmentRows(body: unknown): { day: string; rows: SegmentRow[] } {
+  const b = body && typeof body === 'object' ? (body as { day?: unknown; segments?: unknown }) : {};
+  const rows: SegmentRow[] = [];
+  for (const raw of Array.isArray(b.segments) ? b.segments : []) {
+    if (!raw || typeof raw !== 'object') continue;
+    const s = raw as Record<string, unknown>;
+    if (typeof s.name !== 'string') continue;
+    rows.push({
+      name: s.name,
+      description: typeof s.description === 'string' ? s.description : '',
+      condition: typeof s.condition === 'string' ? s.condition : '',
+      active: s.active === true,
+      maxOffersPerDay: typeof s.maxOffersPerDay === 'number' ? s.maxOffersPerDay : null,
+      today: typeof s.today === 'number' ? s.today : 0,
+    });
+  }
+  return { day: typeof b.day === 'string' ? b.day : '', rows };
 }

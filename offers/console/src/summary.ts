@@ -11,7 +11,7 @@ export interface RuleSummary {
   priority: number | null;
 }
 
-export const NON_RULE_FILES = new Set(['events.yaml', 'properties.yaml', 'policy.yaml']);
+export const NON_RULE_FILES = new Set(['events.yaml', 'properties.yaml', 'segments.yaml', 'policy.yaml']);
 
 function topLevel(text: string, key: string): string | null {
   const m = new RegExp(`^${key}:[ \\t]*(.*?)[ \\t]*(?:#.*)?$`, 'm').exec(text);

@@ -190,7 +190,7 @@ function check(dir: string): { ok: boolean; diagnostics: Diagnostic[]; summary: 
   const diagnostics = res.ok ? res.warnings : res.diagnostics;
   const errors = diagnostics.filter((d) => d.severity === 'error').length;
   const warnings = diagnostics.length - errors;
-  const counts = res.ok ? `; ${res.bundle.rules.length} rules, ${res.bundle.properties.length} properties, ${res.bundle.events.size} events` : '';
+  const counts = res.ok ? `; ${res.bundle.rules.length} rules, ${res.bundle.segments.all.length} segments, ${res.bundle.properties.length} properties, ${res.bundle.events.size} events` : '';
   return { ok: res.ok, diagnostics, summary: `${errors} errors, ${warnings} warnings${counts}` };
 }
 

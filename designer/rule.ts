@@ -7,7 +7,7 @@ import { formatDuration, parseDuration } from './duration.ts';
 import { isTimeZone, parseClock, Schedule, WEEKDAYS, type WeeklyWindow } from './schedule.ts';
 import type { RuleFile } from './schemas.ts';
 import { didYouMean } from './suggest.ts';
-import type { Condition, Diagnostic, EventSpec, Rule, RuleOffer, ValueType, Variant } from './types.ts';
+import type { Bandit, Condition, Diagnostic, EventSpec, Rule, RuleOffer, ValueType, Variant } from './types.ts';
 import type { PathSegment, YamlFile } from './yaml-doc.ts';
 
 export interface RuleScope {
@@ -70,6 +70,7 @@ export function compileRule(yaml: YamlFile, file: RuleFile, scope: RuleScope): {
       warn(['experiment', 'variants'], 'RULE_CONFLICT', 'every weighted variant is a holdout: this rule never makes an offer');
     }
   }
+  const bandit = file.experiment ? compileBandit(file.experiment, offer, err) : null;
 
   const followUp = file.followUp
     ? { afterMs: parseDuration(file.followUp.after) ?? 0, unless: file.followUp.unless ?? 'offer.purchased', rule: file.followUp.rule }
@@ -93,13 +94,59 @@ export function compileRule(yaml: YamlFile, file: RuleFile, scope: RuleScope): {
       maxPerPlayer: file.limits?.maxPerPlayer ?? null,
       budget: file.limits?.budget ? { count: file.limits.budget.count, per: file.limits.budget.per } : null,
     },
-    experiment: variants ? { variants } : null,
+    experiment: variants ? { variants, ...(bandit ? { bandit } : {}) } : null,
     followUp,
     followUpOnly: file.trigger.followUpOnly ?? false,
     ...(schedule ? { schedule } : {}),
   };
   return { rule, diagnostics };
 }
+
+type ExperimentInput = NonNullable<RuleFile['experiment']>;
+
+/** `allocation: bandit` and its settings, or null (weights) with its errors reported. */
+function compileBandit(x: ExperimentInput, offer: RuleOffer, err: Err): Bandit | null {
+  if (x.allocation !== 'bandit') {
+    if (x.bandit) err(['experiment', 'bandit'], 'RULE_SCHEMA', '`experiment.bandit` is set but `allocation` is not `bandit`', 'add `allocation: bandit` to the experiment, or remove `bandit:`');
+    return null;
+  }
+  const arms = x.variants.map((v, i) => ({ v, i })).filter(({ v }) => !v.holdout);
+  if (arms.length < 2) {
+    err(['experiment', 'allocation'], 'RULE_SCHEMA', `a bandit needs at least 2 arms that are not holdouts; this experiment has ${arms.length}`, 'add another variant, e.g. `{ name: b, weight: 50, offer: { discountPct: 30 } }`');
+  }
+  for (const { v, i } of arms) {
+    if (v.weight === 0) {
+      err(['experiment', 'variants', i, 'weight'], 'RULE_SCHEMA', `bandit arm \`${v.name}\` has weight 0: it would never make its warm-up offers`, 'give it a weight above 0 (weights set the shares during warm-up)');
+    }
+  }
+  const bandit: Bandit = { objective: x.bandit?.objective ?? 'purchase_rate', minShare: x.bandit?.minShare ?? BANDIT_MIN_SHARE, warmup: x.bandit?.warmup ?? BANDIT_WARMUP };
+  if (arms.length >= 2 && bandit.minShare * arms.length > 1) {
+    err(
+      ['experiment', 'bandit', 'minShare'],
+      'RULE_SCHEMA',
+      `\`minShare\` ${bandit.minShare} for each of ${arms.length} arms adds up to more than 1`,
+      `make it at most ${Math.floor((1 / arms.length) * 100) / 100}`,
+    );
+  }
+  if (bandit.objective === 'revenue') {
+    for (const { v, i } of arms) {
+      const currency = v.offer?.price?.currency;
+      if (currency !== undefined && currency !== offer.price.currency) {
+        err(
+          ['experiment', 'variants', i, 'offer', 'price', 'currency'],
+          'RULE_CONFLICT',
+          `bandit arm \`${v.name}\` is priced in ${currency} but the offer in ${offer.price.currency}: revenue of arms in different currencies cannot be compared`,
+          `price every arm in ${offer.price.currency}, or use \`objective: purchase_rate\``,
+        );
+      }
+    }
+  }
+  return bandit;
+}
+
+/** Defaults of `experiment.bandit` (docs/designers.md, "Self-optimizing variants"). */
+export const BANDIT_MIN_SHARE = 0.05;
+export const BANDIT_WARMUP = 100;
 
 type ScheduleInput = NonNullable<RuleFile['schedule']>;
 type Err = (p: PathSegment[], c: 'RULE_SCHEMA' | 'RULE_REFERENCE' | 'RULE_CONFLICT' | 'RULE_TYPE_ERROR', m: string, h?: string) => void;

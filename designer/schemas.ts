@@ -221,6 +221,21 @@ export const ruleSchema = z
           )
           .min(1)
           .max(20),
+        allocation: z
+          .enum(['weights', 'bandit'])
+          .optional()
+          .meta({ description: 'weights: fixed shares by weight (default); bandit: shares learned from conversions (Thompson sampling)' }),
+        bandit: z
+          .strictObject({
+            objective: z
+              .enum(['purchase_rate', 'revenue'])
+              .optional()
+              .meta({ description: 'what the bandit maximises per offer: purchases (default) or revenue' }),
+            minShare: z.number().min(0).max(0.5).optional().meta({ description: 'least share of every non-holdout arm, 0..0.5 (default 0.05)' }),
+            warmup: z.number().int().min(0).max(1_000_000).optional().meta({ description: 'offers every arm makes at its weight before learning starts (default 100)' }),
+          })
+          .optional()
+          .meta({ description: 'settings of `allocation: bandit`' }),
       })
       .optional(),
     followUp: z

@@ -92,6 +92,19 @@ export interface Variant {
   readonly offer: Partial<RuleOffer>;
 }
 
+/**
+ * `experiment.allocation: bandit`: the shares of the arms that are not holdouts are learned
+ * from their conversions by Thompson sampling (offers/engine/bandit.ts); holdout arms keep
+ * their weight's share.
+ */
+export interface Bandit {
+  readonly objective: 'purchase_rate' | 'revenue';
+  /** Least share of each non-holdout arm (0..0.5). */
+  readonly minShare: number;
+  /** Offers each non-holdout arm makes at its weight before the shares are learned. */
+  readonly warmup: number;
+}
+
 export interface RuleOffer {
   readonly sku: string;
   readonly title: string | null;
@@ -122,7 +135,7 @@ export interface Rule {
     readonly maxPerPlayer: number | null;
     readonly budget: { readonly count: number; readonly per: 'day' | 'hour' } | null;
   };
-  readonly experiment: { readonly variants: readonly Variant[] } | null;
+  readonly experiment: { readonly variants: readonly Variant[]; readonly bandit?: Bandit } | null;
   readonly followUp: FollowUp | null;
   /**
    * `trigger.followUpOnly: true`: never triggered by an event directly (left out of

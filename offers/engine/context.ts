@@ -7,6 +7,7 @@ import type { DecisionRecord } from './explain.ts';
 import type { EngineCommands } from './scripts.ts';
 import type { FailPointProbe } from '../../lib/failpoint.ts';
 import type { Tracing } from '../../lib/tracing.ts';
+import type { BanditAllocations } from './bandit-cache.ts';
 
 /** Routes a made offer to the edge instances holding the player's sockets; resolves to how many. */
 export type PublishOffer = (playerId: string, offer: Offer, traceparent?: string) => Promise<number>;
@@ -28,6 +29,8 @@ export interface EngineContext {
   readonly failAfterRecord?: FailPointProbe | null;
   /** Test-only (PLAYPULSE_FAILPOINT=after-claim:<n>): called once budget units are claimed, before the player writes. */
   readonly failAfterClaim?: FailPointProbe | null;
+  /** Current shares of bandit rules (bandit-cache.ts); absent: every experiment by weight. */
+  readonly bandits?: BanditAllocations;
   /** Traces (lib/tracing.ts): null or absent, off. */
   readonly tracing?: Tracing | null;
 }

@@ -138,7 +138,7 @@ export async function decideRuns(
 
   // Pure first half of every decision: needs only the event and its applied state.
   const players = runs.map((run): PlayerWork => {
-    const considered = run.triggers.map((t) => considerRules(t.input.rules, t.input.input, run.playerId, bundle.policy, t.input.at));
+    const considered = run.triggers.map((t) => considerRules(t.input.rules, t.input.input, run.playerId, bundle.policy, t.input.at, ctx.bandits?.sharesOf));
     const markerFields = new Set<string>();
     const ruleIds = new Set<string>();
     run.triggers.forEach((t, i) => {

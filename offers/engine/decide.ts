@@ -55,7 +55,8 @@ export async function decideEvent(ctx: EngineContext, d: DecisionInput): Promise
   const mark: DecisionMark | null = d.position ? { position: d.position } : d.followUpOf !== undefined ? { followUpOf: d.followUpOf } : null;
   // programmer error: every caller passes a Kafka position or the first offer's id
   if (!mark) throw new Error(`decision for event ${d.eventId} has neither a Kafka position nor a first offer: it could be decided twice`);
-  const considered = considerRules(d.rules, d.input, d.playerId, d.bundle.policy, d.at);
+  if (ctx.bandits && d.rules.some((r) => r.experiment?.bandit)) await ctx.bandits.refresh(ctx.redis, ctx.keyPrefix, d.bundle);
+  const considered = considerRules(d.rules, d.input, d.playerId, d.bundle.policy, d.at, ctx.bandits?.sharesOf);
   const candidates = limitCandidates(considered);
   const offerIds = new Map(candidates.map((c) => [c.rule.id, offerIdFor(c.rule.id, d.playerId, d.eventId)]));
   const refusals = new Map<string, LimitVerdict>();

@@ -13,6 +13,7 @@ import { handleResponse, RESPONSE_EVENTS } from './responses.ts';
 import { withEngineScripts } from './scripts.ts';
 import type { DecisionLog } from './decision-log.ts';
 import { routeOffer } from './offer-routing.ts';
+import { BanditAllocations } from './bandit-cache.ts';
 import type { Tracing } from '../../lib/tracing.ts';
 import type { AppliedEvent, Decider } from '../../processors/decider-seam.ts';
 
@@ -32,6 +33,8 @@ export interface DeciderDeps {
   readonly decisionLog?: DecisionLog;
   /** Traces (lib/tracing.ts); absent or null: off. */
   readonly tracing?: Tracing | null;
+  /** How long the shares of bandit rules are kept before the counters are read again (default BANDIT_REFRESH_MS). */
+  readonly banditRefreshMs?: number;
 }
 
 /**
@@ -95,6 +98,7 @@ export function createDecider(deps: DeciderDeps): ClosableDecider {
     keyPrefix: deps.config.keyPrefix,
     publish: deps.publish ?? ((playerId, offer, traceparent) => routeOffer(deps.redis, deps.config.keyPrefix, playerId, offer, traceparent)),
     tracing: deps.tracing ?? null,
+    bandits: new BanditAllocations(deps.banditRefreshMs),
     queues,
     log,
     retentionMs: () => deps.bundles.current().policy.retentionMs,
@@ -158,13 +162,15 @@ export function createDecider(deps: DeciderDeps): ClosableDecider {
       });
       const players = [...byPlayer].map(([playerId, list]) => ({ playerId, steps: stepsOf(bundle, list) }));
       const rounds = Math.max(0, ...players.map((p) => p.steps.length));
+      // Bandit shares older than their refresh interval: read with the first step's calls (bandit-cache.ts).
+      const bandits = context.bandits?.refresh(context.redis, context.keyPrefix, bundle);
       for (let k = 0; k < rounds; k += 1) {
         const step = players.flatMap((p) => {
           const s = p.steps[k];
           return s ? [{ playerId: p.playerId, step: s }] : [];
         });
         // Batch boundary: the step's response and revenue events, sent together across players.
-        await Promise.all(step.flatMap((s) => (s.step.special ? [special(bundle, s.step.special)] : [])));
+        await Promise.all([...(k === 0 && bandits ? [bandits] : []), ...step.flatMap((s) => (s.step.special ? [special(bundle, s.step.special)] : []))]);
         const runs = step.filter((s) => s.step.triggers.length > 0).map((s) => ({ playerId: s.playerId, triggers: s.step.triggers }));
         for (const slice of slices(runs)) await decideRuns(context, bundle, slice, deps.onDecision);
       }

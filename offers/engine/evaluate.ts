@@ -27,25 +27,30 @@ export interface Considered {
 
 const NO_VALUES: Readonly<Record<string, unknown>> = Object.freeze({});
 
+/** The current shares of a bandit rule's arms (bandit-cache.ts); undefined: by weight. */
+export type SharesOf = (rule: Rule) => readonly number[] | undefined;
+
 /**
  * Evaluates every candidate rule for one event, in the given (priority) order. `at` is the
  * event's time (recvAt, or a follow-up's due time): a rule whose schedule does not hold then
- * is `outside_schedule`, and its condition is not evaluated.
+ * is `outside_schedule`, and its condition is not evaluated. `sharesOf` gives the arms' shares
+ * of bandit rules (absent: every rule by weight).
  */
-export function considerRules(rules: readonly Rule[], input: ConditionInput, playerId: string, policy: Policy, at: number): Considered[] {
+export function considerRules(rules: readonly Rule[], input: ConditionInput, playerId: string, policy: Policy, at: number, sharesOf?: SharesOf): Considered[] {
   const holdout = inHoldout(playerId, policy.holdoutPercent);
+  const armOf = (rule: Rule) => assignVariant(playerId, rule, rule.experiment?.bandit && sharesOf ? sharesOf(rule) : undefined);
   return rules.map((rule): Considered => {
     if (rule.schedule) {
       const zoneProp = rule.schedule.spec.playerTimeZone;
       const s = (zoneProp ? rule.schedule.forZone(input.player[zoneProp]) : rule.schedule).at(at);
       if (!s.active) {
         const values = zoneProp ? { [`player.${zoneProp}`]: input.player[zoneProp] ?? null } : NO_VALUES;
-        return { rule, variant: assignVariant(playerId, rule), values, matched: false, pre: 'outside_schedule', nextStart: s.nextStart };
+        return { rule, variant: armOf(rule), values, matched: false, pre: 'outside_schedule', nextStart: s.nextStart };
       }
     }
     const cond = rule.trigger.when;
     const result = cond === null ? { value: true } : cond.evaluate(input);
-    const variant = assignVariant(playerId, rule);
+    const variant = armOf(rule);
     const matched = result.value;
     const pre: PreOutcome | null = !matched ? 'condition_false' : variant?.holdout ? 'control_arm' : holdout ? 'holdout' : null;
     const c: { -readonly [K in keyof Considered]: Considered[K] } = { rule, variant, values: cond === null ? {} : readValues(input, cond.reads), matched, pre };

@@ -27,14 +27,21 @@ function cachedUnit(seed: string): number {
   return u;
 }
 
-/** The experiment arm of a player for a rule, by weight; null for a rule without an experiment. */
-export function assignVariant(playerId: string, rule: Pick<Rule, 'id' | 'experiment'>): Variant | null {
+/**
+ * The experiment arm of a player for a rule, by weight; null for a rule without an
+ * experiment. `shares` (one per variant, in order) replaces the weights: a bandit's current
+ * allocation (bandit.ts). The player's point in [0, 1) is fixed, so while the shares hold the
+ * player keeps their arm, and when they move only the players near a boundary change arm.
+ */
+export function assignVariant(playerId: string, rule: Pick<Rule, 'id' | 'experiment'>, shares?: readonly number[]): Variant | null {
   const variants = rule.experiment?.variants ?? [];
-  const total = variants.reduce((sum, v) => sum + Math.max(0, v.weight), 0);
+  const weightOf = shares && shares.length === variants.length ? (_v: Variant, i: number) => shares[i] ?? 0 : (v: Variant) => v.weight;
+  const total = variants.reduce((sum, v, i) => sum + Math.max(0, weightOf(v, i)), 0);
   if (variants.length === 0 || total <= 0) return null;
   let point = cachedUnit(`arm\u0000${rule.id}\u0000${playerId}`) * total;
-  for (const v of variants) {
-    const w = Math.max(0, v.weight);
+  for (let i = 0; i < variants.length; i += 1) {
+    const v = variants[i] as Variant;
+    const w = Math.max(0, weightOf(v, i));
     if (point < w) return v;
     point -= w;
   }

@@ -131,6 +131,22 @@ const SCHEMAS: Record<string, unknown> = {
     lift: { ...nullable({ type: 'number' }), description: 'spendPerExposed over the `(holdout)` row of the rule, minus 1 (0.12 = +12%); null without a baseline' },
     liftLow: { ...nullable({ type: 'number' }), description: 'lower end of the 95% confidence interval of `lift` (delta method); null while either group has fewer than two windows' },
     liftHigh: { ...nullable({ type: 'number' }), description: 'upper end of the 95% confidence interval of `lift`' },
+    bandit: {
+      ...nullable(
+        obj(
+          {
+            objective: { enum: ['purchase_rate', 'revenue'] },
+            share: { type: 'number', description: 'the probability that a player who triggers the rule is assigned this arm now (0..1)' },
+            warmingUp: { type: 'boolean', description: 'true while some arm has made fewer than `warmup` offers: the shares are the weights' },
+            mean: { ...nullable({ type: 'number' }), description: 'posterior mean of the objective: purchases per offer, or revenue per offer in minor units; null for a holdout arm' },
+            low: { ...nullable({ type: 'number' }), description: 'lower end of the 95% posterior interval' },
+            high: { ...nullable({ type: 'number' }), description: 'upper end of the 95% posterior interval' },
+          },
+          ['objective', 'share', 'warmingUp', 'mean', 'low', 'high'],
+        ),
+      ),
+      description: 'live `allocation: bandit` rules only (else null): the arm’s current share and posterior',
+    },
   }),
   Stats: obj({ rules: { type: 'array', items: ref('StatRow') } }),
   OpenApi: { type: 'object', description: 'this document' },

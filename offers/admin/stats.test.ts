@@ -22,6 +22,7 @@ const row = (ruleId: string, variant: string, exposed: number, spendByCurrency: 
   lift: null,
   liftLow: null,
   liftHigh: null,
+  bandit: null,
 });
 
 describe('withLift', () => {

@@ -2,6 +2,22 @@ import { offerKeys } from '../../lib/keys.ts';
 import type { RedisClient } from '../../lib/redis.ts';
 import type { Bundle } from '../../designer/types.ts';
 import { HOLDOUT_GROUP } from '../engine/attribution.ts';
+import { allocateRule, type Allocation } from '../engine/bandit.ts';
+import { armFields } from '../engine/bandit-cache.ts';
+
+/**
+ * The bandit of a row of an `allocation: bandit` rule: the arm's current share and its
+ * posterior (mean and 95 % interval of the objective: purchases per offer, or revenue per
+ * offer in minor units); the posterior is null for a holdout arm (outside the bandit).
+ */
+export interface BanditCell {
+  objective: 'purchase_rate' | 'revenue';
+  share: number;
+  warmingUp: boolean;
+  mean: number | null;
+  low: number | null;
+  high: number | null;
+}
 
 /** The counters of one rule × variant, as `GET /v1/stats/rules` serves them. */
 export const STAT_COUNTERS = ['triggered', 'offered', 'shadow_offered', 'delivered', 'shown', 'accepted', 'declined', 'purchased', 'expired', 'granted', 'exposed'] as const;
@@ -29,6 +45,8 @@ export type StatRow = { ruleId: string; variant: string; mode: 'live' | 'shadow'
    */
   liftLow: number | null;
   liftHigh: number | null;
+  /** Null unless the rule is a live `allocation: bandit` experiment and this row one of its variants. */
+  bandit: BanditCell | null;
 };
 
 
@@ -44,6 +62,7 @@ export async function ruleStats(redis: RedisClient, prefix: string, bundle: Bund
     const rule = bundle.rules.find((r) => r.id === ruleId);
     const h = hashes[i] ?? {};
     const variants = new Set<string>(rule?.experiment ? rule.experiment.variants.map((v) => v.name) : rule ? ['default'] : []);
+    const allocation = rule?.mode === 'live' && rule.enabled ? banditAllocation(rule, h) : null;
     for (const field of Object.keys(h)) variants.add(field.split('|')[0] ?? 'default');
     // Variants in name order, the global holdout's group last.
     const order = (a: string, b: string) => Number(a === HOLDOUT_GROUP) - Number(b === HOLDOUT_GROUP) || (a < b ? -1 : a > b ? 1 : 0);
@@ -77,10 +96,25 @@ export async function ruleStats(redis: RedisClient, prefix: string, bundle: Bund
         lift: null,
         liftLow: null,
         liftHigh: null,
+        bandit: allocation && rule?.experiment?.bandit ? banditCell(rule.experiment.bandit.objective, allocation, variant) : null,
       });
     }
   });
   return withLift(rows);
+}
+
+/** The allocation of a bandit rule from its stats hash, as every processor computes it on its next refresh. */
+function banditAllocation(rule: Bundle['rules'][number], h: Record<string, string>): Allocation | null {
+  return allocateRule(rule, (variant) => {
+    const [offered, purchased, revenue] = armFields(rule, variant).map((f) => Number(h[f] ?? 0));
+    return { offered: offered ?? 0, purchased: purchased ?? 0, revenue: revenue ?? 0 };
+  });
+}
+
+function banditCell(objective: BanditCell['objective'], allocation: Allocation, variant: string): BanditCell | null {
+  const arm = allocation.arms.find((a) => a.name === variant);
+  if (!arm) return null;
+  return { objective, share: arm.share, warmingUp: allocation.warmingUp, mean: arm.posterior?.mean ?? null, low: arm.posterior?.low ?? null, high: arm.posterior?.high ?? null };
 }
 
 /** z for a two-sided 95 % interval. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { barLayout } from './chart.ts';
 import { funnelRows, groupByRule, HOLDOUT_VARIANT } from './funnel.ts';
 import { ruleSummaries, summarize } from './summary.ts';
-import { toAuditRows, toSegmentRows, type StatRow } from './shapes.ts';
+import { toAuditRows, toSegmentRows, toStatRows, type StatRow } from './shapes.ts';
 
 const row = (ruleId: string, variant: string, over: Partial<StatRow> = {}): StatRow => ({
   ruleId,
@@ -21,6 +21,7 @@ const row = (ruleId: string, variant: string, over: Partial<StatRow> = {}): Stat
   lift: null,
   liftLow: null,
   liftHigh: null,
+  bandit: null,
   ...over,
 });
 
@@ -100,5 +101,22 @@ describe('toSegmentRows', () => {
       ],
     });
     expect(toSegmentRows(null)).toEqual({ day: '', rows: [] });
+  });
+});
+
+describe('toStatRows', () => {
+  it('reads a bandit arm’s share and posterior, and null for rows without a bandit', () => {
+    const rows = toStatRows({
+      rules: [
+        { ruleId: 'r', variant: 'a', offered: 10, bandit: { objective: 'revenue', share: 0.9, warmingUp: false, mean: 12.5, low: 10, high: 15 } },
+        { ruleId: 'r', variant: 'control', bandit: { objective: 'revenue', share: 0.1, warmingUp: false, mean: null, low: null, high: null } },
+        { ruleId: 'plain', variant: 'default', bandit: null },
+      ],
+    });
+    expect(rows.map((r) => r.bandit)).toEqual([
+      { objective: 'revenue', share: 0.9, warmingUp: false, mean: 12.5, low: 10, high: 15 },
+      { objective: 'revenue', share: 0.1, warmingUp: false, mean: null, low: null, high: null },
+      null,
+    ]);
   });
 });

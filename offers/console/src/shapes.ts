@@ -62,6 +62,18 @@ export interface StatRow {
   /** Its 95 % interval; null while either group is too small. */
   liftLow: number | null;
   liftHigh: number | null;
+  /** A live bandit rule's arm: its current share and posterior (mean, 95 % interval); null otherwise. */
+  bandit: BanditCell | null;
+}
+
+export interface BanditCell {
+  objective: 'purchase_rate' | 'revenue';
+  share: number;
+  warmingUp: boolean;
+  /** Null for a holdout arm. */
+  mean: number | null;
+  low: number | null;
+  high: number | null;
 }
 
 export interface RuleDecision {
@@ -128,7 +140,21 @@ export function toStatRows(body: unknown): StatRow[] {
     lift: numOrNull(r.lift),
     liftLow: numOrNull(r.liftLow),
     liftHigh: numOrNull(r.liftHigh),
+    bandit: toBanditCell(r.bandit),
   }));
+}
+
+function toBanditCell(v: unknown): BanditCell | null {
+  if (!v || typeof v !== 'object') return null;
+  const b = v as Record<string, unknown>;
+  return {
+    objective: b.objective === 'revenue' ? 'revenue' : 'purchase_rate',
+    share: num(b.share),
+    warmingUp: b.warmingUp === true,
+    mean: numOrNull(b.mean),
+    low: numOrNull(b.low),
+    high: numOrNull(b.high),
+  };
 }
 
 export function toDecisions(body: unknown): DecisionRecord[] {

@@ -24,7 +24,7 @@ export async function rulesView(): Promise<HTMLElement> {
       h(
         'tr',
         {},
-        ...['rule', 'variant', 'triggered', 'offered', 'shadow offered', 'delivered', 'shown', 'purchased', 'revenue', 'conversion', 'exposed', 'spend / player', 'lift vs holdout'].map(
+        ...['rule', 'variant', 'triggered', 'offered', 'shadow offered', 'delivered', 'shown', 'purchased', 'revenue', 'conversion', 'exposed', 'spend / player', 'lift vs holdout', 'bandit share · posterior'].map(
           (c, i) => h('th', { class: i >= 2 ? 'num' : '' }, c),
         ),
       ),
@@ -45,7 +45,7 @@ export async function rulesView(): Promise<HTMLElement> {
       'schedule' in rule && rule.schedule ? scheduleLine(rule.id, rule.schedule) : null,
     );
     if (stats.length === 0) {
-      body.appendChild(h('tr', { 'data-rule-row': rule.id }, first, h('td', { colspan: 12, class: 'muted' }, 'no traffic yet')));
+      body.appendChild(h('tr', { 'data-rule-row': rule.id }, first, h('td', { colspan: 13, class: 'muted' }, 'no traffic yet')));
       continue;
     }
     stats.forEach((s, i) => body.appendChild(statRow(rule.id, s, i === 0 ? first : null)));
@@ -63,7 +63,7 @@ export async function rulesView(): Promise<HTMLElement> {
     h(
       'p',
       { class: 'muted' },
-      'Live funnel per rule and variant since the counters began. Conversion is purchased ÷ offered. Exposed counts the players whose trigger started counting their spend towards the rule (the policy’s revenue event and offer purchases, for the revenue window); lift compares spend per exposed player with the rule’s global-holdout group, whose players triggered it but get no offers (– until both have some). Shadow rules are evaluated on live traffic and never delivered: compare their shadow offers with the live rules beside them.',
+      'Live funnel per rule and variant since the counters began. Conversion is purchased ÷ offered. Exposed counts the players whose trigger started counting their spend towards the rule (the policy’s revenue event and offer purchases, for the revenue window); lift compares spend per exposed player with the rule’s global-holdout group, whose players triggered it but get no offers (– until both have some). Shadow rules are evaluated on live traffic and never delivered: compare their shadow offers with the live rules beside them. A bandit rule shows each arm’s current share of its players and the posterior of its objective (mean and 95% interval); holdout arms keep their fixed share.',
     ),
     table,
   );
@@ -105,6 +105,27 @@ function statRow(ruleId: string, s: FunnelRow, first: HTMLElement | null): HTMLE
     h('td', { class: 'num', 'data-cell': 'exposed' }, fmtInt(s.exposed)),
     h('td', { class: 'num', 'data-cell': 'spend-per-player' }, s.spendPerExposed === null ? '–' : fmtMoney(s.spendPerExposed, s.spendCurrency)),
     liftCell(s),
+    banditCell(s),
+  );
+}
+
+/**
+ * A bandit arm's current share of the rule's players, and underneath the posterior of its
+ * objective: mean and 95 % interval (purchase rate, or revenue per offer).
+ */
+function banditCell(s: FunnelRow): HTMLElement {
+  const b = s.bandit;
+  if (!b) return h('td', { class: 'num', 'data-cell': 'bandit' }, '–');
+  const fmt = (x: number) => (b.objective === 'revenue' ? fmtMoney(x, s.currency) : fmtPct(x));
+  const posterior =
+    b.mean === null || b.low === null || b.high === null
+      ? 'holdout: fixed share'
+      : `${b.objective === 'revenue' ? 'revenue / offer' : 'purchase rate'} ${fmt(b.mean)} (${fmt(b.low)} … ${fmt(b.high)})`;
+  return h(
+    'td',
+    { class: 'num', 'data-cell': 'bandit', title: b.warmingUp ? 'warming up: shares follow the weights until every arm has made its warm-up offers' : 'share by Thompson sampling; posterior mean with its 95% interval' },
+    h('span', { 'data-bandit-share': '' }, `${fmtPct(b.share)}${b.warmingUp ? ' (warm-up)' : ''}`),
+    h('div', { class: 'muted ci', 'data-bandit-posterior': '' }, posterior),
   );
 }
 

@@ -43,7 +43,7 @@ describe('bandit validation errors, each with file, line, column and hint', () =
   it('a bandit arm of weight 0, which would never leave the warm-up', () => {
     const d = only((t) => t.replace('{ name: price-199, weight: 30', '{ name: price-199, weight: 0'));
     expect(d).toMatchObject({ code: 'RULE_SCHEMA', file: FILE, line: 24, message: 'bandit arm `price-199` has weight 0: it would never make its warm-up offers' });
-    expect(d.hint).toBe('give it a weight above 0 (weights set the shares during warm-up)');
+    expect(d.hint).toBe('give it a weight above 0: the weights set the shares during warm-up');
   });
 
   it('minimum shares adding up to more than 1', () => {

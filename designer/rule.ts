@@ -116,7 +116,7 @@ function compileBandit(x: ExperimentInput, offer: RuleOffer, err: Err): Bandit |
   }
   for (const { v, i } of arms) {
     if (v.weight === 0) {
-      err(['experiment', 'variants', i, 'weight'], 'RULE_SCHEMA', `bandit arm \`${v.name}\` has weight 0: it would never make its warm-up offers`, 'give it a weight above 0 (weights set the shares during warm-up)');
+      err(['experiment', 'variants', i, 'weight'], 'RULE_SCHEMA', `bandit arm \`${v.name}\` has weight 0: it would never make its warm-up offers`, 'give it a weight above 0: the weights set the shares during warm-up');
     }
   }
   const bandit: Bandit = { objective: x.bandit?.objective ?? 'purchase_rate', minShare: x.bandit?.minShare ?? BANDIT_MIN_SHARE, warmup: x.bandit?.warmup ?? BANDIT_WARMUP };

@@ -8,6 +8,7 @@
  *      afterwards), no lifecycle jobs, no routing;
  *   3. the same with a policy revenue event (lift): every trigger of a live rule opens or
  *      extends an attribution window, every `e0.happened` is spend — the cost of lift.
+ * BENCH_BANDIT=1 turns the experiments (every fifth rule) into `allocation: bandit` ones.
  * Each part runs for a fixed time (about 25 s in all). Prints one JSON line of figures at the end.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -27,7 +28,7 @@ import type { AppliedEvent } from '../../processors/decider-seam.ts';
 const EVENT_TYPES = 10;
 const RULES = 50;
 
-export function benchBundle(opts: { revenue?: boolean } = {}): Bundle {
+export function benchBundle(opts: { revenue?: boolean; bandit?: boolean } = {}): Bundle {
   const events = Array.from({ length: EVENT_TYPES }, (_, i) => `  e${i}.happened:\n    data:\n      value: { type: int, required: true }\n      kind: { enum: [a, b, c] }\n`).join('');
   const props = Array.from({ length: EVENT_TYPES }, (_, i) => `  count_e${i}: { count: { event: e${i}.happened } }\n  sum_e${i}: { sum: { event: e${i}.happened, field: data.value, window: 1d } }\n`).join('');
   const files: Record<string, string> = {
@@ -51,7 +52,10 @@ export function benchBundle(opts: { revenue?: boolean } = {}): Bundle {
       'limits:',
       '  cooldown: 1h',
       `  budget: { count: 1000000, per: day }`,
-      ...(r % 5 === 0 ? ['experiment:', '  variants:', '    - { name: control, weight: 10, holdout: true }', '    - { name: a, weight: 90 }'] : []),
+      ...(r % 5 === 0 && opts.bandit
+        ? ['experiment:', '  allocation: bandit', '  bandit: { warmup: 0 }', '  variants:', '    - { name: control, weight: 10, holdout: true }', '    - { name: a, weight: 45 }', '    - { name: b, weight: 45 }']
+        : []),
+      ...(r % 5 === 0 && !opts.bandit ? ['experiment:', '  variants:', '    - { name: control, weight: 10, holdout: true }', '    - { name: a, weight: 90 }'] : []),
       '',
     ].join('\n');
   }
@@ -132,7 +136,8 @@ async function countOffers(redis: RedisClient, prefix: string, players: number):
 }
 
 async function main(): Promise<void> {
-  const bundle = benchBundle();
+  const bandit = process.env.BENCH_BANDIT === '1';
+  const bundle = benchBundle({ bandit });
   benchPure(bundle, 1_000);
   const pure = benchPure(bundle, 8_000);
   process.stdout.write(`pure evaluation: ${pure.decisionsPerSec} decisions/s (${pure.rulesPerSec} rule evaluations/s; 5 rules per event type)\n`);
@@ -142,7 +147,7 @@ async function main(): Promise<void> {
     await benchRedis(redis, bundle, 2_000, 2_000, 500, 500);
     const viaRedis = await benchRedis(redis, bundle, 15_000, 100_000, 5_000, 1_000);
     process.stdout.write(`Redis path: ${viaRedis.decisionsPerSec} decisions/s (${viaRedis.events} events, ${viaRedis.players} players, batches of ${viaRedis.batch}, ${viaRedis.offers} offers made)\n`);
-    const withLift = await benchRedis(redis, benchBundle({ revenue: true }), 15_000, 100_000, 5_000, 1_000);
+    const withLift = await benchRedis(redis, benchBundle({ revenue: true, bandit }), 15_000, 100_000, 5_000, 1_000);
     const ratio = (withLift.decisionsPerSec / viaRedis.decisionsPerSec).toFixed(2);
     process.stdout.write(`Redis path with a revenue event (lift): ${withLift.decisionsPerSec} decisions/s (${withLift.offers} offers made), ${ratio}× the path without\n`);
     process.stdout.write(`${JSON.stringify({ pure, redis: viaRedis, redisWithLift: withLift })}\n`);

@@ -34,14 +34,16 @@ function cachedUnit(seed: string): number {
  * player keeps their arm, and when they move only the players near a boundary change arm.
  */
 export function assignVariant(playerId: string, rule: Pick<Rule, 'id' | 'experiment'>, shares?: readonly number[]): Variant | null {
-  const variants = rule.experiment?.variants ?? [];
-  const weightOf = shares && shares.length === variants.length ? (_v: Variant, i: number) => shares[i] ?? 0 : (v: Variant) => v.weight;
-  const total = variants.reduce((sum, v, i) => sum + Math.max(0, weightOf(v, i)), 0);
-  if (variants.length === 0 || total <= 0) return null;
+  const variants = rule.experiment?.variants;
+  if (!variants || variants.length === 0) return null;
+  const byShare = shares !== undefined && shares.length === variants.length;
+  let total = 0;
+  for (let i = 0; i < variants.length; i += 1) total += Math.max(0, byShare ? (shares[i] ?? 0) : (variants[i]?.weight ?? 0));
+  if (total <= 0) return null;
   let point = cachedUnit(`arm\u0000${rule.id}\u0000${playerId}`) * total;
   for (let i = 0; i < variants.length; i += 1) {
     const v = variants[i] as Variant;
-    const w = Math.max(0, weightOf(v, i));
+    const w = Math.max(0, byShare ? (shares[i] ?? 0) : v.weight);
     if (point < w) return v;
     point -= w;
   }

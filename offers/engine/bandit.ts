@@ -58,7 +58,10 @@ export interface Allocation {
 /** Monte-Carlo draws per allocation: the share of an arm is known to about ±1 %. */
 export const BANDIT_DRAWS = 4000;
 
-/** A seeded PRNG (mulberry32): uniform in [0, 1). */
+/**
+ * A seeded PRNG (mulberry32): uniform in [0, 1). The same generator as load/scenarios/events.ts
+ * `createRng`, which must stay free of imports outside its folder (it is bundled for k6).
+ */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {

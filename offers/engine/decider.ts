@@ -163,7 +163,7 @@ export function createDecider(deps: DeciderDeps): ClosableDecider {
       const players = [...byPlayer].map(([playerId, list]) => ({ playerId, steps: stepsOf(bundle, list) }));
       const rounds = Math.max(0, ...players.map((p) => p.steps.length));
       // Bandit shares older than their refresh interval: read with the first step's calls (bandit-cache.ts).
-      const bandits = context.bandits?.refresh(context.redis, context.keyPrefix, bundle);
+      const bandits = rounds > 0 ? context.bandits?.refresh(context.redis, context.keyPrefix, bundle) : undefined;
       for (let k = 0; k < rounds; k += 1) {
         const step = players.flatMap((p) => {
           const s = p.steps[k];

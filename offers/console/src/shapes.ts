@@ -1,3 +1,4 @@
+import type { BanditCell } from '../../admin/stats.ts';
 /**
  * What the console reads from the admin API (docs/contract.md §5, docs/offers.md), reduced to
  * the fields it shows. Normalizers accept the documented shapes and ignore the rest.
@@ -66,15 +67,6 @@ export interface StatRow {
   bandit: BanditCell | null;
 }
 
-export interface BanditCell {
-  objective: 'purchase_rate' | 'revenue';
-  share: number;
-  warmingUp: boolean;
-  /** Null for a holdout arm. */
-  mean: number | null;
-  low: number | null;
-  high: number | null;
-}
 
 export interface RuleDecision {
   ruleId: string;

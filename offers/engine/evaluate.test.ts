@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ConditionInput } from '../../designer/types.ts';
 import { considerRules, limitVerdicts, liveCandidates } from './evaluate.ts';
 import { jsCondition, makeRule, OPEN_POLICY } from '../../test/fixtures/offers-engine.ts';
-import { inHoldout } from './hashing.ts';
+import { assignVariant, inHoldout } from './hashing.ts';
 import { dayIndex, type PlayerCounters } from './limits.ts';
 import { shapeDecision } from './shape.ts';
 import { conditionInput, playerView } from './input.ts';
@@ -58,6 +58,25 @@ describe('considerRules', () => {
     expect(b?.pre).toBe('holdout');
     const [c] = considerRules([plain], input(3), playerWith(false), policy, T);
     expect(c?.pre).toBeNull();
+  });
+
+  it('assigns the arms of a bandit rule by its current shares, and of any other experiment by weight', () => {
+    const variants = [
+      { name: 'control', weight: 10, holdout: true, offer: {} },
+      { name: 'a', weight: 45, holdout: false, offer: {} },
+      { name: 'b', weight: 45, holdout: false, offer: {} },
+    ];
+    const fixed = makeRule({ id: 'fixed', variants });
+    const bandit = { ...makeRule({ id: 'bandit', variants }), experiment: { variants, bandit: { objective: 'purchase_rate' as const, minShare: 0, warmup: 0 } } };
+    const sharesOf = (r: { id: string }) => (r.id === 'bandit' || r.id === 'fixed' ? [0, 0, 1] : undefined);
+    const players = Array.from({ length: 200 }, (_, i) => `p${i}`);
+    const arms = (rule: typeof fixed) => players.map((p) => considerRules([rule], input(3), p, OPEN_POLICY, T, sharesOf)[0]?.variant?.name);
+    expect(new Set(arms(bandit))).toEqual(new Set(['b']));
+    expect(new Set(arms(fixed))).toEqual(new Set(['control', 'a', 'b']));
+    // Without shares yet (before the first refresh), a bandit rule goes by its weights.
+    const byWeight = players.map((p) => considerRules([bandit], input(3), p, OPEN_POLICY, T)[0]?.variant?.name);
+    expect(byWeight).toEqual(players.map((p) => assignVariant(p, bandit)?.name));
+    expect(new Set(byWeight)).toEqual(new Set(['control', 'a', 'b']));
   });
 });
 

@@ -159,6 +159,26 @@ describe('assignVariant with bandit shares', () => {
     for (const p of players.slice(0, 50)) expect(assignVariant(p, rule, [0, 0, 1])?.name).toBe('c');
   });
 
+  it('keeps the players of a bandit’s holdout arm in it, wherever it is declared and however the other shares move', () => {
+    const arms: Variant[] = [
+      { name: 'a', weight: 45, holdout: false, offer: {} },
+      { name: 'control', weight: 10, holdout: true, offer: {} },
+      { name: 'b', weight: 45, holdout: false, offer: {} },
+    ];
+    const bandit = { ...makeRule({ id: 'held', variants: arms }), experiment: { variants: arms, bandit: BANDIT } };
+    const inControl = (shares?: number[]) => players.filter((p) => assignVariant(p, bandit, shares)?.holdout).join(',');
+    const before = inControl();
+    expect(before.split(',').length / players.length).toBeGreaterThan(0.08);
+    expect(before.split(',').length / players.length).toBeLessThan(0.12);
+    expect(inControl([0.45, 0.1, 0.45])).toBe(before);
+    expect(inControl([0.855, 0.1, 0.045])).toBe(before);
+    expect(inControl([0.045, 0.1, 0.855])).toBe(before);
+    // Laid out in declaration order, the control arm would move with a's share.
+    const fixed = makeRule({ id: 'held', variants: arms });
+    const movedOrder = (shares: number[]) => players.filter((p) => assignVariant(p, fixed, shares)?.holdout).join(',');
+    expect(movedOrder([0.855, 0.1, 0.045])).not.toBe(movedOrder([0.45, 0.1, 0.45]));
+  });
+
   it('keeps a player on their arm while the shares hold, and moves few when they shift a little', () => {
     for (const p of players.slice(0, 100)) expect(assignVariant(p, rule, [0.2, 0.5, 0.3])).toBe(assignVariant(p, rule, [0.2, 0.5, 0.3]));
     const moved = players.filter((p) => assignVariant(p, rule, [0.2, 0.5, 0.3]) !== assignVariant(p, rule, [0.18, 0.52, 0.3])).length;

@@ -32,6 +32,8 @@ function cachedUnit(seed: string): number {
  * experiment. `shares` (one per variant, in order) replaces the weights: a bandit's current
  * allocation (bandit.ts). The player's point in [0, 1) is fixed, so while the shares hold the
  * player keeps their arm, and when they move only the players near a boundary change arm.
+ * A bandit rule lays its holdout arms out first: their shares never change, so neither does
+ * who is in them, however the other arms' shares move.
  */
 export function assignVariant(playerId: string, rule: Pick<Rule, 'id' | 'experiment'>, shares?: readonly number[]): Variant | null {
   const variants = rule.experiment?.variants;
@@ -41,13 +43,28 @@ export function assignVariant(playerId: string, rule: Pick<Rule, 'id' | 'experim
   for (let i = 0; i < variants.length; i += 1) total += Math.max(0, byShare ? (shares[i] ?? 0) : (variants[i]?.weight ?? 0));
   if (total <= 0) return null;
   let point = cachedUnit(`arm\u0000${rule.id}\u0000${playerId}`) * total;
-  for (let i = 0; i < variants.length; i += 1) {
+  const order = rule.experiment?.bandit ? holdoutsFirst(variants) : null;
+  for (let k = 0; k < variants.length; k += 1) {
+    const i = order ? (order[k] ?? k) : k;
     const v = variants[i] as Variant;
     const w = Math.max(0, byShare ? (shares[i] ?? 0) : v.weight);
     if (point < w) return v;
     point -= w;
   }
   return variants[variants.length - 1] ?? null;
+}
+
+const layouts = new WeakMap<readonly Variant[], number[]>();
+
+/** Indices of the variants, holdout arms first, each group in declaration order. */
+function holdoutsFirst(variants: readonly Variant[]): number[] {
+  let order = layouts.get(variants);
+  if (!order) {
+    const idx = variants.map((_, i) => i);
+    order = [...idx.filter((i) => variants[i]?.holdout), ...idx.filter((i) => !variants[i]?.holdout)];
+    layouts.set(variants, order);
+  }
+  return order;
 }
 
 /** True when the player belongs to the global holdout (`policy.holdout.percent`, 0..100). */

@@ -28,7 +28,7 @@ export const playerKeys = (prefix: string, playerId: string) => {
     offers: `${tag}:offers`,
     /** LIST: latest decisions (compact explanations, offers/engine/explain-codec.ts), newest first, 3 kept, expires 7 days after the latest. */
     decisions: `${tag}:decisions`,
-    /** HASH: per-rule limits (cd:<rule> cooldown until, n:<rule> lifetime count), d:<partition> decided marker (offset). */
+    /** HASH: per-rule limits (cd:<rule> cooldown until, n:<rule> lifetime count, a:<rule> pinned bandit arm), d:<partition> decided marker (offset). */
     limits: `${tag}:limits`,
     /** HASH: edge instance id -> presence expiry (ms). */
     presence: `${tag}:presence`,

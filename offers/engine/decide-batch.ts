@@ -7,7 +7,7 @@ import { openWindowsInto } from './attribution.ts';
 import type { EngineContext } from './context.ts';
 import { decideEvent, followUpJobOf, purchaseAsOfEvent, type DecisionInput } from './decide.ts';
 import { dailyCapFor } from '../../designer/segments.ts';
-import { considerRules, limitCandidates, limitVerdicts, liveCandidates, type Considered } from './evaluate.ts';
+import { considerRules, limitCandidates, limitVerdicts, liveCandidates, pinArms, type Considered } from './evaluate.ts';
 import type { DecisionRecord } from './explain.ts';
 import { offerIdFor } from './hashing.ts';
 import { cooldownAfter, dayIndex, offersOnDay, type PlayerCounters } from './limits.ts';
@@ -80,7 +80,7 @@ export interface TriggerRun {
 }
 
 type Counters = {
-  rules: Map<string, { cooldownUntil: number | null; lifetime: number }>;
+  rules: Map<string, { cooldownUntil: number | null; lifetime: number; arm?: string | null }>;
   offersToday: number;
   offersDay: number | null;
   lastPurchaseAt: number | null;
@@ -112,6 +112,8 @@ interface PlayerWork {
   readonly considered: Considered[][];
   readonly markerFields: string[];
   readonly ruleIds: string[];
+  /** Bandit rules among `ruleIds`: their arms pinned to the player are read too. */
+  readonly pinnedRuleIds: string[];
   markers: ReadonlyMap<string, number | null>;
   counters: Counters;
   readonly planned: Planned[];
@@ -141,10 +143,12 @@ export async function decideRuns(
     const considered = run.triggers.map((t) => considerRules(t.input.rules, t.input.input, run.playerId, bundle.policy, t.input.at, ctx.bandits?.sharesOf));
     const markerFields = new Set<string>();
     const ruleIds = new Set<string>();
+    const pinned = new Set<string>();
     run.triggers.forEach((t, i) => {
       markerFields.add(decidedMarker(t.input.position) as string);
       for (const c of limitCandidates(considered[i] ?? [])) {
         ruleIds.add(c.rule.id);
+        if (c.rule.experiment?.bandit) pinned.add(c.rule.id);
         windowOf(c.rule, t.input.at);
       }
     });
@@ -154,6 +158,7 @@ export async function decideRuns(
       considered,
       markerFields: [...markerFields],
       ruleIds: [...ruleIds],
+      pinnedRuleIds: [...pinned],
       markers: new Map(),
       counters: { rules: new Map(), offersToday: 0, offersDay: null, lastPurchaseAt: null, lastDeclineAt: null },
       planned: [],
@@ -164,7 +169,7 @@ export async function decideRuns(
   // Batch boundary 1 — read: every player's markers and counters, every window's claims.
   await Promise.all([
     ...players.map(async (p) => {
-      const r = await readPlayerCounters(ctx.redis, ctx.keyPrefix, p.playerId, p.markerFields, p.ruleIds);
+      const r = await readPlayerCounters(ctx.redis, ctx.keyPrefix, p.playerId, p.markerFields, p.ruleIds, p.pinnedRuleIds);
       p.markers = r.markers;
       p.counters = { ...r.counters, rules: new Map(r.counters.rules) };
     }),
@@ -278,10 +283,12 @@ function plan(
   bundle: Bundle,
   counters: Counters,
   d: Trigger['input'],
-  considered: readonly Considered[],
+  shared: readonly Considered[],
   windowOf: (rule: Rule, at: number) => WindowUse | null,
 ): Planned {
   const policy = bundle.policy;
+  // A bandit arm pinned to the player (read, or pinned by their earlier offer in this chunk) wins over the shares'.
+  const considered = pinArms(shared, counters);
   const candidates = limitCandidates(considered);
   const offerIds = new Map(candidates.map((c) => [c.rule.id, offerIdFor(c.rule.id, d.playerId, d.eventId)]));
   const used = new Map<string, number>();
@@ -305,7 +312,8 @@ function plan(
       claim.offerIds.push(offer.id);
     }
     const prev = counters.rules.get(rule.id);
-    counters.rules.set(rule.id, { cooldownUntil: cooldownAfter(rule, d.at) ?? prev?.cooldownUntil ?? null, lifetime: (prev?.lifetime ?? 0) + 1 });
+    const arm = prev?.arm ?? (rule.experiment?.bandit ? (winner.variant?.name ?? null) : null);
+    counters.rules.set(rule.id, { cooldownUntil: cooldownAfter(rule, d.at) ?? prev?.cooldownUntil ?? null, lifetime: (prev?.lifetime ?? 0) + 1, arm });
     counters.offersToday = offersOnDay(counters, d.at) + 1;
     counters.offersDay = dayIndex(d.at);
   }

@@ -4,7 +4,7 @@ import { publishTraced } from './offer-routing.ts';
 import type { Offer } from '../../protocol/offer.ts';
 import type { FollowUpJob } from '../jobs/queues.ts';
 import { openWindows } from './attribution.ts';
-import { considerRules, limitCandidates, limitVerdicts, liveCandidates, type Considered } from './evaluate.ts';
+import { considerRules, limitCandidates, limitVerdicts, liveCandidates, pinArms, type Considered } from './evaluate.ts';
 import type { DecisionRecord } from './explain.ts';
 import { offerIdFor } from './hashing.ts';
 import { budgetVerdict, cooldownAfter, type DailyCap, type LimitVerdict, type PlayerCounters } from './limits.ts';
@@ -56,8 +56,9 @@ export async function decideEvent(ctx: EngineContext, d: DecisionInput): Promise
   // programmer error: every caller passes a Kafka position or the first offer's id
   if (!mark) throw new Error(`decision for event ${d.eventId} has neither a Kafka position nor a first offer: it could be decided twice`);
   if (ctx.bandits && d.rules.some((r) => r.experiment?.bandit)) await ctx.bandits.refresh(ctx.redis, ctx.keyPrefix, d.bundle);
-  const considered = considerRules(d.rules, d.input, d.playerId, d.bundle.policy, d.at, ctx.bandits?.sharesOf);
-  const candidates = limitCandidates(considered);
+  const shared = considerRules(d.rules, d.input, d.playerId, d.bundle.policy, d.at, ctx.bandits?.sharesOf);
+  const candidates = limitCandidates(shared);
+  const pinned = candidates.filter((c) => c.rule.experiment?.bandit).map((c) => c.rule.id);
   const offerIds = new Map(candidates.map((c) => [c.rule.id, offerIdFor(c.rule.id, d.playerId, d.eventId)]));
   const refusals = new Map<string, LimitVerdict>();
   const cap = dailyCapFor(d.bundle.policy, d.bundle.segments.evaluate(d.input));
@@ -67,13 +68,15 @@ export async function decideEvent(ctx: EngineContext, d: DecisionInput): Promise
     const used = new Map<string, number>();
     const [{ decided, counters }] = await Promise.all([
       candidates.length > 0
-        ? readCounters(ctx.redis, ctx.keyPrefix, d.playerId, d.position ?? null, candidates.map((c) => c.rule.id))
+        ? readCounters(ctx.redis, ctx.keyPrefix, d.playerId, d.position ?? null, candidates.map((c) => c.rule.id), pinned)
         : Promise.resolve({ decided: false, counters: NO_COUNTERS }),
       ...candidates
         .filter((c) => c.rule.limits.budget)
         .map(async (c) => void used.set(c.rule.id, await budgetUsed(ctx.redis, ctx.keyPrefix, c.rule, d.at))),
     ]);
     if (decided) return duplicate();
+    // A bandit arm pinned to the player wins over the one the current shares gave.
+    const considered = pinArms(shared, counters);
     const lastPurchaseAt = purchaseAsOfEvent(d, counters.lastPurchaseAt);
     const verdicts = limitVerdicts(considered, { ...counters, lastPurchaseAt }, used, d.bundle.policy, d.at, cap);
     for (const [id, v] of refusals) if (verdicts.get(id) === null) verdicts.set(id, v);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ConditionInput } from '../../designer/types.ts';
-import { considerRules, limitVerdicts, liveCandidates } from './evaluate.ts';
+import { considerRules, limitVerdicts, liveCandidates, pinArms } from './evaluate.ts';
 import { jsCondition, makeRule, OPEN_POLICY } from '../../test/fixtures/offers-engine.ts';
 import { assignVariant, inHoldout } from './hashing.ts';
 import { dayIndex, type PlayerCounters } from './limits.ts';
@@ -77,6 +77,23 @@ describe('considerRules', () => {
     const byWeight = players.map((p) => considerRules([bandit], input(3), p, OPEN_POLICY, T)[0]?.variant?.name);
     expect(byWeight).toEqual(players.map((p) => assignVariant(p, bandit)?.name));
     expect(new Set(byWeight)).toEqual(new Set(['control', 'a', 'b']));
+  });
+
+  it('pins the arm stored for the player over the shares’, for bandit rules only, and ignores a pinned arm that is gone or a holdout', () => {
+    const variants = [
+      { name: 'control', weight: 10, holdout: true, offer: {} },
+      { name: 'a', weight: 45, holdout: false, offer: {} },
+      { name: 'b', weight: 45, holdout: false, offer: { price: { amount: 299, currency: 'USD' } } },
+    ];
+    const bandit = { ...makeRule({ id: 'bandit', variants }), experiment: { variants, bandit: { objective: 'purchase_rate' as const, minShare: 0, warmup: 0 } } };
+    const fixed = makeRule({ id: 'fixed', variants });
+    const player = Array.from({ length: 100 }, (_, i) => `p${i}`).find((p) => assignVariant(p, bandit, [0.1, 0.9, 0])?.name === 'a' && assignVariant(p, fixed)?.name === 'a') ?? '';
+    expect(player).not.toBe('');
+    const considered = considerRules([bandit, fixed], input(3), player, OPEN_POLICY, T, () => [0.1, 0.9, 0]);
+    const pinned = (arm: string | null) => ({ ...noCounters, rules: new Map([['bandit', { cooldownUntil: null, lifetime: 1, arm }], ['fixed', { cooldownUntil: null, lifetime: 1, arm: 'b' }]]) });
+    expect(pinArms(considered, pinned('b')).map((c) => c.variant?.name)).toEqual(['b', 'a']);
+    for (const gone of ['control', 'renamed', null]) expect(pinArms(considered, pinned(gone))).toBe(considered);
+    expect(pinArms(considered, pinned('a'))).toBe(considered);
   });
 });
 

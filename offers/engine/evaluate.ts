@@ -59,6 +59,26 @@ export function considerRules(rules: readonly Rule[], input: ConditionInput, pla
   });
 }
 
+/**
+ * The arms pinned to the player (`counters.rules.get(id).arm`: the arm of their first offer
+ * of a bandit rule, read from the limits hash) replace the arms the current shares gave, for
+ * the bandit rules that reached the limit checks. A pinned arm that is no longer a variant of
+ * the rule (renamed, removed, made a holdout) is ignored. Returns `considered` itself when
+ * nothing changes.
+ */
+export function pinArms(considered: readonly Considered[], counters: PlayerCounters): readonly Considered[] {
+  let out: Considered[] | null = null;
+  considered.forEach((c, i) => {
+    const name = c.pre === null && c.rule.experiment?.bandit ? counters.rules.get(c.rule.id)?.arm : null;
+    if (!name || name === c.variant?.name) return;
+    const pinned = c.rule.experiment?.variants.find((v) => v.name === name && !v.holdout);
+    if (!pinned) return;
+    out ??= [...considered];
+    out[i] = { ...c, variant: pinned };
+  });
+  return out ?? considered;
+}
+
 /** Rules that reach the limit checks. */
 export function limitCandidates(considered: readonly Considered[]): Considered[] {
   return considered.filter((c) => c.pre === null);

@@ -25,8 +25,8 @@ export function budgetWindowEnd(now: number, per: 'day' | 'hour'): number {
 
 /** What the per-player checks need, as read from the player's `limits` and `state` hashes. */
 export interface PlayerCounters {
-  /** Per rule id: cooldown end (ms) and lifetime offer count. */
-  readonly rules: ReadonlyMap<string, { readonly cooldownUntil: number | null; readonly lifetime: number }>;
+  /** Per rule id: cooldown end (ms), lifetime offer count and, for a bandit rule, the arm pinned to the player (null: none yet). */
+  readonly rules: ReadonlyMap<string, { readonly cooldownUntil: number | null; readonly lifetime: number; readonly arm?: string | null }>;
   /** Raw `offers_today` and the day it counts (`offers_day`). */
   readonly offersToday: number;
   readonly offersDay: number | null;

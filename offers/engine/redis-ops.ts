@@ -35,7 +35,8 @@ export function decidedMarker(position: EventPosition | null): string | null {
 
 /**
  * One round trip on the player's slot: the decided markers asked for (`d:<partition>` ->
- * offset, null when none), and the counters the limit checks of `ruleIds` need.
+ * offset, null when none), the counters the limit checks of `ruleIds` need, and the arms
+ * pinned to the player of the bandit rules `pinnedRuleIds` (a subset of `ruleIds`).
  */
 export async function readPlayerCounters(
   redis: Client,
@@ -43,9 +44,10 @@ export async function readPlayerCounters(
   playerId: string,
   markerFields: readonly string[],
   ruleIds: readonly string[],
+  pinnedRuleIds: readonly string[] = [],
 ): Promise<{ markers: Map<string, number | null>; counters: PlayerCounters }> {
   const k = playerKeys(prefix, playerId);
-  const fields = [...markerFields, ...ruleIds.flatMap((id) => [`cd:${id}`, `n:${id}`])];
+  const fields = [...markerFields, ...ruleIds.flatMap((id) => [`cd:${id}`, `n:${id}`]), ...pinnedRuleIds.map((id) => `a:${id}`)];
   // Two commands on the player's slot, sent together (no MULTI or pipeline object: on an
   // auto-pipelined client a chunk's reads of every player leave as one write).
   const [st, all] = await Promise.all([
@@ -55,8 +57,12 @@ export async function readPlayerCounters(
   const markers = new Map<string, number | null>();
   markerFields.forEach((f, i) => markers.set(f, num(all[i])));
   const lim = all.slice(markerFields.length);
-  const rules = new Map<string, { cooldownUntil: number | null; lifetime: number }>();
+  const rules = new Map<string, { cooldownUntil: number | null; lifetime: number; arm?: string | null }>();
   ruleIds.forEach((id, i) => rules.set(id, { cooldownUntil: num(lim[2 * i]), lifetime: num(lim[2 * i + 1]) ?? 0 }));
+  pinnedRuleIds.forEach((id, i) => {
+    const r = rules.get(id);
+    if (r) r.arm = lim[2 * ruleIds.length + i] ?? null;
+  });
   return {
     markers,
     counters: {
@@ -76,16 +82,17 @@ export function isDecided(markers: ReadonlyMap<string, number | null>, position:
   return position !== null && mark !== null && Number(position.offset) <= mark;
 }
 
-/** One event's decided marker and the counters of `ruleIds`, in one round trip (the per-event path). */
+/** One event's decided marker, the counters of `ruleIds` and the pinned arms of `pinnedRuleIds`, in one round trip (the per-event path). */
 export async function readCounters(
   redis: Client,
   prefix: string,
   playerId: string,
   position: EventPosition | null,
   ruleIds: readonly string[],
+  pinnedRuleIds: readonly string[] = [],
 ): Promise<{ decided: boolean; counters: PlayerCounters }> {
   const marker = decidedMarker(position);
-  const { markers, counters } = await readPlayerCounters(redis, prefix, playerId, marker ? [marker] : [], ruleIds);
+  const { markers, counters } = await readPlayerCounters(redis, prefix, playerId, marker ? [marker] : [], ruleIds, pinnedRuleIds);
   return { decided: isDecided(markers, position), counters };
 }
 
@@ -195,7 +202,7 @@ export type PlayerDecideResult =
   | { status: 'refused'; index: number; outcome: string; value: number };
 
 /** Values per decision in decidePlayer-6.lua's ARGV. */
-const DECISION_ARGS = 16;
+const DECISION_ARGS = 17;
 
 function decisionArgs(d: DecisionWrite, out: (string | Buffer | number)[]): void {
   const position = 'position' in d.mark ? d.mark.position : null;
@@ -217,6 +224,7 @@ function decisionArgs(d: DecisionWrite, out: (string | Buffer | number)[]): void
     encodeLedgerRecord(w.ledger),
     w.offer.expiresAt,
     opt(w.lastPurchaseAt),
+    w.rule.experiment?.bandit ? (w.offer.variant ?? '') : '',
   );
 }
 

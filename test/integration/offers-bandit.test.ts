@@ -2,7 +2,7 @@
  * `allocation: bandit` through the real decision path against real Redis: the shares follow
  * the weights during warm-up, then the purchases recorded by real `offer.purchased`
  * responses move them to the arm that sells; holdout arms keep their share; a process keeps
- * its shares for its refresh interval; shadow rules do not learn; the stats API serves each
+ * its shares for its refresh interval; a player keeps the arm of their first offer; shadow rules do not learn; the stats API serves each
  * arm's share and posterior.
  */
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,9 @@ import type { Bundle } from '../../designer/types.ts';
 import { createDecider, type ClosableDecider } from '../../offers/engine/decider.ts';
 import type { DecisionRecord } from '../../offers/engine/explain.ts';
 import { ruleStats } from '../../offers/admin/stats.ts';
+import { decideEvent } from '../../offers/engine/decide.ts';
+import { conditionInput } from '../../offers/engine/input.ts';
+import { playerKeys } from '../../lib/keys.ts';
 import { cleanupRedisPrefix, testConfig } from '../helpers/stack.ts';
 import { applied, baseFiles, bundleOf, loss } from './offers-fixtures.ts';
 
@@ -127,6 +130,34 @@ describe('allocation: bandit through the decision path', () => {
       ['a', 0.045],
       ['b', 0.855],
     ]);
+
+    // Players keep the arm of their first offer: warm-up players of arm a get arm a again, at its price.
+    const pinnedA = live.decided
+      .filter((d) => d.player.startsWith('warm-') && d.record.rules.find((x) => x.ruleId === 'booster')?.variant === 'a' && d.record.offerId !== null)
+      .slice(0, 20)
+      .map((d) => d.player);
+    expect(pinnedA).toHaveLength(20);
+    const beforeAgain = live.decided.length;
+    await live.decider.decideBatch(pinnedA.map((p, i) => loss(p, at + 150_000 + i, 3, `${p}-again`)));
+    const again = live.decided.slice(beforeAgain);
+    expect(again.map((d) => d.record.rules.find((x) => x.ruleId === 'booster')?.variant)).toEqual(pinnedA.map(() => 'a'));
+    expect(again.every((d) => d.record.rules.find((x) => x.ruleId === 'booster')?.outcome === 'offered')).toBe(true);
+    const pinnedKeys = await Promise.all(pinnedA.map((p) => redis.hget(playerKeys(config.keyPrefix, p).limits, 'a:booster')));
+    expect(pinnedKeys).toEqual(pinnedA.map(() => 'a'));
+    expect((await Promise.all(pinnedA.map((p) => redis.pttl(playerKeys(config.keyPrefix, p).limits)))).every((ms) => ms > 0)).toBe(true);
+    // Pinned on the per-event path too (follow-ups, refused batched writes).
+    const first = pinnedA[0] as string;
+    const slowPath = await decideEvent(live.decider.context, {
+      playerId: first,
+      eventId: `${first}-slow`,
+      eventType: 'match.end',
+      at: at + 160_000,
+      input: conditionInput(loss(first, at + 160_000).record, loss(first, at + 160_000).state, bundle),
+      rules: bundle.rulesByEvent.get('match.end') ?? [],
+      bundle,
+      position: { partition: 0, offset: String(10_000_000) },
+    });
+    expect(slowPath.status === 'decided' && slowPath.offer?.variant).toBe('a');
 
     // The slow process still has its warm-up shares: no read before its refresh interval is over.
     const slowBefore = slow.decided.length;

@@ -6,6 +6,7 @@
   time).
 
   KEYS[1] limits     HASH  cd:<ruleId> = cooldown until (ms), n:<ruleId> = lifetime offers,
+                           a:<ruleId> = the bandit arm pinned to the player,
                            d:<partition> = offset of the latest event of that partition
                            decided (the decided marker)
   KEYS[2] state      HASH  offers_today, offers_day, last_purchase_at, last_decline_at
@@ -20,15 +21,15 @@
   ARGV[3] ledger records created longer ago than this (ms before the latest decision) are dropped
   ARGV[4] retention (ms): every key written expires this long after the write
   ARGV[5] explanations expire this long after the latest (ms)
-  ARGV[6] N, the number of decisions; then 16 values per decision, in event order
-          (decision i starts at ARGV[6 + 16 * (i - 1) + 1]):
+  ARGV[6] N, the number of decisions; then 17 values per decision, in event order
+          (decision i starts at ARGV[6 + 17 * (i - 1) + 1]):
      1  decided marker field "d:<partition>", or "" for a follow-up
      2  the event's offset in that partition (with a marker field)
      3  follow-up: the first offer's id (its ledger record carries `followUpAt` once the
         follow-up is decided), or ""
      4  now: the event's recvAt (ms)
      5  compact explanation
-     6  offer id, or "" when the decision makes no offer (then 7..16 are ignored)
+     6  offer id, or "" when the decision makes no offer (then 7..17 are ignored)
      7  rule id
      8  cooldown until (ms), or ""
      9  lifetime cap of the rule, or ""
@@ -42,6 +43,7 @@
         later of it and the state hash's last_purchase_at counts, the hash's only when not
         after the event: processors apply a whole chunk before deciding it, so the hash may
         already hold a purchase that comes later.
+    17  the arm to pin to the player for this (bandit) rule, `a:<ruleId>`, or ""
 
   The checks of decision i see the counters as decisions 1..i-1 left them (cooldowns,
   lifetime counts, today's offers, the decided markers), exactly as if each had been
@@ -61,7 +63,7 @@
                                  fatigue_after_purchase, fatigue_after_decline; n is the
                                  "until" time or the count
 ]]
-local W = 16
+local W = 17
 local keptDecisions = tonumber(ARGV[1])
 local keptLedger = tonumber(ARGV[2])
 local ledgerKeepMs = tonumber(ARGV[3])
@@ -186,6 +188,7 @@ if #offers > 0 then
   for _, o in ipairs(offers) do
     local ruleId = ARGV[o + 7]
     redis.call('HSET', KEYS[1], 'n:' .. ruleId, tostring(lifetimes[ruleId]))
+    if ARGV[o + 17] ~= '' then redis.call('HSET', KEYS[1], 'a:' .. ruleId, ARGV[o + 17]) end
     redis.call('ZADD', KEYS[3], ARGV[o + 15], ARGV[o + 6])
     redis.call('HSET', KEYS[4], ARGV[o + 6], ARGV[o + 13])
   end

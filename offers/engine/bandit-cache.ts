@@ -11,6 +11,8 @@ interface Cached {
   readonly allocation: Allocation;
   readonly shares: readonly number[];
   readonly at: number;
+  /** The counters read, joined: unchanged counters give the same shares, which are then kept. */
+  readonly counters: string;
 }
 
 /** The stats fields an arm's posterior reads: offered, purchased, revenue in the offer's currency. */
@@ -72,10 +74,16 @@ export class BanditAllocations {
       rules.map(async (rule) => {
         const variants = rule.experiment?.variants ?? [];
         const values = await redis.hmget(keys.stats(rule.id), ...variants.flatMap((v) => armFields(rule, v.name)));
+        const read = values.join(',');
+        const cached = this.byRule.get(rule.id);
+        if (cached && cached.rule === rule && cached.counters === read) {
+          this.byRule.set(rule.id, { ...cached, at: now });
+          return;
+        }
         const byVariant = new Map<string, ArmCounters>();
         variants.forEach((v, i) => byVariant.set(v.name, { offered: count(values[3 * i]), purchased: count(values[3 * i + 1]), revenue: count(values[3 * i + 2]) }));
         const allocation = allocateRule(rule, (name) => byVariant.get(name) ?? { offered: 0, purchased: 0, revenue: 0 });
-        if (allocation) this.byRule.set(rule.id, { rule, allocation, shares: allocation.arms.map((a) => a.share), at: now });
+        if (allocation) this.byRule.set(rule.id, { rule, allocation, shares: allocation.arms.map((a) => a.share), at: now, counters: read });
       }),
     )
       .then(() => undefined)

@@ -164,6 +164,8 @@ describe('the designer console', () => {
     const whyNot = page.locator('#decision-trail [data-event="loss-2"] tr[data-rule="comeback-bundle"]');
     expect(await whyNot.getAttribute('data-outcome')).toBe('condition_false');
     expect(await page.textContent('#player-props')).toContain('player.loss_streak');
+    // A player with a handful of events is in the sample's `newcomers` segment.
+    expect(await page.textContent('#player-props [data-segment="newcomers"]')).toBe('true');
     await shot('player');
 
     page.once('dialog', (d) => void d.accept());

@@ -33,6 +33,8 @@ interface Snapshot {
   bundleVersion: number;
   at: number;
   player: Record<string, unknown>;
+  /** The player's value in each segment the rules use. */
+  segments?: Record<string, boolean>;
   inbox: { id: string; ruleId: string; sku: string; price: { amount: number; currency: string }; expiresAt: number; variant?: string }[];
 }
 
@@ -43,7 +45,10 @@ function show(name: string, value: unknown): string {
 }
 
 function propertiesView(snap: Snapshot): HTMLElement {
-  const rows = Object.entries(snap.player ?? {}).map(([k, v]) => h('tr', {}, h('td', {}, h('code', {}, `player.${k}`)), h('td', { 'data-prop': k }, show(k, v))));
+  const rows = [
+    ...Object.entries(snap.player ?? {}).map(([k, v]) => h('tr', {}, h('td', {}, h('code', {}, `player.${k}`)), h('td', { 'data-prop': k }, show(k, v)))),
+    ...Object.entries(snap.segments ?? {}).map(([k, v]) => h('tr', {}, h('td', {}, h('code', {}, `segment.${k}`)), h('td', { 'data-segment': k }, String(v)))),
+  ];
   const inbox = (snap.inbox ?? []).map((o) =>
     h('tr', {}, h('td', {}, o.ruleId), h('td', {}, o.sku), h('td', {}, o.variant ?? '–'), h('td', { class: 'num' }, fmtMoney(o.price.amount, o.price.currency)), h('td', {}, fmtTime(o.expiresAt))),
   );

@@ -113,7 +113,7 @@ describe('Kafka broker unresponsive under a load past the edge in-flight bound',
     const rssBefore = rssBytes(edge.pid);
     const sentBefore = sum((p) => p.stats.eventsSent);
     const ackedAtFreeze = acked();
-    kafka.freeze();
+    await kafka.freeze();
     const frozenAt = Date.now();
     let maxInflight = 0;
     let maxRss = rssBefore;

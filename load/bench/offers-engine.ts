@@ -27,14 +27,21 @@ import type { AppliedEvent } from '../../processors/decider-seam.ts';
 const EVENT_TYPES = 10;
 const RULES = 50;
 
-export function benchBundle(opts: { revenue?: boolean } = {}): Bundle {
+/**
+ * `liveOps`: the same rules with the live-ops features on, the decision path's cost of them:
+ * every rule has a weekly schedule that is open all week (the check runs, the rule is always
+ * considered) and reads a segment (`segment.engaged`, evaluated once per event) with a
+ * per-segment daily cap in the policy.
+ */
+export function benchBundle(opts: { revenue?: boolean; liveOps?: boolean } = {}): Bundle {
   const events = Array.from({ length: EVENT_TYPES }, (_, i) => `  e${i}.happened:\n    data:\n      value: { type: int, required: true }\n      kind: { enum: [a, b, c] }\n`).join('');
   const props = Array.from({ length: EVENT_TYPES }, (_, i) => `  count_e${i}: { count: { event: e${i}.happened } }\n  sum_e${i}: { sum: { event: e${i}.happened, field: data.value, window: 1d } }\n`).join('');
   const files: Record<string, string> = {
     'events.yaml': `events:\n${events}`,
     'properties.yaml': `properties:\n${props}`,
-    'policy.yaml': `fatigue:\n  maxOffersPerDay: 1000\nholdout: { percent: 5 }\n${opts.revenue ? 'revenue: { event: e0.happened, amount: data.value, currency: USD, window: 1d }\n' : ''}`,
+    'policy.yaml': `fatigue:\n  maxOffersPerDay: 1000\nholdout: { percent: 5 }\n${opts.revenue ? 'revenue: { event: e0.happened, amount: data.value, currency: USD, window: 1d }\n' : ''}${opts.liveOps ? 'segments:\n  engaged: { maxOffersPerDay: 1000 }\n' : ''}`,
   };
+  if (opts.liveOps) files['segments.yaml'] = "segments:\n  engaged: 'player.count_e0 + player.count_e1 >= 0'\n";
   for (let r = 0; r < RULES; r += 1) {
     const e = r % EVENT_TYPES;
     files[`rule-${r}.yaml`] = [
@@ -43,7 +50,7 @@ export function benchBundle(opts: { revenue?: boolean } = {}): Bundle {
       `priority: ${r}`,
       'trigger:',
       `  event: e${e}.happened`,
-      `  when: 'event.data.value > ${(r * 7) % 100} && (event.data.kind == "a" || player.count_e${e} >= ${r % 5}) && player.sum_e${e} < 1000000'`,
+      `  when: '${opts.liveOps ? 'segment.engaged && ' : ''}event.data.value > ${(r * 7) % 100} && (event.data.kind == "a" || player.count_e${e} >= ${r % 5}) && player.sum_e${e} < 1000000'`,
       'offer:',
       `  sku: sku.${r}`,
       '  price: { amount: 199, currency: USD }',
@@ -52,6 +59,7 @@ export function benchBundle(opts: { revenue?: boolean } = {}): Bundle {
       '  cooldown: 1h',
       `  budget: { count: 1000000, per: day }`,
       ...(r % 5 === 0 ? ['experiment:', '  variants:', '    - { name: control, weight: 10, holdout: true }', '    - { name: a, weight: 90 }'] : []),
+      ...(opts.liveOps ? ['schedule:', '  timeZone: Europe/Berlin', '  weekly:', '    - { days: [mon, tue, wed, thu, fri, sat, sun], from: "00:00", to: "24:00" }'] : []),
       '',
     ].join('\n');
   }
@@ -145,7 +153,10 @@ async function main(): Promise<void> {
     const withLift = await benchRedis(redis, benchBundle({ revenue: true }), 15_000, 100_000, 5_000, 1_000);
     const ratio = (withLift.decisionsPerSec / viaRedis.decisionsPerSec).toFixed(2);
     process.stdout.write(`Redis path with a revenue event (lift): ${withLift.decisionsPerSec} decisions/s (${withLift.offers} offers made), ${ratio}× the path without\n`);
-    process.stdout.write(`${JSON.stringify({ pure, redis: viaRedis, redisWithLift: withLift })}\n`);
+    const liveOps = await benchRedis(redis, benchBundle({ liveOps: true }), 15_000, 100_000, 5_000, 1_000);
+    const liveOpsRatio = (liveOps.decisionsPerSec / viaRedis.decisionsPerSec).toFixed(2);
+    process.stdout.write(`Redis path with live-ops features (schedule, segment, segment cap on every rule): ${liveOps.decisionsPerSec} decisions/s (${liveOps.offers} offers made), ${liveOpsRatio}× the path without\n`);
+    process.stdout.write(`${JSON.stringify({ pure, redis: viaRedis, redisWithLift: withLift, redisWithLiveOps: liveOps })}\n`);
   } finally {
     redis.disconnect();
   }

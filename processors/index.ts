@@ -32,6 +32,11 @@ export interface ProcessorsDeps {
   readonly sessionTimeoutMs?: number;
   /** Traces (lib/tracing.ts); absent or null: off. */
   readonly tracing?: Tracing | null;
+  /**
+   * Cap of the backoff between retries of a failing batch step (Redis or Kafka away);
+   * default 5 s. Tests of long outages shorten it.
+   */
+  readonly retryBackoffMaxMs?: number;
   /** Called when the consumer cannot be restarted; default: log and exit the process with code 70. */
   readonly onFatal?: (err: Error) => void;
 }
@@ -88,6 +93,7 @@ export async function startProcessors(deps: ProcessorsDeps): Promise<Processors>
     log,
     failPoint: config.processors.failPoint,
     tracing: deps.tracing ?? null,
+    ...(deps.retryBackoffMaxMs !== undefined ? { retryBackoffMaxMs: deps.retryBackoffMaxMs } : {}),
     health: {
       failing: (step) => failing.add(step),
       recovered: (step) => failing.delete(step),

@@ -1,7 +1,7 @@
 import type { Bundle } from '../../designer/types.ts';
-import { gauge } from '../../lib/metrics.ts';
 import type { RedisClient } from '../../lib/redis.ts';
 import { dayIndex, DAY_MS } from '../engine/limits.ts';
+import { segmentSizeSources } from '../engine/metrics.ts';
 import { segmentSizes } from '../engine/redis-ops.ts';
 
 export interface SegmentRow {
@@ -32,32 +32,8 @@ export async function segmentsView(redis: RedisClient, prefix: string, bundle: B
   };
 }
 
-/** How long a scrape waits for Redis before it serves the sizes read last. */
-const SCRAPE_READ_TIMEOUT_MS = 1_000;
-
-/** Each running offers role's reader of today's sizes, with what it read last. */
-const sources = new Set<{ read: () => Promise<ReadonlyMap<string, number>>; last: ReadonlyMap<string, number> }>();
-
-gauge(
-  'playpulse_segment_players_today',
-  'Players a decision found in each segment today (UTC day, approximate: a HyperLogLog per segment and day); read from Redis at scrape time',
-  ['segment'],
-  async function collect() {
-    this.reset();
-    for (const source of sources) {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), SCRAPE_READ_TIMEOUT_MS)));
-      // Redis away or slow: the scrape still answers, with the sizes read last.
-      const read = await Promise.race([source.read().catch(() => null), timeout]);
-      clearTimeout(timer);
-      if (read) source.last = read;
-      for (const [segment, players] of source.last) this.set({ segment }, players);
-    }
-  },
-);
-
 /**
- * Serves every segment's size today as `playpulse_segment_players_today{segment}` on this
+ * Serves every segment's size today as `playpulse_offers_segment_players_today{segment}` on this
  * process's /metrics, read when scraped: one PFCOUNT per segment of the bundle current then,
  * nothing on the decision path. Returns the function that stops serving them.
  */
@@ -69,8 +45,8 @@ export function exposeSegmentSizes(redis: RedisClient, prefix: string, bundles: 
     },
     last: new Map<string, number>() as ReadonlyMap<string, number>,
   };
-  sources.add(source);
+  segmentSizeSources.add(source);
   return () => {
-    sources.delete(source);
+    segmentSizeSources.delete(source);
   };
 }

@@ -151,7 +151,7 @@ describe('segments (real Redis)', () => {
     const r = rig();
     const scraped = async (): Promise<Map<string, number>> => {
       const text = await registry.metrics();
-      return new Map([...text.matchAll(/^playpulse_segment_players_today\{segment="([a-z_]+)"\} (\d+)$/gm)].map((m) => [m[1] ?? '', Number(m[2])]));
+      return new Map([...text.matchAll(/^playpulse_offers_segment_players_today\{segment="([a-z_]+)"\} (\d+)$/gm)].map((m) => [m[1] ?? '', Number(m[2])]));
     };
     const hide = exposeSegmentSizes(r.redis, r.config.keyPrefix, staticBundleSource(bundle));
     try {

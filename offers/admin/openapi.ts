@@ -1,6 +1,7 @@
 import { OUTCOMES } from '../engine/explain.ts';
 import type { Route } from './routes.ts';
 import { STAT_COUNTERS } from './stats.ts';
+import { TIMELINE_STAGES } from '../engine/timeline.ts';
 import { BACKTEST_SCHEMAS } from '../backtest/routes.ts';
 
 /** The path of the OpenAPI document itself (served like any other route, behind the token). */
@@ -133,6 +134,14 @@ const SCHEMAS: Record<string, unknown> = {
     liftHigh: { ...nullable({ type: 'number' }), description: 'upper end of the 95% confidence interval of `lift`' },
   }),
   Stats: obj({ rules: { type: 'array', items: ref('StatRow') } }),
+  Timeline: obj({
+    ruleId: str,
+    hours: { type: 'array', items: ms, description: 'hour starts, oldest first; every series below has one count per hour' },
+    variants: {
+      type: 'array',
+      items: obj(Object.fromEntries(['variant', ...TIMELINE_STAGES].map((k) => [k, k === 'variant' ? str : { type: 'array', items: int }]))),
+    },
+  }),
   OpenApi: { type: 'object', description: 'this document' },
   AuditEntry: obj({
     id: { ...str, description: 'stream entry id, increasing' },

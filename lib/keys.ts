@@ -76,6 +76,16 @@ export const offerKeys = (prefix: string) => ({
 });
 
 /**
+ * HASH: processors instance id -> JSON of its latest pulse sample with the one before
+ * (processors/pulse.ts): cumulative events applied, decisions and offers, and consumer lag.
+ * Rewritten by each instance every PULSE_INTERVAL_MS; the key expires PULSE_STALE_MS after
+ * the latest write (Redis server clock), and fields that old are dropped.
+ */
+export function pulseKey(prefix: string): string {
+  return `${prefix}:{pulse}:processors`;
+}
+
+/**
  * Sharded pub/sub channel of one edge instance, carrying JSON `{ player, offer }` for the
  * players it holds a socket of (docs/delivery.md).
  */

@@ -134,6 +134,17 @@ const SCHEMAS: Record<string, unknown> = {
     liftHigh: { ...nullable({ type: 'number' }), description: 'upper end of the 95% confidence interval of `lift`' },
   }),
   Stats: obj({ rules: { type: 'array', items: ref('StatRow') } }),
+  PulseRates: obj({
+    at: { ...ms, description: 'time of the sample (the processors instance’s clock; 0: no sample)' },
+    eventsPerSec: { type: 'number', description: 'events applied per second over the latest pulse interval' },
+    decisionsPerSec: { type: 'number', description: 'rules decided for triggering events per second, any outcome' },
+    offersPerSec: { type: 'number', description: 'live offers made per second' },
+    lag: { ...int, description: 'consumer lag: messages not yet applied' },
+  }),
+  PipelineHealth: obj({
+    instances: { type: 'array', items: { allOf: [ref('PulseRates'), obj({ instance: str })] } },
+    total: ref('PulseRates'),
+  }),
   Timeline: obj({
     ruleId: str,
     hours: { type: 'array', items: ms, description: 'hour starts, oldest first; every series below has one count per hour' },

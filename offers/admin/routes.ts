@@ -4,6 +4,7 @@ import { diffAgainstPublished, diffVersions, publishedView, publishFiles, rollba
 import { ruleStats } from './stats.ts';
 import { segmentsView } from './segments.ts';
 import { ruleTimeline } from './timeline.ts';
+import { pipelineHealth } from './pipeline.ts';
 import { TIMELINE_MAX_HOURS } from '../engine/timeline.ts';
 import { filesOf } from './http.ts';
 import type { Route, RouteContext } from './route-types.ts';
@@ -172,6 +173,16 @@ export const ROUTES: readonly Route[] = [
     errors: [400],
     handle: async ({ deps, params, query }) =>
       ruleTimeline(deps.redis, deps.config.keyPrefix, params.id ?? '', intParam(query, 'hours', 48, 1, TIMELINE_MAX_HOURS), Date.now()),
+  },
+  {
+    method: 'GET',
+    path: '/v1/pipeline/health',
+    operationId: 'getPipelineHealth',
+    role: 'viewer',
+    summary: 'Live pipeline health from the processors instances’ pulse: events/s, decisions/s, offers/s over each one’s latest interval, and consumer lag',
+    response: 'PipelineHealth',
+    errors: [],
+    handle: async ({ deps }) => pipelineHealth(deps.redis, deps.config.keyPrefix),
   },
   {
     method: 'GET',

@@ -142,7 +142,20 @@ const SCHEMAS: Record<string, unknown> = {
     lag: { ...int, description: 'consumer lag: messages not yet applied' },
   }),
   PipelineHealth: obj({
-    instances: { type: 'array', items: { allOf: [ref('PulseRates'), obj({ instance: str })] } },
+    instances: {
+      type: 'array',
+      items: {
+        allOf: [
+          ref('PulseRates'),
+          obj({
+            instance: { ...str, description: 'the processors instance id (PLAYPULSE_INSTANCE_ID)' },
+            events: { ...int, description: 'events applied since the process started' },
+            decisions: { ...int, description: 'rules decided since the process started' },
+            offers: { ...int, description: 'live offers made since the process started' },
+          }),
+        ],
+      },
+    },
     total: ref('PulseRates'),
   }),
   Timeline: obj({

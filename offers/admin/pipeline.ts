@@ -1,10 +1,10 @@
 import { pulseKey } from '../../lib/keys.ts';
 import type { RedisClient } from '../../lib/redis.ts';
-import { liveSamples, pulseRates, type PulseRates } from '../../processors/pulse.ts';
+import { liveSamples, pulseRates, type PulseCounters, type PulseRates } from '../../processors/pulse.ts';
 
 export interface PipelineHealth {
-  /** Per live processors instance: its rates over its latest pulse interval, and its lag. */
-  readonly instances: (PulseRates & { readonly instance: string })[];
+  /** Per live processors instance: its rates over its latest pulse interval, its lag, and its cumulative counters. */
+  readonly instances: (PulseRates & PulseCounters & { readonly instance: string })[];
   /** Sums over the instances; `at` is the newest sample's time (0 without any). */
   readonly total: PulseRates;
 }
@@ -24,6 +24,6 @@ export function totalRates(instances: readonly PulseRates[]): PulseRates {
 /** `GET /v1/pipeline/health`: one HGETALL of the processors' pulse (processors/pulse.ts). */
 export async function pipelineHealth(redis: RedisClient, prefix: string): Promise<PipelineHealth> {
   const samples = liveSamples(await redis.hgetall(pulseKey(prefix)));
-  const instances = [...samples].map(([instance, s]) => ({ instance, ...pulseRates(s) })).sort((a, b) => a.instance.localeCompare(b.instance));
+  const instances = [...samples].map(([instance, s]) => ({ instance, ...pulseRates(s), events: s.events, decisions: s.decisions, offers: s.offers })).sort((a, b) => a.instance.localeCompare(b.instance));
   return { instances, total: totalRates(instances) };
 }

@@ -1,9 +1,6 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, type TestBrowser } from './chromium.ts';
+import { launchChromium, screenshots, type TestBrowser } from './chromium.ts';
 import { buildConsole } from '../../offers/console/build.ts';
 import { compileBundle } from '../../designer/compile.ts';
 import { readBundleDir } from '../../designer/load.ts';
@@ -21,7 +18,6 @@ import { produceRecorded, startPlayPulse, waitConsumed, type RunningPlayPulse } 
  * way, "promote to live" on a shadow rule opens the editor with the rule switched to live.
  * With PLAYPULSE_SCREENSHOTS=1 the main pages are saved to docs/screenshots/.
  */
-const SHOTS = process.env.PLAYPULSE_SCREENSHOTS === '1' ? resolve('docs/screenshots') : mkdtempSync(join(tmpdir(), 'playpulse-shots-'));
 const HOUR = 3_600_000;
 
 let pp: RunningPlayPulse;
@@ -41,10 +37,7 @@ function eligiblePlayer(): string {
   }
 }
 
-async function shot(name: string): Promise<void> {
-  mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-}
+const { shot, discard } = screenshots(() => page);
 
 beforeAll(async () => {
   await buildConsole();
@@ -72,7 +65,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await pp?.stop();
-  if (process.env.PLAYPULSE_SCREENSHOTS !== '1') rmSync(SHOTS, { recursive: true, force: true });
+  discard();
 });
 
 describe('the designer console', () => {

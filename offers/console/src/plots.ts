@@ -7,7 +7,7 @@ import { FUNNEL_STAGES } from './series.ts';
  */
 const STAGE_COLORS: Record<(typeof FUNNEL_STAGES)[number], string> = { offered: '#2f6fed', delivered: '#7b4fc9', shown: '#b26a00', purchased: '#2e7d32' };
 
-const WIDTH = 720;
+const WIDTH = 1100;
 
 /** Offered, delivered, shown and purchased per hour of one variant. */
 export function funnelPlot(title: string, data: number[][], into: HTMLElement): uPlot {

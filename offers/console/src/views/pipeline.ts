@@ -10,13 +10,16 @@ const KEPT = 300;
 
 const rate = (x: number) => (x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1));
 
+/** The samples seen since the page opened: they outlive the panel, so the chart keeps its history across tabs. */
+const ring = new PulseRing(KEPT);
+let instancesSeen = 0;
+
 /**
  * Live pipeline health on the landing page: events/s, processor lag, decisions/s and
  * offers/s (`GET /v1/pipeline/health`), the current values and a chart of the samples seen
  * since the page opened. Polls while the panel is on the page.
  */
 export function pipelinePanel(): HTMLElement {
-  const ring = new PulseRing(KEPT);
   const cells = {
     events: h('strong', { 'data-pulse': 'events' }, '–'),
     lag: h('strong', { 'data-pulse': 'lag' }, '–'),
@@ -41,15 +44,19 @@ export function pipelinePanel(): HTMLElement {
     plot,
   );
   const chart = pulsePlot(ring.data(), plot);
-  const show = (p: PulsePoint, instances: number) => {
+  const show = (p: PulsePoint) => {
+    const instances = instancesSeen;
     cells.events.textContent = rate(p.eventsPerSec);
     cells.lag.textContent = Math.round(p.lag).toLocaleString('en-US');
     cells.decisions.textContent = rate(p.decisionsPerSec);
     cells.offers.textContent = rate(p.offersPerSec);
     status.textContent = `${instances} processors instance${instances === 1 ? '' : 's'}; rates over each one’s latest 2 s`;
-    panel.dataset.samples = String(ring.data()[0]?.length ?? 0);
+    const data = ring.data();
+    panel.dataset.samples = String(data[0]?.length ?? 0);
     panel.dataset.latest = JSON.stringify(p);
+    panel.dataset.peak = JSON.stringify({ eventsPerSec: Math.max(...(data[1] ?? [])), decisionsPerSec: Math.max(...(data[2] ?? [])), offersPerSec: Math.max(...(data[3] ?? [])) });
   };
+  if (ring.latest) show(ring.latest);
   let started = false;
   const tick = async () => {
     if (started && !panel.isConnected) return;
@@ -58,8 +65,9 @@ export function pipelinePanel(): HTMLElement {
       const body = await api<{ instances?: unknown[] }>('GET', '/v1/pipeline/health');
       const point = toPulsePoint(body);
       if (ring.push(point)) {
+        instancesSeen = Array.isArray(body.instances) ? body.instances.length : 0;
         chart.setData(ring.data() as Parameters<typeof chart.setData>[0]);
-        show(point, Array.isArray(body.instances) ? body.instances.length : 0);
+        show(point);
       } else if (point.at === 0) {
         status.textContent = 'no processors instance has written a pulse in the last 10 s';
       }

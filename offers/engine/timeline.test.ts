@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HOUR_MS } from './limits.ts';
 import { hourOf, hourRange, isTimelineField, shapeTimeline } from './timeline.ts';
+import { offerKeys } from '../../lib/keys.ts';
 
 describe('the hourly funnel', () => {
   const now = Date.now();
@@ -35,5 +36,15 @@ describe('the hourly funnel', () => {
       { variant: 'b', offered: [2, 0, 0], delivered: [0, 0, 1], shown: [0, 0, 0], purchased: [0, 0, 0] },
     ]);
     expect(shapeTimeline('r', hours, [{}, {}, {}]).variants).toEqual([]);
+  });
+});
+
+describe('the hour keys', () => {
+  it('share the rule stats hash tag, so the stats MULTI stays on one Cluster slot', () => {
+    const tag = (key: string) => /\{[^}]*\}/.exec(key)?.[0];
+    const keys = offerKeys('pp');
+    const hour = hourOf(Date.now());
+    expect(tag(keys.statsHour('comeback-bundle', hour))).toBe('{s:comeback-bundle}');
+    expect(tag(keys.statsHour('comeback-bundle', hour))).toBe(tag(keys.stats('comeback-bundle')));
   });
 });

@@ -1,5 +1,5 @@
 import uPlot from 'uplot';
-import { FUNNEL_STAGES } from './series.ts';
+import { FUNNEL_STAGES, timeRange } from './series.ts';
 
 /**
  * The console's uPlot charts (canvas, bundled into console.js; its stylesheet is served as
@@ -16,7 +16,7 @@ export function funnelPlot(title: string, data: number[][], into: HTMLElement): 
       title,
       width: WIDTH,
       height: 220,
-      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+      scales: { x: { time: true, range: (_u, min, max) => timeRange(min, max, 3_600) }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
       series: [{}, ...FUNNEL_STAGES.map((s) => ({ label: s, stroke: STAGE_COLORS[s], width: 2, points: { show: true, size: 5 } }))],
       axes: [{}, { label: 'per hour', size: 60 }],
     },
@@ -31,7 +31,7 @@ export function pulsePlot(data: number[][], into: HTMLElement): uPlot {
     {
       width: WIDTH,
       height: 220,
-      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] }, lag: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+      scales: { x: { time: true, range: (_u, min, max) => timeRange(min, max, 60) }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] }, lag: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
       series: [
         {},
         { label: 'events/s', stroke: '#2f6fed', width: 2 },

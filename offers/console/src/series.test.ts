@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { liftLayout } from './chart.ts';
-import { funnelData, funnelTotals, PulseRing, toPulsePoint, toTimeline } from './series.ts';
+import { funnelData, funnelTotals, PulseRing, timeRange, toPulsePoint, toTimeline } from './series.ts';
 
 const HOUR = 3_600_000;
 const now = Date.now();
@@ -29,6 +29,13 @@ describe('chart series', () => {
     expect(ring.latest?.at).toBe(now);
     expect(toPulsePoint({ total: { at: now, eventsPerSec: 2, decisionsPerSec: 'x', offersPerSec: 1, lag: 3 } })).toEqual({ at: now, eventsPerSec: 2, decisionsPerSec: 0, offersPerSec: 1, lag: 3 });
     expect(toPulsePoint({}).at).toBe(0);
+  });
+
+  it('gives a time chart at least its minimum span, ending at the latest point', () => {
+    const t = Math.floor(now / 1000);
+    expect(timeRange(t, t, 60)).toEqual([t - 60, t]);
+    expect(timeRange(t - 600, t, 60)).toEqual([t - 600, t]);
+    expect(timeRange(t - 30, t, 60)).toEqual([t - 60, t]);
   });
 
   it('lays lift out on one axis holding zero and every interval end, toned by the interval', () => {

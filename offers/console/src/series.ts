@@ -87,3 +87,13 @@ export class PulseRing {
     return [p.map((x) => x.at / 1000), p.map((x) => x.eventsPerSec), p.map((x) => x.decisionsPerSec), p.map((x) => x.offersPerSec), p.map((x) => x.lag)];
   }
 }
+
+/**
+ * The x range (s) of a time chart: its data's, at least `minSpan` wide, ending at the latest
+ * point. Without it a single point makes uPlot pick a range of years.
+ */
+export function timeRange(min: number | null, max: number | null, minSpan: number): [number, number] {
+  const hi = max ?? Date.now() / 1000;
+  const lo = min ?? hi;
+  return [Math.min(lo, hi - minSpan), hi];
+}

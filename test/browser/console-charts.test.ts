@@ -1,6 +1,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, screenshots, type TestBrowser } from './chromium.ts';
+import { eligiblePlayer, loseThreeAndSeeTheOffer } from './sample-player.ts';
 import { buildConsole } from '../../offers/console/build.ts';
 import { HOUR_MS } from '../helpers/time.ts';
 import { testConfig } from '../helpers/stack.ts';
@@ -69,6 +70,8 @@ describe('the console charts', () => {
     const history = recordedEvents({ players: 300, events: 6_000, start: Date.now() - 2 * HOUR_MS, spanMs: HOUR_MS, seed: 5 });
     await produceRecorded(pp.config, history);
     await waitConsumed(pp.config, `${pp.config.keyPrefix}-processors`, 120_000);
+    // One player online, so the funnel has a delivered offer too.
+    await loseThreeAndSeeTheOffer(pp, eligiblePlayer());
     const peak = async () => JSON.parse((await page.getAttribute('#pipeline', 'data-peak')) ?? '{}') as { eventsPerSec?: number; decisionsPerSec?: number };
     await expect.poll(async () => (await peak()).eventsPerSec ?? 0, { timeout: 20_000 }).toBeGreaterThan(0);
     expect((await peak()).decisionsPerSec).toBeGreaterThan(0);
@@ -87,6 +90,7 @@ describe('the console charts', () => {
     const stats = (await pp.admin<{ rules: StatRow[] }>('GET', '/v1/stats/rules')).rules.filter((r) => r.ruleId === 'comeback-bundle' && r.variant !== '(holdout)');
     const a = stats.find((r) => r.variant === 'a');
     expect(a?.offered).toBeGreaterThan(0);
+    expect(a?.delivered).toBeGreaterThan(0);
     await page.click('#rules-table a[data-charts="comeback-bundle"]');
     await page.waitForSelector('#rule-charts [data-funnel-variant="a"] canvas');
     for (const row of stats.filter((r) => r.offered > 0)) {

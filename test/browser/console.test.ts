@@ -1,12 +1,9 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, screenshots, type TestBrowser } from './chromium.ts';
+import { eligiblePlayer, loseThreeAndSeeTheOffer } from './sample-player.ts';
 import { buildConsole } from '../../offers/console/build.ts';
-import { compileBundle } from '../../designer/compile.ts';
-import { readBundleDir } from '../../designer/load.ts';
-import { assignVariant, inHoldout } from '../../offers/engine/hashing.ts';
 import { testConfig } from '../helpers/stack.ts';
-import { TestClient, type Frame } from '../integration/edge-harness.ts';
 import { recordedEvents } from '../integration/backtest-events.ts';
 import { produceRecorded, startPlayPulse, waitConsumed, type RunningPlayPulse } from '../integration/backtest-stack.ts';
 
@@ -25,18 +22,6 @@ let browser: TestBrowser | undefined;
 let page: Page;
 let player: string;
 
-/** A player outside the global holdout whose comeback-bundle arm makes offers. */
-function eligiblePlayer(): string {
-  const compiled = compileBundle(readBundleDir('offers/rules'));
-  if (!compiled.ok) throw new Error('the sample rules do not compile');
-  const rule = compiled.bundle.rules.find((r) => r.id === 'comeback-bundle');
-  if (!rule) throw new Error('the sample rules lost comeback-bundle');
-  for (let i = 0; ; i++) {
-    const id = `ana-${i}`;
-    if (!inHoldout(id, compiled.bundle.policy.holdoutPercent) && !assignVariant(id, rule)?.holdout) return id;
-  }
-}
-
 const { shot, discard } = screenshots(() => page);
 
 beforeAll(async () => {
@@ -47,16 +32,7 @@ beforeAll(async () => {
   await waitConsumed(pp.config, `${pp.config.keyPrefix}-processors`, 120_000);
 
   player = eligiblePlayer();
-  const client = await TestClient.connect(`${pp.edgeUrl}?token=${encodeURIComponent(await pp.token(player))}`);
-  try {
-    for (let i = 1; i <= 3; i++) client.send({ t: 'ev', id: `loss-${i}`, type: 'match.end', data: { result: 'loss', duration_s: 420, mode: 'ranked', score: 300 * i } });
-    const offer = await client.next((f) => f.t === 'offer');
-    expect((offer.offer as Frame).ruleId).toBe('comeback-bundle');
-    client.send({ t: 'ev', id: 'shown-1', type: 'offer.shown', data: { offerId: (offer.offer as Frame).id } });
-    await client.acked(['shown-1']);
-  } finally {
-    await client.close();
-  }
+  await loseThreeAndSeeTheOffer(pp, player);
 
   browser = await launchChromium();
   page = browser.page;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { liftLayout } from './chart.ts';
-import { funnelData, funnelTotals, PulseRing, timeRange, toPulsePoint, toTimeline } from './series.ts';
+import { funnelData, funnelTotals, PulseRing, timeRange, toPulsePoint, toTimeline, type TimelineVariant } from './series.ts';
 
 const HOUR = 3_600_000;
 const now = Date.now();
@@ -9,9 +9,8 @@ const h0 = Math.floor(now / HOUR) * HOUR;
 describe('chart series', () => {
   it('checks a timeline body and shapes one variant for uPlot, x in seconds', () => {
     const t = toTimeline({ ruleId: 'r', hours: [h0 - HOUR, h0], variants: [{ variant: 'a', offered: [3, 4], delivered: [1], shown: 'x', purchased: [0, 2, 9] }] });
-    const a = t.variants[0];
+    const a = t.variants[0] as TimelineVariant;
     expect(a).toEqual({ variant: 'a', offered: [3, 4], delivered: [1, 0], shown: [0, 0], purchased: [0, 2] });
-    if (!a) return;
     expect(funnelData(t, a)).toEqual([[(h0 - HOUR) / 1000, h0 / 1000], [3, 4], [1, 0], [0, 0], [0, 2]]);
     expect(funnelTotals(a)).toEqual({ offered: 7, delivered: 1, shown: 0, purchased: 2 });
     expect(toTimeline(null)).toEqual({ ruleId: '', hours: [], variants: [] });

@@ -13,6 +13,7 @@ import { ConsumerSupervisor } from './consumer.ts';
 import { ProcessorSlot } from './evict.ts';
 import { planFor } from './plan.ts';
 import { createApplyClient } from './scripts.ts';
+import { startPulse } from './pulse.ts';
 
 export interface ProcessorsDeps {
   readonly config: Config;
@@ -135,12 +136,14 @@ export async function startProcessors(deps: ProcessorsDeps): Promise<Processors>
     throw err;
   }
   log.info({ topic: config.topics.events, groupId: deps.groupId ?? `${config.keyPrefix}-processors` }, 'processors started');
+  const pulse = startPulse({ redis, keyPrefix: config.keyPrefix, instanceId: config.instanceId, log });
 
   let stopped: Promise<void> | null = null;
   return {
     stop: () =>
       (stopped ??= (async () => {
         await supervisor.stop().catch((err: unknown) => log.warn({ err: String(err) }, 'consumer stop failed'));
+        await pulse.stop();
         await producer.disconnect().catch(() => undefined);
         await redis.quit().catch(() => redis.disconnect());
         log.info('processors stopped');

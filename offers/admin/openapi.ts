@@ -1,6 +1,7 @@
 import { OUTCOMES } from '../engine/explain.ts';
 import type { Route } from './routes.ts';
 import { STAT_COUNTERS } from './stats.ts';
+import { TIMELINE_STAGES } from '../engine/timeline.ts';
 import { BACKTEST_SCHEMAS } from '../backtest/routes.ts';
 
 /** The path of the OpenAPI document itself (served like any other route, behind the token). */
@@ -133,6 +134,38 @@ const SCHEMAS: Record<string, unknown> = {
     liftHigh: { ...nullable({ type: 'number' }), description: 'upper end of the 95% confidence interval of `lift`' },
   }),
   Stats: obj({ rules: { type: 'array', items: ref('StatRow') } }),
+  PulseRates: obj({
+    at: { ...ms, description: 'time of the sample (the processors instance’s clock; 0: no sample)' },
+    eventsPerSec: { type: 'number', description: 'events applied per second over the latest pulse interval' },
+    decisionsPerSec: { type: 'number', description: 'rules decided for triggering events per second, any outcome' },
+    offersPerSec: { type: 'number', description: 'live offers made per second' },
+    lag: { ...int, description: 'consumer lag: messages not yet applied' },
+  }),
+  PipelineHealth: obj({
+    instances: {
+      type: 'array',
+      items: {
+        allOf: [
+          ref('PulseRates'),
+          obj({
+            instance: { ...str, description: 'the processors instance id (PLAYPULSE_INSTANCE_ID)' },
+            events: { ...int, description: 'events applied since the process started' },
+            decisions: { ...int, description: 'rules decided since the process started' },
+            offers: { ...int, description: 'live offers made since the process started' },
+          }),
+        ],
+      },
+    },
+    total: ref('PulseRates'),
+  }),
+  Timeline: obj({
+    ruleId: str,
+    hours: { type: 'array', items: ms, description: 'hour starts, oldest first; every series below has one count per hour' },
+    variants: {
+      type: 'array',
+      items: obj(Object.fromEntries(['variant', ...TIMELINE_STAGES].map((k) => [k, k === 'variant' ? str : { type: 'array', items: int }]))),
+    },
+  }),
   OpenApi: { type: 'object', description: 'this document' },
   AuditEntry: obj({
     id: { ...str, description: 'stream entry id, increasing' },

@@ -3,9 +3,9 @@
  * directory, one page, generous timeouts for a shared machine. `close()` closes it and
  * deletes the profile.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 const CHROMIUM = process.env.PLAYPULSE_CHROMIUM ?? '/usr/bin/chromium';
@@ -32,6 +32,25 @@ export async function launchChromium(): Promise<TestBrowser> {
     close: async () => {
       await context.close();
       rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Where a console test saves its pictures: docs/screenshots/ with PLAYPULSE_SCREENSHOTS=1,
+ * else a throwaway folder (the shots are still taken, so the pages are still rendered).
+ * `discard()` deletes the throwaway folder.
+ */
+export function screenshots(page: () => Page): { shot(name: string): Promise<void>; discard(): void } {
+  const keep = process.env.PLAYPULSE_SCREENSHOTS === '1';
+  const dir = keep ? resolve('docs/screenshots') : mkdtempSync(join(tmpdir(), 'playpulse-shots-'));
+  return {
+    async shot(name) {
+      mkdirSync(dir, { recursive: true });
+      await page().screenshot({ path: join(dir, `${name}.png`), fullPage: true });
+    },
+    discard() {
+      if (!keep) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -4,6 +4,7 @@ import { funnelRows, groupByRule, HOLDOUT_VARIANT, type FunnelRow } from '../fun
 import { toStatRows, type RuleSchedule } from '../shapes.ts';
 import { loadPublished, saveDraft, workingCopy } from '../state.ts';
 import { ruleSummaries } from '../summary.ts';
+import { pipelinePanel } from './pipeline.ts';
 
 /** Rules with their live funnel per variant; shadow rules show `shadow_offered` beside live ones. */
 export async function rulesView(): Promise<HTMLElement> {
@@ -39,6 +40,8 @@ export async function rulesView(): Promise<HTMLElement> {
       h('a', { href: `#/editor/${encodeURIComponent(rule.file)}`, 'data-rule': rule.id }, rule.id),
       ' ',
       h('span', { class: `badge ${rule.enabled ? rule.mode : 'off'}` }, rule.enabled ? rule.mode : 'disabled'),
+      ' ',
+      h('a', { href: `#/rule/${encodeURIComponent(rule.id)}`, class: 'charts', 'data-charts': rule.id }, 'charts'),
       rule.mode === 'shadow' ? promoteButton(rule.file) : null,
       h('div', { class: 'muted' }, rule.description),
       'trigger' in rule && rule.trigger ? h('div', { class: 'reads' }, `on ${rule.trigger.event}${rule.trigger.followUpOnly ? ' (follow-up only)' : ''}${rule.trigger.when ? `: ${rule.trigger.when}` : ''}`) : null,
@@ -59,6 +62,7 @@ export async function rulesView(): Promise<HTMLElement> {
   return h(
     'section',
     {},
+    pipelinePanel(),
     h('h1', {}, `Rules — published version ${published.version}`),
     h(
       'p',

@@ -70,6 +70,7 @@ const SCHEMAS: Record<string, unknown> = {
       title: str,
       price: obj({ amount: int, currency: str }),
       discountPct: { type: 'number' },
+      quantity: { ...int, description: 'units of the sku the offer sells; absent: not stated (one)' },
       variant: str,
       expiresAt: ms,
       data: { type: 'object' },

@@ -1,5 +1,5 @@
 import { celErrorSummary, checkExpression, runnable, type ConditionCache, type ConditionProblem, type ConditionScope } from './cel.ts';
-import type { ConditionInput, ShapedField, ShapedNumberField, ShapedResult, ShapedSpec } from './types.ts';
+import type { ConditionInput, ShapedNumberField, ShapedResult, ShapedSpec } from './types.ts';
 
 /**
  * Shaped offer fields (docs/designers.md, "Offers shaped per player"): `price.amount`,
@@ -68,16 +68,13 @@ export function parseTemplate(template: string): { parts: TemplatePart[] } | { e
   return { parts };
 }
 
-/** Renders one placeholder value: text as is, numbers in plain decimal, bools as true/false. */
-export function renderValue(v: unknown): string {
+/** Renders one placeholder value: text as is, numbers in plain decimal, bools as true/false; `{ error }` for anything else. */
+export function renderValue(v: unknown): string | { error: string } {
   if (typeof v === 'string') return v;
   if (typeof v === 'bigint') return v.toString();
-  if (typeof v === 'number') {
-    if (!Number.isFinite(v)) throw new Error(`the placeholder gave ${String(v)}`);
-    return String(tidy(v));
-  }
+  if (typeof v === 'number') return Number.isFinite(v) ? String(tidy(v)) : { error: `the placeholder gave ${String(v)}` };
   if (typeof v === 'boolean') return String(v);
-  throw new Error(`the placeholder gave ${v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v}, not text or a number`);
+  return { error: `the placeholder gave ${v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v}, not text or a number` };
 }
 
 const NUMERIC = new Set(['int', 'double', 'dyn']);
@@ -117,12 +114,13 @@ export function compileShapedNumber(
     fallback,
     reads,
     evaluate(input: ConditionInput): ShapedResult {
-      let raw: number;
+      let raw: number | { error: string };
       try {
         raw = toNumber(run(input));
       } catch (err) {
-        return { value: fallback, outcome: 'fallback', error: celErrorSummary(err) };
+        raw = { error: celErrorSummary(err) };
       }
+      if (typeof raw !== 'number') return { value: fallback, outcome: 'fallback', error: raw.error };
       const { value, clamped } = boundValue(raw, bounds, integral);
       return { value, outcome: clamped ? 'clamped' : 'computed', computed: raw };
     },
@@ -164,10 +162,15 @@ export function compileShapedTitle(template: string, fallback: string, scope: Co
     reads: [...reads],
     evaluate(input: ConditionInput): ShapedResult {
       let out = '';
-      try {
-        for (const p of pieces) out += 'text' in p ? p.text : renderValue(p.run(input));
-      } catch (err) {
-        return { value: fallback, outcome: 'fallback', error: celErrorSummary(err) };
+      for (const p of pieces) {
+        let piece: string | { error: string };
+        try {
+          piece = 'text' in p ? p.text : renderValue(p.run(input));
+        } catch (err) {
+          piece = { error: celErrorSummary(err) };
+        }
+        if (typeof piece !== 'string') return { value: fallback, outcome: 'fallback', error: piece.error };
+        out += piece;
       }
       const value = out.length > TITLE_MAX_CHARS ? out.slice(0, TITLE_MAX_CHARS) : out;
       return { value, outcome: value === out ? 'computed' : 'clamped', computed: out };
@@ -176,14 +179,9 @@ export function compileShapedTitle(template: string, fallback: string, scope: Co
   return { ok: true, spec };
 }
 
-function toNumber(v: unknown): number {
+/** A CEL number as a finite JS number, or `{ error }`. */
+function toNumber(v: unknown): number | { error: string } {
   const n = typeof v === 'bigint' ? Number(v) : v;
-  if (typeof n !== 'number') throw new Error(`the expression gave ${v === null ? 'null' : typeof v}, not a number`);
-  if (!Number.isFinite(n)) throw new Error(`the expression gave ${String(n)}`);
-  return n;
-}
-
-/** Field names of a shaped spec list, for lookups. */
-export function shapedFields(specs: readonly ShapedSpec[] | undefined): ShapedField[] {
-  return (specs ?? []).map((s) => s.field);
+  if (typeof n !== 'number') return { error: `the expression gave ${v === null ? 'null' : typeof v}, not a number` };
+  return Number.isFinite(n) ? n : { error: `the expression gave ${String(n)}` };
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compileBundle } from './compile.ts';
 import { boundValue, parseTemplate, renderValue } from './shaped.ts';
@@ -149,5 +150,16 @@ describe('compiling shaped offer fields', () => {
     const whale = sampleBundle().rules.find((x) => x.id === 'whale-reengagement');
     expect(whale?.offer.shaped?.map((s) => [s.field, s.bounds])).toEqual([['price.amount', { min: 999, max: 2999, round: 50 }]]);
     expect(whale?.offer.shaped?.[0]?.evaluate(input({ revenue_30d: 6200 }))).toEqual({ value: 1550, outcome: 'computed', computed: 1550 });
+  });
+});
+
+describe('the guide', () => {
+  it('the example of docs/designers.md, "Offers shaped per player", compiles with the sample game', () => {
+    const guide = readFileSync(new URL('../docs/designers.md', import.meta.url), 'utf8');
+    const example = /### Offers shaped per player[\s\S]*?```yaml\n([\s\S]*?)```/.exec(guide)?.[1] ?? '';
+    const r = compileBundle({ ...sampleFiles(), 'whale-comeback.yaml': example });
+    expect(r.ok ? [] : r.diagnostics).toEqual([]);
+    const rule = r.ok ? r.bundle.rules.find((x) => x.id === 'whale-comeback') : undefined;
+    expect(rule?.offer.shaped?.map((s) => s.field)).toEqual(['title', 'price.amount', 'discountPct', 'quantity']);
   });
 });

@@ -52,6 +52,11 @@ const SCHEMAS: Record<string, unknown> = {
           }),
           description: "the rule's `schedule` (instants as ISO 8601 UTC, windows in `timeZone`); `activeNow` and `nextStart` by the server's clock at the request; null: always applies",
         }),
+        shaped: {
+          type: 'array',
+          description: "the offer's fields computed per player (docs/designers.md, \"Offers shaped per player\"): the expression (for `title`, the template), its bounds (numbers only; `round` null when not set) and the value on a runtime error",
+          items: obj({ field: { enum: ['price.amount', 'discountPct', 'quantity', 'title'] }, expr: str, min: { type: 'number' }, max: { type: 'number' }, round: nullable({ type: 'number' }), default: {} }, ['field', 'expr', 'default']),
+        },
       }),
     },
   }),

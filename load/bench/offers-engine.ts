@@ -9,6 +9,7 @@
  *   3. the same with a policy revenue event (lift): every trigger of a live rule opens or
  *      extends an attribution window, every `e0.happened` is spend — the cost of lift.
  * Each part runs for a fixed time (about 25 s in all). Prints one JSON line of figures at the end.
+ * BENCH_SHAPED=1: every rule's price is computed per player from a property, with bounds.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { loadConfig } from '../../lib/config.ts';
@@ -27,7 +28,8 @@ import type { AppliedEvent } from '../../processors/decider-seam.ts';
 const EVENT_TYPES = 10;
 const RULES = 50;
 
-export function benchBundle(opts: { revenue?: boolean } = {}): Bundle {
+/** `shaped`: every rule's price is computed per player (docs/designers.md, "Offers shaped per player"). */
+export function benchBundle(opts: { revenue?: boolean; shaped?: boolean } = {}): Bundle {
   const events = Array.from({ length: EVENT_TYPES }, (_, i) => `  e${i}.happened:\n    data:\n      value: { type: int, required: true }\n      kind: { enum: [a, b, c] }\n`).join('');
   const props = Array.from({ length: EVENT_TYPES }, (_, i) => `  count_e${i}: { count: { event: e${i}.happened } }\n  sum_e${i}: { sum: { event: e${i}.happened, field: data.value, window: 1d } }\n`).join('');
   const files: Record<string, string> = {
@@ -46,7 +48,7 @@ export function benchBundle(opts: { revenue?: boolean } = {}): Bundle {
       `  when: 'event.data.value > ${(r * 7) % 100} && (event.data.kind == "a" || player.count_e${e} >= ${r % 5}) && player.sum_e${e} < 1000000'`,
       'offer:',
       `  sku: sku.${r}`,
-      '  price: { amount: 199, currency: USD }',
+      opts.shaped ? `  price: { amount: { expr: 'double(player.sum_e${e}) * 0.4', min: 99, max: 1999, round: 50, default: 199 }, currency: USD }` : '  price: { amount: 199, currency: USD }',
       '  ttl: 10m',
       'limits:',
       '  cooldown: 1h',
@@ -132,7 +134,8 @@ async function countOffers(redis: RedisClient, prefix: string, players: number):
 }
 
 async function main(): Promise<void> {
-  const bundle = benchBundle();
+  const shaped = process.env.BENCH_SHAPED === '1';
+  const bundle = benchBundle({ shaped });
   benchPure(bundle, 1_000);
   const pure = benchPure(bundle, 8_000);
   process.stdout.write(`pure evaluation: ${pure.decisionsPerSec} decisions/s (${pure.rulesPerSec} rule evaluations/s; 5 rules per event type)\n`);
@@ -142,7 +145,7 @@ async function main(): Promise<void> {
     await benchRedis(redis, bundle, 2_000, 2_000, 500, 500);
     const viaRedis = await benchRedis(redis, bundle, 15_000, 100_000, 5_000, 1_000);
     process.stdout.write(`Redis path: ${viaRedis.decisionsPerSec} decisions/s (${viaRedis.events} events, ${viaRedis.players} players, batches of ${viaRedis.batch}, ${viaRedis.offers} offers made)\n`);
-    const withLift = await benchRedis(redis, benchBundle({ revenue: true }), 15_000, 100_000, 5_000, 1_000);
+    const withLift = await benchRedis(redis, benchBundle({ revenue: true, shaped }), 15_000, 100_000, 5_000, 1_000);
     const ratio = (withLift.decisionsPerSec / viaRedis.decisionsPerSec).toFixed(2);
     process.stdout.write(`Redis path with a revenue event (lift): ${withLift.decisionsPerSec} decisions/s (${withLift.offers} offers made), ${ratio}× the path without\n`);
     process.stdout.write(`${JSON.stringify({ pure, redis: viaRedis, redisWithLift: withLift })}\n`);

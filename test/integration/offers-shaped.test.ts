@@ -18,7 +18,9 @@ import { toWireOffer } from '../../protocol/server-frames.ts';
 import type { Offer } from '../../protocol/offer.ts';
 import { cleanupRedisPrefix, testConfig } from '../helpers/stack.ts';
 import { noonDaysAgo } from '../helpers/time.ts';
-import { applied, bundleOf, EVENTS_YAML, policyYaml, PROPERTIES_YAML } from './offers-fixtures.ts';
+import { decideFollowUp } from '../../offers/jobs/follow-up.ts';
+import { readPlayerState } from '../../processors/state.ts';
+import { applied, baseFiles, bundleOf, comebackYaml, EVENTS_YAML, loss, policyYaml, PROPERTIES_YAML } from './offers-fixtures.ts';
 
 const SHAPED_YAML = `id: shaped-comeback
 priority: 100
@@ -146,5 +148,38 @@ describe('offers shaped per player (real Redis)', () => {
       outcome: 'shadow',
       shaped: [{ field: 'price.amount', outcome: 'computed', value: 200, computed: 200, inputs: { 'player.loss_streak': 2 } }],
     });
+  });
+
+  it('prices a follow-up, decided one event at a time (decide.ts), from the player state it reads', async () => {
+    const reminder = `id: comeback-reminder
+priority: 90
+trigger:
+  event: match.end
+  followUpOnly: true
+offer:
+  sku: bundle.comeback.mini
+  price: { amount: { expr: 'player.offers_today * 100 + 49', min: 49, max: 499, default: 99 }, currency: USD }
+  ttl: 10m
+`;
+    const followed = bundleOf(baseFiles({ 'comeback.yaml': comebackYaml({ followUp: '1h' }), 'reminder.yaml': reminder }));
+    const config = testConfig();
+    const redis = createRedis(config.redisUrl ?? '', 'test-shaped');
+    const jobs: Parameters<typeof decideFollowUp>[3][] = [];
+    const decider = createDecider({ config, redis, bundles: staticBundleSource(followed), queues: null, followUps: (j) => jobs.push(j) });
+    rigs.push({ config, redis, decider });
+    await decider.decideBatch([loss('emery', T0)]);
+    const [job] = jobs;
+    expect(job).toBeDefined();
+    if (!job) return;
+    const outcome = await decideFollowUp(decider.context, followed, (id, b, now) => readPlayerState(redis, config.keyPrefix, id, b, now), job);
+    expect(outcome.result).toBe('offered');
+    const rule = (await latest({ config, redis, decider }, 'emery'))?.rules.find((x) => x.ruleId === 'comeback-reminder');
+    // The first offer of the day counts: offers_today is 1 when the reminder is decided.
+    expect(rule?.shaped).toEqual([{ field: 'price.amount', outcome: 'computed', value: 149, computed: 149, inputs: { 'player.offers_today': 1 } }]);
+    const prices = (await offersOf({ config, redis, decider }, 'emery')).map((o) => [o.ruleId, o.price.amount]).sort();
+    expect(prices).toEqual([
+      ['comeback', 199],
+      ['comeback-reminder', 149],
+    ]);
   });
 });

@@ -4,10 +4,8 @@ import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, type TestBrowser } from './chromium.ts';
+import { offerablePlayer } from './sample-players.ts';
 import { buildConsole } from '../../offers/console/build.ts';
-import { compileBundle } from '../../designer/compile.ts';
-import { readBundleDir } from '../../designer/load.ts';
-import { assignVariant, inHoldout } from '../../offers/engine/hashing.ts';
 import { testConfig } from '../helpers/stack.ts';
 import { TestClient, type Frame } from '../integration/edge-harness.ts';
 import { recordedEvents } from '../integration/backtest-events.ts';
@@ -29,18 +27,6 @@ let browser: TestBrowser | undefined;
 let page: Page;
 let player: string;
 
-/** A player outside the global holdout whose comeback-bundle arm makes offers. */
-function eligiblePlayer(): string {
-  const compiled = compileBundle(readBundleDir('offers/rules'));
-  if (!compiled.ok) throw new Error('the sample rules do not compile');
-  const rule = compiled.bundle.rules.find((r) => r.id === 'comeback-bundle');
-  if (!rule) throw new Error('the sample rules lost comeback-bundle');
-  for (let i = 0; ; i++) {
-    const id = `ana-${i}`;
-    if (!inHoldout(id, compiled.bundle.policy.holdoutPercent) && !assignVariant(id, rule)?.holdout) return id;
-  }
-}
-
 async function shot(name: string): Promise<void> {
   mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
@@ -53,7 +39,7 @@ beforeAll(async () => {
   await produceRecorded(pp.config, history);
   await waitConsumed(pp.config, `${pp.config.keyPrefix}-processors`, 120_000);
 
-  player = eligiblePlayer();
+  player = offerablePlayer('ana', 'comeback-bundle');
   const client = await TestClient.connect(`${pp.edgeUrl}?token=${encodeURIComponent(await pp.token(player))}`);
   try {
     for (let i = 1; i <= 3; i++) client.send({ t: 'ev', id: `loss-${i}`, type: 'match.end', data: { result: 'loss', duration_s: 420, mode: 'ranked', score: 300 * i } });

@@ -6,21 +6,16 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { playerKeys } from '../../lib/keys.ts';
-import { createRedis, type RedisClient } from '../../lib/redis.ts';
-import type { Config } from '../../lib/config.ts';
-import { staticBundleSource } from '../../designer/store.ts';
 import type { Bundle } from '../../designer/types.ts';
-import { createDecider, type ClosableDecider } from '../../offers/engine/decider.ts';
 import { decodeDecisionList } from '../../offers/engine/explain-codec.ts';
 import { shapedLine, type DecisionRecord } from '../../offers/engine/explain.ts';
 import { decodeLedger } from '../../offers/engine/offer.ts';
 import { toWireOffer } from '../../protocol/server-frames.ts';
 import type { Offer } from '../../protocol/offer.ts';
-import { cleanupRedisPrefix, testConfig } from '../helpers/stack.ts';
 import { noonDaysAgo } from '../helpers/time.ts';
 import { decideFollowUp } from '../../offers/jobs/follow-up.ts';
 import { readPlayerState } from '../../processors/state.ts';
-import { applied, baseFiles, bundleOf, comebackYaml, EVENTS_YAML, loss, policyYaml, PROPERTIES_YAML } from './offers-fixtures.ts';
+import { applied, baseFiles, bundleOf, comebackYaml, DeciderRigs, EVENTS_YAML, loss, policyYaml, PROPERTIES_YAML, type DeciderRig as Rig } from './offers-fixtures.ts';
 
 const SHAPED_YAML = `id: shaped-comeback
 priority: 100
@@ -58,29 +53,9 @@ const bundle: Bundle = bundleOf({
   'shaped-shadow.yaml': SHADOW_YAML,
 });
 
-interface Rig {
-  config: Config;
-  redis: RedisClient;
-  decider: ClosableDecider;
-}
-
-const rigs: Rig[] = [];
-
-function rig(): Rig {
-  const config = testConfig();
-  const redis = createRedis(config.redisUrl ?? '', 'test-shaped');
-  const r = { config, redis, decider: createDecider({ config, redis, bundles: staticBundleSource(bundle), queues: null }) };
-  rigs.push(r);
-  return r;
-}
-
-afterAll(async () => {
-  for (const r of rigs) {
-    await r.decider.close();
-    await cleanupRedisPrefix(r.redis, r.config.keyPrefix);
-    r.redis.disconnect();
-  }
-});
+const rigs = new DeciderRigs('test-shaped');
+afterAll(() => rigs.closeAll());
+const rig = (): Rig => rigs.open(bundle);
 
 const latest = async (r: Rig, player: string): Promise<DecisionRecord | undefined> => decodeDecisionList(await r.redis.getBuffer(playerKeys(r.config.keyPrefix, player).decisions))[0];
 
@@ -162,21 +137,19 @@ offer:
   ttl: 10m
 `;
     const followed = bundleOf(baseFiles({ 'comeback.yaml': comebackYaml({ followUp: '1h' }), 'reminder.yaml': reminder }));
-    const config = testConfig();
-    const redis = createRedis(config.redisUrl ?? '', 'test-shaped');
     const jobs: Parameters<typeof decideFollowUp>[3][] = [];
-    const decider = createDecider({ config, redis, bundles: staticBundleSource(followed), queues: null, followUps: (j) => jobs.push(j) });
-    rigs.push({ config, redis, decider });
+    const r = rigs.open(followed, { followUps: (j) => jobs.push(j) });
+    const { config, redis, decider } = r;
     await decider.decideBatch([loss('emery', T0)]);
     const [job] = jobs;
     expect(job).toBeDefined();
     if (!job) return;
     const outcome = await decideFollowUp(decider.context, followed, (id, b, now) => readPlayerState(redis, config.keyPrefix, id, b, now), job);
     expect(outcome.result).toBe('offered');
-    const rule = (await latest({ config, redis, decider }, 'emery'))?.rules.find((x) => x.ruleId === 'comeback-reminder');
+    const rule = (await latest(r, 'emery'))?.rules.find((x) => x.ruleId === 'comeback-reminder');
     // The first offer of the day counts: offers_today is 1 when the reminder is decided.
     expect(rule?.shaped).toEqual([{ field: 'price.amount', outcome: 'computed', value: 149, computed: 149, inputs: { 'player.offers_today': 1 } }]);
-    const prices = (await offersOf({ config, redis, decider }, 'emery')).map((o) => [o.ruleId, o.price.amount]).sort();
+    const prices = (await offersOf(r, 'emery')).map((o) => [o.ruleId, o.price.amount]).sort();
     expect(prices).toEqual([
       ['comeback', 199],
       ['comeback-reminder', 149],

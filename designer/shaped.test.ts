@@ -162,4 +162,14 @@ describe('the guide', () => {
     const rule = r.ok ? r.bundle.rules.find((x) => x.id === 'whale-comeback') : undefined;
     expect(rule?.offer.shaped?.map((s) => s.field)).toEqual(['title', 'price.amount', 'discountPct', 'quantity']);
   });
+
+  it('the editor schema (offers/schemas/rule.schema.json) offers the computed form of every shaped field', () => {
+    type Node = { properties?: Record<string, Node>; anyOf?: Node[]; required?: string[] };
+    const schema = JSON.parse(readFileSync(new URL('../offers/schemas/rule.schema.json', import.meta.url), 'utf8')) as Node;
+    const offer = schema.properties?.offer?.properties ?? {};
+    const computed = (n: Node | undefined) => n?.anyOf?.find((x) => x.properties?.expr)?.required?.slice().sort();
+    for (const field of [offer.price?.properties?.amount, offer.discountPct, offer.quantity]) expect(computed(field)).toEqual(['default', 'expr', 'max', 'min']);
+    expect(offer.title?.anyOf?.find((x) => x.properties?.template)?.required?.slice().sort()).toEqual(['default', 'template']);
+  });
 });
+

@@ -61,9 +61,10 @@ export function shapedByRule(
   if (winner && winner.shaped.length > 0) (out ??= new Map()).set(winner.ruleId, winner.shaped);
   for (const c of considered) {
     if (c.rule.mode !== 'shadow' || c.pre !== null || verdicts.get(c.rule.id) !== null) continue;
-    const o = c.variant ? { ...c.rule.offer, ...c.variant.offer } : c.rule.offer;
-    if (!o.shaped || o.shaped.length === 0) continue;
-    (out ??= new Map()).set(c.rule.id, o.shaped.map((spec) => shapedValue(spec, input)));
+    // An arm that overrides a shaped-able field carries its whole list (RuleOffer.shaped).
+    const specs = c.variant?.offer.shaped ?? c.rule.offer.shaped;
+    if (!specs || specs.length === 0) continue;
+    (out ??= new Map()).set(c.rule.id, specs.map((spec) => shapedValue(spec, input)));
   }
   return out;
 }

@@ -7,8 +7,9 @@
  *      one decidePlayer-6.lua per player, stats, per chunk) on a fresh key prefix (deleted
  *      afterwards), no lifecycle jobs, no routing;
  *   3. the same with a policy revenue event (lift): every trigger of a live rule opens or
- *      extends an attribution window, every `e0.happened` is spend — the cost of lift.
- * Each part runs for a fixed time (about 25 s in all). Prints one JSON line of figures at the end.
+ *      extends an attribution window, every `e0.happened` is spend — the cost of lift;
+ *   4. the same with the live-ops features on every rule (`benchBundle({ liveOps: true })`).
+ * Each part runs for a fixed time (about 40 s in all). Prints one JSON line of figures at the end.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { loadConfig } from '../../lib/config.ts';
@@ -30,8 +31,9 @@ const RULES = 50;
 /**
  * `liveOps`: the same rules with the live-ops features on, the decision path's cost of them:
  * every rule has a weekly schedule that is open all week (the check runs, the rule is always
- * considered) and reads a segment (`segment.engaged`, evaluated once per event) with a
- * per-segment daily cap in the policy.
+ * considered), reads a segment (`segment.engaged`, evaluated once per event) with a
+ * per-segment daily cap in the policy, and prices its offer per player (a computed
+ * `price.amount` with bounds: docs/designers.md, "Offers shaped per player").
  */
 export function benchBundle(opts: { revenue?: boolean; liveOps?: boolean } = {}): Bundle {
   const events = Array.from({ length: EVENT_TYPES }, (_, i) => `  e${i}.happened:\n    data:\n      value: { type: int, required: true }\n      kind: { enum: [a, b, c] }\n`).join('');
@@ -53,7 +55,7 @@ export function benchBundle(opts: { revenue?: boolean; liveOps?: boolean } = {})
       `  when: '${opts.liveOps ? 'segment.engaged && ' : ''}event.data.value > ${(r * 7) % 100} && (event.data.kind == "a" || player.count_e${e} >= ${r % 5}) && player.sum_e${e} < 1000000'`,
       'offer:',
       `  sku: sku.${r}`,
-      '  price: { amount: 199, currency: USD }',
+      opts.liveOps ? `  price: { amount: { expr: 'double(player.sum_e${e}) * 0.4', min: 99, max: 1999, round: 50, default: 199 }, currency: USD }` : '  price: { amount: 199, currency: USD }',
       '  ttl: 10m',
       'limits:',
       '  cooldown: 1h',
@@ -155,7 +157,7 @@ async function main(): Promise<void> {
     process.stdout.write(`Redis path with a revenue event (lift): ${withLift.decisionsPerSec} decisions/s (${withLift.offers} offers made), ${ratio}× the path without\n`);
     const liveOps = await benchRedis(redis, benchBundle({ liveOps: true }), 15_000, 100_000, 5_000, 1_000);
     const liveOpsRatio = (liveOps.decisionsPerSec / viaRedis.decisionsPerSec).toFixed(2);
-    process.stdout.write(`Redis path with live-ops features (schedule, segment, segment cap on every rule): ${liveOps.decisionsPerSec} decisions/s (${liveOps.offers} offers made), ${liveOpsRatio}× the path without\n`);
+    process.stdout.write(`Redis path with live-ops features (schedule, segment, segment cap, computed price on every rule): ${liveOps.decisionsPerSec} decisions/s (${liveOps.offers} offers made), ${liveOpsRatio}× the path without\n`);
     process.stdout.write(`${JSON.stringify({ pure, redis: viaRedis, redisWithLift: withLift, redisWithLiveOps: liveOps })}\n`);
   } finally {
     redis.disconnect();

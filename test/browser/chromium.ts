@@ -54,3 +54,19 @@ export function screenshots(page: () => Page): { shot(name: string): Promise<voi
     },
   };
 }
+
+/**
+ * Opens the console at `adminUrl`, signing in with the admin token unless the tab already is;
+ * collects the page's uncaught errors from then on into the list returned.
+ */
+export async function signIn(page: Page, adminUrl: string, token: string): Promise<string[]> {
+  const pageErrors: string[] = [];
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  await page.goto(`${adminUrl}/`);
+  await page.waitForSelector('#token, #rules-table');
+  if ((await page.locator('#token').count()) > 0) {
+    await page.fill('#token', token);
+    await page.click('#login');
+  }
+  return pageErrors;
+}

@@ -1,7 +1,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, screenshots, type TestBrowser } from './chromium.ts';
-import { eligiblePlayer, loseThreeAndSeeTheOffer } from './sample-player.ts';
+import { loseThreeAndSeeTheOffer, offerablePlayer } from './sample-players.ts';
 import { buildConsole } from '../../offers/console/build.ts';
 import { HOUR_MS } from '../helpers/time.ts';
 import { testConfig } from '../helpers/stack.ts';
@@ -71,7 +71,7 @@ describe('the console charts', () => {
     await produceRecorded(pp.config, history);
     await waitConsumed(pp.config, `${pp.config.keyPrefix}-processors`, 120_000);
     // One player online, so the funnel has a delivered offer too.
-    await loseThreeAndSeeTheOffer(pp, eligiblePlayer());
+    await loseThreeAndSeeTheOffer(pp, offerablePlayer('ana', 'comeback-bundle'));
     const peak = async () => JSON.parse((await page.getAttribute('#pipeline', 'data-peak')) ?? '{}') as { eventsPerSec?: number; decisionsPerSec?: number };
     await expect.poll(async () => (await peak()).eventsPerSec ?? 0, { timeout: 20_000 }).toBeGreaterThan(0);
     expect((await peak()).decisionsPerSec).toBeGreaterThan(0);

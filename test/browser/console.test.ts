@@ -1,7 +1,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, screenshots, type TestBrowser } from './chromium.ts';
-import { eligiblePlayer, loseThreeAndSeeTheOffer } from './sample-player.ts';
+import { loseThreeAndSeeTheOffer, offerablePlayer } from './sample-players.ts';
 import { buildConsole } from '../../offers/console/build.ts';
 import { testConfig } from '../helpers/stack.ts';
 import { recordedEvents } from '../integration/backtest-events.ts';
@@ -31,7 +31,7 @@ beforeAll(async () => {
   await produceRecorded(pp.config, history);
   await waitConsumed(pp.config, `${pp.config.keyPrefix}-processors`, 120_000);
 
-  player = eligiblePlayer();
+  player = offerablePlayer('ana', 'comeback-bundle');
   await loseThreeAndSeeTheOffer(pp, player);
 
   browser = await launchChromium();

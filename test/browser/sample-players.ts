@@ -5,15 +5,18 @@ import { assignVariant, inHoldout } from '../../offers/engine/hashing.ts';
 import { TestClient, type Frame } from '../integration/edge-harness.ts';
 import type { RunningPlayPulse } from '../integration/backtest-stack.ts';
 
-/** A player outside the global holdout whose comeback-bundle arm makes offers. */
-export function eligiblePlayer(): string {
+/**
+ * The first player id `<prefix>-<n>` that the sample game (offers/rules) makes offers to:
+ * outside the global holdout and, when `ruleId` is given, not in a control arm of that rule.
+ */
+export function offerablePlayer(prefix: string, ruleId?: string): string {
   const compiled = compileBundle(readBundleDir('offers/rules'));
-  if (!compiled.ok) throw new Error('the sample rules do not compile');
-  const rule = compiled.bundle.rules.find((r) => r.id === 'comeback-bundle');
-  if (!rule) throw new Error('the sample rules lost comeback-bundle');
+  if (!compiled.ok) throw new Error('the sample rules do not compile'); // programmer error: test helper
+  const rule = ruleId === undefined ? null : compiled.bundle.rules.find((r) => r.id === ruleId);
+  if (rule === undefined) throw new Error(`the sample rules lost ${ruleId ?? ''}`); // programmer error: test helper
   for (let i = 0; ; i++) {
-    const id = `ana-${i}`;
-    if (!inHoldout(id, compiled.bundle.policy.holdoutPercent) && !assignVariant(id, rule)?.holdout) return id;
+    const id = `${prefix}-${i}`;
+    if (!inHoldout(id, compiled.bundle.policy.holdoutPercent) && !(rule && assignVariant(id, rule)?.holdout)) return id;
   }
 }
 

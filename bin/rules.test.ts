@@ -10,7 +10,7 @@ const rules = (...args: string[]) => spawnSync(process.execPath, ['--import', 't
 describe('npm run rules -- validate', () => {
   it('accepts the sample game and prints file:line:col diagnostics for a bad folder, exiting 1', () => {
     const ok = rules('validate', 'offers/rules');
-    expect(ok).toMatchObject({ status: 0, stderr: '', stdout: 'valid: 0 errors, 0 warnings; 8 rules, 2 segments, 10 properties, 11 events\n' });
+    expect(ok).toMatchObject({ status: 0, stderr: '', stdout: 'valid: 0 errors, 0 warnings; 9 rules, 2 segments, 10 properties, 11 events\n' });
 
     const dir = mkdtempSync(join(tmpdir(), 'rules-'));
     try {

@@ -122,8 +122,10 @@ function eventSchema(spec: EventSpec): ObjectSchema {
   return { ...Object.fromEntries([...EVENT_FIELDS].map(([k, t]) => [k, celType(t)])), data: Object.keys(data).length ? data : 'map' } as ObjectSchema;
 }
 
-/** Compiles one condition; never throws. */
-export function compileCondition(source: string, scope: ConditionScope, cache: ConditionCache = new ConditionCache()): CompiledCondition {
+export type CheckedExpression = { readonly ok: true; readonly ast: ASTNode; readonly type: string } | { readonly ok: false; readonly problems: readonly ConditionProblem[] };
+
+/** Parses and type-checks one expression of any result type against `scope`; never throws. */
+export function checkExpression(source: string, scope: ConditionScope, cache: ConditionCache): CheckedExpression {
   const env = cache.env(scope);
   let ast: ASTNode;
   try {
@@ -181,6 +183,16 @@ export function compileCondition(source: string, scope: ConditionScope, cache: C
   }
   const checked = env.check(source);
   if (!checked.valid) return { ok: false, problems: [typeProblem(checked.error, ast, scope)] };
+  const enumProblems = checkEnumLiterals(ast, scope);
+  if (enumProblems.length > 0) return { ok: false, problems: enumProblems };
+  return { ok: true, ast, type: checked.type ?? 'dyn' };
+}
+
+/** Compiles one condition; never throws. */
+export function compileCondition(source: string, scope: ConditionScope, cache: ConditionCache = new ConditionCache()): CompiledCondition {
+  const checked = checkExpression(source, scope, cache);
+  if (!checked.ok) return checked;
+  const ast = checked.ast;
   if (checked.type !== 'bool' && checked.type !== 'dyn') {
     return {
       ok: false,
@@ -194,9 +206,6 @@ export function compileCondition(source: string, scope: ConditionScope, cache: C
       ],
     };
   }
-  const enumProblems = checkEnumLiterals(ast, scope);
-  if (enumProblems.length > 0) return { ok: false, problems: enumProblems };
-
   const fn = runtimeEnv.parse(source);
   const adapter = cache.adapter(scope);
   const reads = readsOf(ast, rootsOf(scope));
@@ -214,6 +223,21 @@ export function compileCondition(source: string, scope: ConditionScope, cache: C
     },
   };
   return { ok: true, condition, ast };
+}
+
+/**
+ * A checked expression made runnable: `run` evaluates it on a plain input (it throws on a
+ * runtime CEL error) and `reads` lists the paths it reads. Parsed once, here.
+ */
+export function runnable(source: string, ast: ASTNode, scope: ConditionScope, cache: ConditionCache): { run(input: ConditionInput): unknown; reads: readonly string[] } {
+  const fn = runtimeEnv.parse(source);
+  const adapter = cache.adapter(scope);
+  return { run: (input) => fn(adapter.adapt(input)), reads: readsOf(ast, rootsOf(scope)) };
+}
+
+/** The one-line summary of a CEL runtime error. */
+export function celErrorSummary(err: unknown): string {
+  return errorSummary(err);
 }
 
 /** CEL macros that loop over a list or map. */

@@ -3,7 +3,7 @@ import type { Diagnostic } from './types.ts';
 /**
  * Diagnostic codes are the RULE_* codes of lib/errors.ts: RULE_YAML (not YAML, or over a
  * size/alias limit), RULE_SCHEMA (a file does not match its schema), RULE_TYPE_ERROR (a CEL
- * condition does not type-check), RULE_REFERENCE (names something undeclared),
+ * condition or offer expression does not type-check), RULE_REFERENCE (names something undeclared),
  * RULE_CONFLICT (files contradict each other). Warnings use the same codes.
  */
 export type DiagnosticCode = 'RULE_YAML' | 'RULE_SCHEMA' | 'RULE_TYPE_ERROR' | 'RULE_REFERENCE' | 'RULE_CONFLICT';

@@ -4,6 +4,7 @@ import { conditionDiagnostics } from './condition-diagnostics.ts';
 import { ISO_4217 } from './currencies.ts';
 import { diagnostic } from './diagnostics.ts';
 import { formatDuration, parseDuration } from './duration.ts';
+import { toOffer, toOverride, type OfferFieldsContext } from './offer-fields.ts';
 import { isTimeZone, parseClock, Schedule, WEEKDAYS, type WeeklyWindow } from './schedule.ts';
 import type { RuleFile } from './schemas.ts';
 import { didYouMean } from './suggest.ts';
@@ -18,9 +19,6 @@ export interface RuleScope {
   readonly segments: SegmentScope;
   readonly cache: ConditionCache;
 }
-
-type OfferInput = RuleFile['offer'];
-type VariantOfferInput = NonNullable<NonNullable<RuleFile['experiment']>['variants'][number]['offer']>;
 
 /** Compiles one schema-valid rule file; checks that need other rules live in checks.ts. */
 export function compileRule(yaml: YamlFile, file: RuleFile, scope: RuleScope): { rule: Rule | null; diagnostics: Diagnostic[] } {
@@ -41,7 +39,8 @@ export function compileRule(yaml: YamlFile, file: RuleFile, scope: RuleScope): {
   }
 
   checkCurrency(file.offer.price.currency, ['offer', 'price', 'currency'], err);
-  const offer = toOffer(file.offer);
+  const fields: OfferFieldsContext = { yaml, scope: event ? { event, player: scope.player, segments: scope.segments } : null, cache: scope.cache, diagnostics };
+  const offer = toOffer(file.offer, fields);
 
   const cooldownMs = file.limits?.cooldown !== undefined ? parseDuration(file.limits.cooldown) : null;
   if (offer.ttlMs <= 0) err(['offer', 'ttl'], 'RULE_SCHEMA', '`offer.ttl` must be longer than 0', 'e.g. 15m');
@@ -62,7 +61,7 @@ export function compileRule(yaml: YamlFile, file: RuleFile, scope: RuleScope): {
       if (seen.has(v.name)) err(['experiment', 'variants', i, 'name'], 'RULE_CONFLICT', `variant name \`${v.name}\` is used twice`, 'variant names must be unique in a rule');
       seen.add(v.name);
       if (v.offer?.price) checkCurrency(v.offer.price.currency, ['experiment', 'variants', i, 'offer', 'price', 'currency'], err);
-      variants?.push({ name: v.name, weight: v.weight, holdout: v.holdout ?? false, offer: v.offer ? toOverride(v.offer) : {} });
+      variants?.push({ name: v.name, weight: v.weight, holdout: v.holdout ?? false, offer: v.offer ? toOverride(v.offer, i, offer, fields) : {} });
     });
     const total = file.experiment.variants.reduce((s, v) => s + v.weight, 0);
     if (!(total > 0)) err(['experiment', 'variants'], 'RULE_SCHEMA', 'experiment weights add up to 0; at least one variant needs a weight above 0', 'e.g. `{ name: a, weight: 90 }`');
@@ -223,25 +222,4 @@ function compileSchedule(s: ScheduleInput, player: ReadonlyMap<string, ValueType
 
 function checkCurrency(code: string, path: PathSegment[], err: (p: PathSegment[], c: 'RULE_REFERENCE', m: string, h?: string) => void): void {
   if (!ISO_4217.has(code)) err(path, 'RULE_REFERENCE', `unknown currency \`${code}\``, didYouMean(code, ISO_4217) ?? 'use an ISO 4217 code such as USD, EUR or GBP');
-}
-
-function toOffer(o: OfferInput): RuleOffer {
-  return {
-    sku: o.sku,
-    title: o.title ?? null,
-    price: { amount: o.price.amount, currency: o.price.currency },
-    discountPct: o.discountPct ?? null,
-    ttlMs: parseDuration(o.ttl) ?? 0,
-    data: o.data ?? null,
-  };
-}
-
-function toOverride(o: VariantOfferInput): Partial<RuleOffer> {
-  const out: { -readonly [K in keyof RuleOffer]?: RuleOffer[K] } = {};
-  if (o.sku !== undefined) out.sku = o.sku;
-  if (o.title !== undefined) out.title = o.title;
-  if (o.price !== undefined) out.price = { amount: o.price.amount, currency: o.price.currency };
-  if (o.discountPct !== undefined) out.discountPct = o.discountPct;
-  if (o.data !== undefined) out.data = o.data;
-  return out;
 }

@@ -136,15 +136,53 @@ export const policySchema = z
   })
   .meta({ title: 'PlayPulse policy.yaml', description: 'Guardrails across all rules.' });
 
+/**
+ * A number computed per player (designer/shaped.ts): a numeric CEL expression, its bounds and
+ * the value on a runtime error. min <= max <= the field's own range, round > 0 and default
+ * inside the bounds are checked by the compiler, with positions.
+ */
+const computed = (what: string, n: () => z.ZodNumber) =>
+  z
+    .strictObject({
+      expr: cel('CEL over `event`, `player` and `segment`; must be a number (int or double)'),
+      min: n().meta({ description: `lowest ${what}: a lower value is raised to it (clamped)` }),
+      max: n().meta({ description: `highest ${what}: a higher value is lowered to it (clamped)` }),
+      round: z.number().positive().optional().meta({ description: 'round to the nearest multiple of this before clamping, e.g. 50' }),
+      default: n().meta({ description: `the ${what} when the expression fails at run time (division by zero, a missing value)` }),
+    })
+    .meta({ description: `${what} computed per player: { expr, min, max, round?, default }` });
+const amount = () => z.number().int().min(0);
 const price = z.strictObject({
-  amount: z.number().int().min(0).meta({ description: 'integer, minor units (199 = 1.99 USD)' }),
+  amount: z
+    .union([amount().meta({ description: 'integer, minor units (199 = 1.99 USD)' }), computed('amount (integer, minor units)', amount)])
+    .meta({ description: 'integer, minor units (199 = 1.99 USD), or computed per player: { expr, min, max, round?, default }' }),
   currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code like USD').meta({ description: 'ISO 4217 code' }),
 });
+const pct = () => z.number().min(0).max(100);
+const quantity = () => z.number().int().min(1);
 const offerFields = {
   sku: z.string().min(1).max(128).meta({ description: 'store item the offer sells' }),
-  title: z.string().max(200).optional().meta({ description: 'shown to the player' }),
+  title: z
+    .union([
+      z.string().max(200).meta({ description: 'shown to the player' }),
+      z
+        .strictObject({
+          template: z.string().min(1).max(1000).meta({ description: 'text with `{{ cel }}` placeholders, e.g. "Level {{ player.level }} pack"' }),
+          default: z.string().max(200).meta({ description: 'the title when a placeholder fails at run time' }),
+        })
+        .meta({ description: 'title rendered per player: { template, default }' }),
+    ])
+    .optional()
+    .meta({ description: 'shown to the player; a plain string, or { template, default } rendered per player' }),
   price,
-  discountPct: z.number().min(0).max(100).optional().meta({ description: '0-100, for display' }),
+  discountPct: z
+    .union([pct().meta({ description: '0-100, for display' }), computed('discount (0-100)', pct)])
+    .optional()
+    .meta({ description: '0-100, for display, or computed per player: { expr, min, max, round?, default }' }),
+  quantity: z
+    .union([quantity().meta({ description: 'units of the sku the offer sells' }), computed('quantity (integer, at least 1)', quantity)])
+    .optional()
+    .meta({ description: 'units of the sku the offer sells (integer, at least 1), or computed per player: { expr, min, max, round?, default }' }),
   data: z.record(z.string(), z.unknown()).optional().meta({ description: 'free-form data passed to the client with the offer' }),
 };
 /** An instant with an explicit offset: `2026-12-24T18:00:00+01:00` or `…Z` (seconds and fraction optional). */

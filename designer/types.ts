@@ -107,11 +107,52 @@ export interface Bandit {
 
 export interface RuleOffer {
   readonly sku: string;
+  /** For a shaped title, its `default`. */
   readonly title: string | null;
+  /** For a shaped amount, its `default`. */
   readonly price: { readonly amount: number; readonly currency: string };
   readonly discountPct: number | null;
+  /** How many units of `sku` the offer sells; absent or null: not stated (one). */
+  readonly quantity?: number | null;
   readonly ttlMs: number;
   readonly data: Readonly<Record<string, unknown>> | null;
+  /**
+   * The fields computed per player (designer/shaped.ts); absent or empty: none. On a
+   * variant's override it is the arm's whole list: the rule's shaped fields the arm does not
+   * override, then the arm's own.
+   */
+  readonly shaped?: readonly ShapedSpec[];
+}
+
+export type ShapedNumberField = 'price.amount' | 'discountPct' | 'quantity';
+export type ShapedField = ShapedNumberField | 'title';
+
+/** One offer field computed per player: a numeric CEL expression with bounds, or a title template. */
+export interface ShapedSpec {
+  readonly field: ShapedField;
+  /** The CEL expression; for `title`, the template with its `{{ … }}` placeholders. */
+  readonly source: string;
+  /** The bounds of a computed number; null for a title (cut at 200 characters). */
+  readonly bounds: { readonly min: number; readonly max: number; readonly round: number | null } | null;
+  /** The value on a runtime error: the field's declared `default`. */
+  readonly fallback: number | string;
+  /** Dotted paths the expression reads, like `Condition.reads`. */
+  readonly reads: readonly string[];
+  /** Never throws. */
+  evaluate(input: ConditionInput): ShapedResult;
+}
+
+/**
+ * What a shaped field came to for one player: `computed` (inside the bounds, after
+ * rounding), `clamped` (the rounded value was outside them; a title over 200 characters),
+ * or `fallback` (a runtime error; the declared default).
+ */
+export interface ShapedResult {
+  readonly value: number | string;
+  readonly outcome: 'computed' | 'clamped' | 'fallback';
+  /** The expression's value before rounding and clamping (the whole rendered title); absent on fallback. */
+  readonly computed?: number | string;
+  readonly error?: string;
 }
 
 export interface FollowUp {

@@ -39,7 +39,7 @@ export const ERRORS = {
 
   RULE_SCHEMA: { retriable: false, http: 422, message: 'a designer file does not match its schema' },
   RULE_YAML: { retriable: false, http: 422, message: 'a designer file is not valid YAML' },
-  RULE_TYPE_ERROR: { retriable: false, http: 422, message: 'a CEL condition does not type-check' },
+  RULE_TYPE_ERROR: { retriable: false, http: 422, message: 'a CEL condition or offer expression does not type-check' },
   RULE_REFERENCE: { retriable: false, http: 422, message: 'a designer file names something that is not declared' },
   RULE_CONFLICT: { retriable: false, http: 422, message: 'designer files contradict each other' },
   RULE_NO_VERSION: { retriable: false, http: 409, message: 'there is no earlier version to roll back to' },

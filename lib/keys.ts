@@ -56,6 +56,13 @@ export const offerKeys = (prefix: string) => ({
    * squared: `<group>|spendsq|<currency>`; the global holdout's group is `(holdout)`).
    */
   stats: (ruleId: string) => `${prefix}:{s:${ruleId}}:stats`,
+  /**
+   * HASH: one hour of a rule's funnel, `<variant>|<stage>` -> count for the stages of
+   * TIMELINE_STAGES (offers/engine/timeline.ts); `hour` is hours since the epoch by the
+   * processing clock at the write. Written in the stats MULTI; expires TIMELINE_TTL_MS after
+   * its latest write, by the Redis server's clock.
+   */
+  statsHour: (ruleId: string, hour: number) => `${prefix}:{s:${ruleId}}:hour:${hour}`,
   /** SET: rule ids that have stats, including rules no longer published. */
   statsRules: `${prefix}:{stats}:rules`,
   /**
@@ -67,6 +74,16 @@ export const offerKeys = (prefix: string) => ({
   /** BullMQ `prefix` option: queue keys live under it. */
   bullPrefix: `${prefix}:bull`,
 });
+
+/**
+ * HASH: processors instance id -> JSON of its latest pulse sample with the one before
+ * (processors/pulse.ts): cumulative events applied, decisions and offers, and consumer lag.
+ * Rewritten by each instance every PULSE_INTERVAL_MS; the key expires PULSE_STALE_MS after
+ * the latest write (Redis server clock), and fields that old are dropped.
+ */
+export function pulseKey(prefix: string): string {
+  return `${prefix}:{pulse}:processors`;
+}
 
 /**
  * Sharded pub/sub channel of one edge instance, carrying JSON `{ player, offer }` for the

@@ -13,10 +13,14 @@ export function counter<L extends string = never>(name: string, help: string, la
   return new Counter({ name, help, labelNames: [...labelNames], registers: [registry] });
 }
 
-export function gauge<L extends string = never>(name: string, help: string, labelNames: Labels<L> = []): Gauge<L> {
+/**
+ * `collect`, when given, runs on every scrape before the gauge is read (prom-client awaits
+ * it): for a value that is read from elsewhere at scrape time rather than set as it changes.
+ */
+export function gauge<L extends string = never>(name: string, help: string, labelNames: Labels<L> = [], collect?: (this: Gauge<L>) => Promise<void>): Gauge<L> {
   const existing = registry.getSingleMetric(name);
   if (existing) return existing as Gauge<L>;
-  return new Gauge({ name, help, labelNames: [...labelNames], registers: [registry] });
+  return new Gauge({ name, help, labelNames: [...labelNames], registers: [registry], ...(collect ? { collect } : {}) });
 }
 
 export function histogram<L extends string = never>(

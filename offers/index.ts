@@ -12,6 +12,7 @@ import type { ReadState } from './jobs/follow-up.ts';
 import { createOfferQueues, type OfferQueueOptions } from './jobs/queues.ts';
 import { startOfferWorkers } from './jobs/workers.ts';
 import { offerKeys } from '../lib/keys.ts';
+import { exposeSegmentSizes } from './admin/segments.ts';
 import { PlayPulseError } from '../lib/errors.ts';
 
 const log = createLogger('offers');
@@ -61,6 +62,7 @@ export async function startOffers(deps: OffersDeps): Promise<{ adminPort: number
     redis.disconnect();
     throw err;
   }
+  const hideSegmentSizes = exposeSegmentSizes(redis, config.keyPrefix, deps.bundles);
   if (!config.fulfilmentUrl) log.info('PLAYPULSE_FULFILMENT_URL is not set: purchases are recorded as granted without a webhook');
 
   let stopped: Promise<void> | null = null;
@@ -68,6 +70,7 @@ export async function startOffers(deps: OffersDeps): Promise<{ adminPort: number
     adminPort: admin.port,
     stop: () =>
       (stopped ??= (async () => {
+        hideSegmentSizes();
         await admin.close();
         await backtests.close();
         await workers.close();

@@ -42,6 +42,8 @@ export interface BatchDeps {
   readonly failPoint?: FailPoint | null;
   /** Traces (lib/tracing.ts); absent or null: off. */
   readonly tracing?: Tracing | null;
+  /** Cap of the backoff between retries of a failing step; default 5 s (processors/retry.ts). */
+  readonly retryBackoffMaxMs?: number;
 }
 
 /**
@@ -59,6 +61,7 @@ export function createBatchHandler(deps: BatchDeps): (payload: EachBatchPayload)
   const failAfterDecide = failPointProbe(deps.failPoint ?? null, 'after-decide', deps.log);
 
   const hooks = (step: string): RetryHooks => ({
+    backoffMaxMs: deps.retryBackoffMaxMs,
     onFailure: (err, attempt) => {
       if (step === 'apply') m.redisRetries.inc();
       deps.health.failing(step, err);

@@ -13,6 +13,7 @@ import { ConsumerSupervisor } from './consumer.ts';
 import { ProcessorSlot } from './evict.ts';
 import { planFor } from './plan.ts';
 import { createApplyClient } from './scripts.ts';
+import { startPulse } from './pulse.ts';
 
 export interface ProcessorsDeps {
   readonly config: Config;
@@ -32,6 +33,11 @@ export interface ProcessorsDeps {
   readonly sessionTimeoutMs?: number;
   /** Traces (lib/tracing.ts); absent or null: off. */
   readonly tracing?: Tracing | null;
+  /**
+   * Cap of the backoff between retries of a failing batch step (Redis or Kafka away);
+   * default 5 s. Tests of long outages shorten it.
+   */
+  readonly retryBackoffMaxMs?: number;
   /** Called when the consumer cannot be restarted; default: log and exit the process with code 70. */
   readonly onFatal?: (err: Error) => void;
 }
@@ -88,6 +94,7 @@ export async function startProcessors(deps: ProcessorsDeps): Promise<Processors>
     log,
     failPoint: config.processors.failPoint,
     tracing: deps.tracing ?? null,
+    ...(deps.retryBackoffMaxMs !== undefined ? { retryBackoffMaxMs: deps.retryBackoffMaxMs } : {}),
     health: {
       failing: (step) => failing.add(step),
       recovered: (step) => failing.delete(step),
@@ -129,12 +136,14 @@ export async function startProcessors(deps: ProcessorsDeps): Promise<Processors>
     throw err;
   }
   log.info({ topic: config.topics.events, groupId: deps.groupId ?? `${config.keyPrefix}-processors` }, 'processors started');
+  const pulse = startPulse({ redis, keyPrefix: config.keyPrefix, instanceId: config.instanceId, log });
 
   let stopped: Promise<void> | null = null;
   return {
     stop: () =>
       (stopped ??= (async () => {
         await supervisor.stop().catch((err: unknown) => log.warn({ err: String(err) }, 'consumer stop failed'));
+        await pulse.stop();
         await producer.disconnect().catch(() => undefined);
         await redis.quit().catch(() => redis.disconnect());
         log.info('processors stopped');

@@ -37,6 +37,10 @@ describe('untilDone', () => {
 
 describe('backoffMs', () => {
   it('doubles from 100 ms up to 5 s', () => {
-    expect([0, 1, 2, 5, 6, 30].map(backoffMs)).toEqual([100, 200, 400, 3_200, 5_000, 5_000]);
+    expect([0, 1, 2, 5, 6, 30].map((a) => backoffMs(a))).toEqual([100, 200, 400, 3_200, 5_000, 5_000]);
+  });
+
+  it('stops doubling at a given cap', () => {
+    expect([0, 1, 2, 3, 30].map((a) => backoffMs(a, 400))).toEqual([100, 200, 400, 400, 400]);
   });
 });

@@ -26,14 +26,16 @@ export async function withHeartbeat<T>(control: BatchControl, work: () => Promis
   }
 }
 
-/** Exponential backoff, capped: 100 ms, 200 ms, 400 ms … 5 s. */
-export function backoffMs(attempt: number): number {
-  return Math.min(BACKOFF_FIRST_MS * 2 ** Math.min(attempt, 16), BACKOFF_MAX_MS);
+/** Exponential backoff, capped: 100 ms, 200 ms, 400 ms … `maxMs` (5 s). */
+export function backoffMs(attempt: number, maxMs: number = BACKOFF_MAX_MS): number {
+  return Math.min(BACKOFF_FIRST_MS * 2 ** Math.min(attempt, 16), maxMs);
 }
 
 export interface RetryHooks {
   onFailure(err: unknown, attempt: number): void;
   onRecovered(): void;
+  /** Cap of the backoff between attempts; default BACKOFF_MAX_MS. */
+  readonly backoffMaxMs?: number;
 }
 
 /**
@@ -49,7 +51,7 @@ export async function untilDone<T>(control: BatchControl, hooks: RetryHooks, wor
       return { done: true, value };
     } catch (err) {
       hooks.onFailure(err, attempt);
-      await withHeartbeat(control, () => pause(control, backoffMs(attempt)));
+      await withHeartbeat(control, () => pause(control, backoffMs(attempt, hooks.backoffMaxMs)));
     }
   }
 }

@@ -3,7 +3,7 @@
  * the player's pending inbox (Redis, JSON).
  *
  *   offer: { id, ruleId, sku, title?, price: { amount (int, minor units), currency },
- *            discountPct?, variant?, expiresAt (int ms), data? }
+ *            discountPct?, quantity? (int >= 1), variant?, expiresAt (int ms), data? }
  */
 export interface Offer {
   id: string;
@@ -12,6 +12,8 @@ export interface Offer {
   title?: string;
   price: { amount: number; currency: string };
   discountPct?: number;
+  /** Units of `sku` the offer sells; absent: not stated (one). */
+  quantity?: number;
   variant?: string;
   expiresAt: number;
   data?: Record<string, unknown>;

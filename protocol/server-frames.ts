@@ -5,7 +5,7 @@
  *          upgrade; `stream` echoes the upgrade's `?stream=`, absent when none was given
  *   ack    { t: "ack", ids: [event id, ...] }             durably in Kafka
  *   offer  { t: "offer", offer: { id, ruleId, sku, title?, price: { amount, currency },
- *                                  discountPct?, variant?, expiresAt, data? } }
+ *                                  discountPct?, quantity?, variant?, expiresAt, data? } }
  *   pong   { t: "pong", n }                               answer to ping, same `n`
  *   err    { t: "err", code, message, id? }               a refused frame or event
  *
@@ -70,13 +70,14 @@ export function errFrame(code: WireErrorCode, message: string, id?: string): Err
  */
 export function toWireOffer(o: unknown): Offer | null {
   if (!isObject(o)) return null;
-  const { id, ruleId, sku, title, price, discountPct, variant, expiresAt, data } = o;
+  const { id, ruleId, sku, title, price, discountPct, quantity, variant, expiresAt, data } = o;
   if (typeof id !== 'string' || typeof ruleId !== 'string' || typeof sku !== 'string') return null;
   if (typeof expiresAt !== 'number' || !Number.isSafeInteger(expiresAt)) return null;
   if (!isObject(price) || !Number.isSafeInteger(price.amount) || typeof price.currency !== 'string') return null;
   const offer: Offer = { id, ruleId, sku, price: { amount: price.amount as number, currency: price.currency }, expiresAt };
   if (typeof title === 'string') offer.title = title;
   if (typeof discountPct === 'number' && Number.isFinite(discountPct)) offer.discountPct = discountPct;
+  if (typeof quantity === 'number' && Number.isSafeInteger(quantity) && quantity >= 1) offer.quantity = quantity;
   if (typeof variant === 'string') offer.variant = variant;
   if (isObject(data)) offer.data = data;
   return offer;

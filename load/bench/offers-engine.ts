@@ -7,9 +7,9 @@
  *      one decidePlayer-6.lua per player, stats, per chunk) on a fresh key prefix (deleted
  *      afterwards), no lifecycle jobs, no routing;
  *   3. the same with a policy revenue event (lift): every trigger of a live rule opens or
- *      extends an attribution window, every `e0.happened` is spend — the cost of lift.
- * BENCH_BANDIT=1 turns the experiments (every fifth rule) into `allocation: bandit` ones.
- * Each part runs for a fixed time (about 25 s in all). Prints one JSON line of figures at the end.
+ *      extends an attribution window, every `e0.happened` is spend — the cost of lift;
+ *   4. the same with the live-ops features on every rule (`benchBundle({ liveOps: true })`).
+ * Each part runs for a fixed time (about 40 s in all). Prints one JSON line of figures at the end.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { loadConfig } from '../../lib/config.ts';
@@ -28,14 +28,23 @@ import type { AppliedEvent } from '../../processors/decider-seam.ts';
 const EVENT_TYPES = 10;
 const RULES = 50;
 
-export function benchBundle(opts: { revenue?: boolean; bandit?: boolean } = {}): Bundle {
+/**
+ * `liveOps`: the same rules with the live-ops features on, the decision path's cost of them:
+ * every rule has a weekly schedule that is open all week (the check runs, the rule is always
+ * considered), reads a segment (`segment.engaged`, evaluated once per event) with a
+ * per-segment daily cap in the policy, and prices its offer per player (a computed
+ * `price.amount` with bounds: docs/designers.md, "Offers shaped per player"); the rules with
+ * an experiment (every fifth) allocate it with `allocation: bandit`.
+ */
+export function benchBundle(opts: { revenue?: boolean; liveOps?: boolean } = {}): Bundle {
   const events = Array.from({ length: EVENT_TYPES }, (_, i) => `  e${i}.happened:\n    data:\n      value: { type: int, required: true }\n      kind: { enum: [a, b, c] }\n`).join('');
   const props = Array.from({ length: EVENT_TYPES }, (_, i) => `  count_e${i}: { count: { event: e${i}.happened } }\n  sum_e${i}: { sum: { event: e${i}.happened, field: data.value, window: 1d } }\n`).join('');
   const files: Record<string, string> = {
     'events.yaml': `events:\n${events}`,
     'properties.yaml': `properties:\n${props}`,
-    'policy.yaml': `fatigue:\n  maxOffersPerDay: 1000\nholdout: { percent: 5 }\n${opts.revenue ? 'revenue: { event: e0.happened, amount: data.value, currency: USD, window: 1d }\n' : ''}`,
+    'policy.yaml': `fatigue:\n  maxOffersPerDay: 1000\nholdout: { percent: 5 }\n${opts.revenue ? 'revenue: { event: e0.happened, amount: data.value, currency: USD, window: 1d }\n' : ''}${opts.liveOps ? 'segments:\n  engaged: { maxOffersPerDay: 1000 }\n' : ''}`,
   };
+  if (opts.liveOps) files['segments.yaml'] = "segments:\n  engaged: 'player.count_e0 + player.count_e1 >= 0'\n";
   for (let r = 0; r < RULES; r += 1) {
     const e = r % EVENT_TYPES;
     files[`rule-${r}.yaml`] = [
@@ -44,18 +53,19 @@ export function benchBundle(opts: { revenue?: boolean; bandit?: boolean } = {}):
       `priority: ${r}`,
       'trigger:',
       `  event: e${e}.happened`,
-      `  when: 'event.data.value > ${(r * 7) % 100} && (event.data.kind == "a" || player.count_e${e} >= ${r % 5}) && player.sum_e${e} < 1000000'`,
+      `  when: '${opts.liveOps ? 'segment.engaged && ' : ''}event.data.value > ${(r * 7) % 100} && (event.data.kind == "a" || player.count_e${e} >= ${r % 5}) && player.sum_e${e} < 1000000'`,
       'offer:',
       `  sku: sku.${r}`,
-      '  price: { amount: 199, currency: USD }',
+      opts.liveOps ? `  price: { amount: { expr: 'double(player.sum_e${e}) * 0.4', min: 99, max: 1999, round: 50, default: 199 }, currency: USD }` : '  price: { amount: 199, currency: USD }',
       '  ttl: 10m',
       'limits:',
       '  cooldown: 1h',
       `  budget: { count: 1000000, per: day }`,
-      ...(r % 5 === 0 && opts.bandit
+      ...(r % 5 === 0 && opts.liveOps
         ? ['experiment:', '  allocation: bandit', '  bandit: { warmup: 0 }', '  variants:', '    - { name: control, weight: 10, holdout: true }', '    - { name: a, weight: 45 }', '    - { name: b, weight: 45 }']
         : []),
-      ...(r % 5 === 0 && !opts.bandit ? ['experiment:', '  variants:', '    - { name: control, weight: 10, holdout: true }', '    - { name: a, weight: 90 }'] : []),
+      ...(r % 5 === 0 && !opts.liveOps ? ['experiment:', '  variants:', '    - { name: control, weight: 10, holdout: true }', '    - { name: a, weight: 90 }'] : []),
+      ...(opts.liveOps ? ['schedule:', '  timeZone: Europe/Berlin', '  weekly:', '    - { days: [mon, tue, wed, thu, fri, sat, sun], from: "00:00", to: "24:00" }'] : []),
       '',
     ].join('\n');
   }
@@ -136,8 +146,7 @@ async function countOffers(redis: RedisClient, prefix: string, players: number):
 }
 
 async function main(): Promise<void> {
-  const bandit = process.env.BENCH_BANDIT === '1';
-  const bundle = benchBundle({ bandit });
+  const bundle = benchBundle();
   benchPure(bundle, 1_000);
   const pure = benchPure(bundle, 8_000);
   process.stdout.write(`pure evaluation: ${pure.decisionsPerSec} decisions/s (${pure.rulesPerSec} rule evaluations/s; 5 rules per event type)\n`);
@@ -147,10 +156,13 @@ async function main(): Promise<void> {
     await benchRedis(redis, bundle, 2_000, 2_000, 500, 500);
     const viaRedis = await benchRedis(redis, bundle, 15_000, 100_000, 5_000, 1_000);
     process.stdout.write(`Redis path: ${viaRedis.decisionsPerSec} decisions/s (${viaRedis.events} events, ${viaRedis.players} players, batches of ${viaRedis.batch}, ${viaRedis.offers} offers made)\n`);
-    const withLift = await benchRedis(redis, benchBundle({ revenue: true, bandit }), 15_000, 100_000, 5_000, 1_000);
+    const withLift = await benchRedis(redis, benchBundle({ revenue: true }), 15_000, 100_000, 5_000, 1_000);
     const ratio = (withLift.decisionsPerSec / viaRedis.decisionsPerSec).toFixed(2);
     process.stdout.write(`Redis path with a revenue event (lift): ${withLift.decisionsPerSec} decisions/s (${withLift.offers} offers made), ${ratio}× the path without\n`);
-    process.stdout.write(`${JSON.stringify({ pure, redis: viaRedis, redisWithLift: withLift })}\n`);
+    const liveOps = await benchRedis(redis, benchBundle({ liveOps: true }), 15_000, 100_000, 5_000, 1_000);
+    const liveOpsRatio = (liveOps.decisionsPerSec / viaRedis.decisionsPerSec).toFixed(2);
+    process.stdout.write(`Redis path with live-ops features (schedule, segment, segment cap, computed price on every rule; bandit experiments): ${liveOps.decisionsPerSec} decisions/s (${liveOps.offers} offers made), ${liveOpsRatio}× the path without\n`);
+    process.stdout.write(`${JSON.stringify({ pure, redis: viaRedis, redisWithLift: withLift, redisWithLiveOps: liveOps })}\n`);
   } finally {
     redis.disconnect();
   }

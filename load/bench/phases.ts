@@ -47,6 +47,14 @@ export interface IngestFigures {
   /** The same unrounded: CPU time of each process over the phase, ms, and the phase's wall time. */
   readonly cpuMs?: Record<string, number>;
   readonly wallMs?: number;
+  /** Frames and events (acked) over the same span as the CPU figures, warm-up and drain included. */
+  readonly frames?: number;
+  readonly eventsAcked?: number;
+  /** The edge process's CPU time per acked event and per frame over that span, µs. */
+  readonly edgeCpuUsPerEvent?: number;
+  readonly edgeCpuUsPerFrame?: number;
+  /** Events per frame sent, on average. */
+  readonly eventsPerFrame?: number;
   readonly edgeRssBytes: number;
 }
 
@@ -94,7 +102,13 @@ export async function ingestPhase(target: Target, s: IngestScenario, ctx: PhaseC
       players,
       localAddress: `127.0.0.${10 + i}`,
       seed: 1_000 * (i + 1),
-      scenario: { batchSize: s.batchSize, payloadBytes: s.payloadBytes, inflightBatches: s.inflightBatches },
+      scenario: {
+        batchSize: s.batchSize,
+        payloadBytes: s.payloadBytes,
+        inflightBatches: s.inflightBatches,
+        ...(s.frameEveryMs ? { frameEveryMs: s.frameEveryMs } : {}),
+        ...(s.batchSizeMax !== undefined ? { batchSizeMax: s.batchSizeMax } : {}),
+      },
       ratePerSec: (s.ratePerSec * players) / s.players,
       warmupMs,
       durationMs: s.durationSec * 1000,
@@ -115,6 +129,10 @@ export async function ingestPhase(target: Target, s: IngestScenario, ctx: PhaseC
   const after = cpuSnapshot(target.pids);
   const hist = mergeHistograms(outcome.results.map((r) => r.ackHist));
   const acked = outcome.results.reduce((a, r) => a + r.acked, 0);
+  const timeline = sumTimelines(outcome.results);
+  const frames = outcome.results.reduce((a, r) => a + r.framesSent, 0);
+  const eventsAcked = timeline.reduce((a, v) => a + v, 0);
+  const edgeCpuMs = (after.edge ?? NaN) - (before.edge ?? NaN);
   return {
     target: target.name,
     offeredPerSec: s.ratePerSec > 0 ? s.ratePerSec : 'saturation',
@@ -129,10 +147,15 @@ export async function ingestPhase(target: Target, s: IngestScenario, ctx: PhaseC
     unexpectedCloses: outcome.results.reduce((a, r) => a + r.unexpectedCloses, 0),
     ack: summarize(hist),
     distribution: distribution(hist),
-    timeline: sumTimelines(outcome.results),
+    timeline,
     cpuPct: cpuPct(before, after, wall),
     cpuMs: Object.fromEntries(Object.keys(before).map((role) => [role, (after[role] ?? 0) - (before[role] ?? 0)])),
     wallMs: wall,
+    frames,
+    eventsAcked,
+    edgeCpuUsPerEvent: eventsAcked > 0 ? (edgeCpuMs * 1000) / eventsAcked : NaN,
+    edgeCpuUsPerFrame: frames > 0 ? (edgeCpuMs * 1000) / frames : NaN,
+    eventsPerFrame: frames > 0 ? eventsAcked / frames : NaN,
     edgeRssBytes: safeRss(target.edgePid),
   };
 }

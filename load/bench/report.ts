@@ -20,8 +20,11 @@ export function computeRatios(r: Pick<BenchResults, 'ingest' | 'idle' | 'process
   const sat = (name: string) => byTarget(r.ingest.saturation, name);
   const fix = (name: string) => byTarget(r.ingest.fixed, name);
   const idle = (name: string) => byTarget(r.idle, name);
+  const many = (name: string) => byTarget(r.ingest.manyPlayers ?? [], name);
   return {
     'ingest events/s at saturation (ours / ws peer)': div(sat('ours')?.ackedPerSec, sat('ws peer')?.ackedPerSec),
+    'edge CPU per event at saturation (ws peer / ours)': div(sat('ws peer')?.edgeCpuUsPerEvent, sat('ours')?.edgeCpuUsPerEvent),
+    'edge CPU per event, many players (ws peer / ours)': div(many('ws peer')?.edgeCpuUsPerEvent, many('ours')?.edgeCpuUsPerEvent),
     'ack p99 at fixed rate (ws peer / ours)': div(fix('ws peer')?.ack.p99Ms, fix('ours')?.ack.p99Ms),
     'ack p99 at saturation (ws peer / ours)': div(sat('ws peer')?.ack.p99Ms, sat('ours')?.ack.p99Ms),
     'RSS per idle connection (ws peer / ours)': div(idle('ws peer')?.rssPerConnBytes, idle('ours')?.rssPerConnBytes),
@@ -69,6 +72,13 @@ export function computeTargets(r: Pick<BenchResults, 'ingest' | 'idle' | 'offers
     measured: off ? `${ms(off.eventToOffer.p99Ms)} ms (${n(off.offers)}/${n(off.sequences)} offers)` : 'not run',
     met: off && off.backgroundPerSec === 10_000 && off.offers > 0 ? off.eventToOffer.p99Ms <= 20 : null,
   });
+  const many = byTarget(r.ingest.manyPlayers ?? [], 'ours');
+  out.push({
+    name: `many players (${many ? n(many.players) : '15,000'} sockets, small frames): offered rate held, ack p99`,
+    target: '≥ 99% of offered acked, p99 ≤ 10 ms',
+    measured: many ? `${n(many.ackedPerSec)} of ${n(Number(many.offeredPerSec))}/s, p99 ${ms(many.ack.p99Ms)} ms` : 'not run',
+    met: many && many.offeredPerSec !== 'saturation' ? many.ackedPerSec >= 0.99 * many.offeredPerSec && many.ack.p99Ms <= 10 : null,
+  });
   out.push({
     name: 'idle connections on one edge process',
     target: '100,000',
@@ -101,7 +111,9 @@ function ingestRow(label: string, f: IngestFigures): string {
   const cpu = Object.entries(f.cpuPct)
     .map(([k, v]) => `${k} ${v}%`)
     .join(', ');
-  return `| ${label} | ${f.target} | ${f.offeredPerSec === 'saturation' ? 'saturation' : n(f.offeredPerSec)} | ${n(f.ackedPerSec)} | ${ms(f.ack.p50Ms)} | ${ms(f.ack.p99Ms)} | ${ms(f.ack.p999Ms)} | ${n(f.unacked)} | ${errs || '0'} | ${cpu} |`;
+  const us = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? v.toFixed(1) : '–');
+  const perEvent = `${us(f.edgeCpuUsPerEvent)} / ${us(f.edgeCpuUsPerFrame)} (${f.eventsPerFrame !== undefined && Number.isFinite(f.eventsPerFrame) ? f.eventsPerFrame.toFixed(1) : '–'})`;
+  return `| ${label} | ${f.target} | ${f.offeredPerSec === 'saturation' ? 'saturation' : n(f.offeredPerSec)} | ${n(f.ackedPerSec)} | ${ms(f.ack.p50Ms)} | ${ms(f.ack.p99Ms)} | ${ms(f.ack.p999Ms)} | ${n(f.unacked)} | ${errs || '0'} | ${perEvent} | ${cpu} |`;
 }
 
 export function markdown(r: BenchResults): string {
@@ -115,10 +127,12 @@ export function markdown(r: BenchResults): string {
   lines.push('');
   lines.push('**Ingest** (events acked by the edge, durably in Kafka; latency from the intended send to the ack)');
   lines.push('');
-  lines.push('| run | target | offered/s | acked/s | p50 ms | p99 ms | p99.9 ms | unacked | errors | CPU (% of one core) |');
-  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---|---|');
+  lines.push('| run | target | offered/s | acked/s | p50 ms | p99 ms | p99.9 ms | unacked | errors | edge CPU µs per event / per frame (events per frame) | CPU (% of one core) |');
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---|---|---|');
   for (const f of r.ingest.fixed) lines.push(ingestRow('fixed rate', f));
   for (const f of r.ingest.saturation) lines.push(ingestRow('saturation', f));
+  for (const f of r.ingest.manyPlayers ?? []) lines.push(ingestRow(`many players (${n(f.players)}, 1–3 events every 1–2 s)`, f));
+  for (const f of r.ingest.smallFrames ?? []) lines.push(ingestRow('one-event frames', f));
   lines.push('');
   if (r.offers.length > 0) {
     lines.push('**Event → offer** (fresh players play the comeback sequence at a fixed rate beside background ingest at a fixed rate; from the triggering event\'s send to the offer\'s arrival)');
@@ -239,6 +253,7 @@ export function charts(r: BenchResults): Record<string, string> {
   const latency: Series[] = [];
   for (const f of r.ingest.fixed) latency.push(dist(`ack, ${f.target}, ${n(Number(f.offeredPerSec))}/s`, f.distribution));
   for (const f of r.ingest.saturation) latency.push(dist(`ack, ${f.target}, saturation`, f.distribution));
+  for (const f of r.ingest.manyPlayers ?? []) latency.push(dist(`ack, ${f.target}, many players`, f.distribution));
   for (const o of r.offers) latency.push(dist(`event→offer, ${o.target}, ${n(o.backgroundPerSec)}/s`, o.distribution));
   const throughput: Series[] = r.ingest.saturation.map((f) => ({
     name: `acked/s, ${f.target}, saturation`,

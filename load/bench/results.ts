@@ -51,7 +51,8 @@ export interface BenchResults {
   readonly durationSec: number;
   readonly machine: Machine;
   readonly plan: BenchPlan;
-  readonly ingest: { fixed: IngestFigures[]; saturation: IngestFigures[] };
+  /** `manyPlayers` and `smallFrames`: absent in results recorded before those phases existed. */
+  readonly ingest: { fixed: IngestFigures[]; saturation: IngestFigures[]; manyPlayers?: IngestFigures[]; smallFrames?: IngestFigures[] };
   readonly offers: OffersFigures[];
   readonly idle: IdleFigures[];
   /** Our processors role during the traffic phases (offers decided), from committed offsets. */

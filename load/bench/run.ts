@@ -83,6 +83,8 @@ export async function runBench(o: RunOptions): Promise<{ markdown: string; files
 
   const fixed: IngestFigures[] = [];
   const saturation: IngestFigures[] = [];
+  const manyPlayers: IngestFigures[] = [];
+  const smallFrames: IngestFigures[] = [];
   const offers: OffersFigures[] = [];
   const idle: IdleFigures[] = [];
   const processors: ProcessorFigures[] = [];
@@ -166,6 +168,18 @@ export async function runBench(o: RunOptions): Promise<{ markdown: string; files
         progress(`ingest at saturation, ${target.name}`);
         await settle();
       }
+      // Game-client traffic: many sockets, small frames now and then; then every event a frame of its own.
+      for (const [list, plan, tag, what] of [
+        [manyPlayers, o.plan.ingestManyPlayers, 'mp', 'many players, small frames'],
+        [smallFrames, o.plan.ingestSmallFrames, 'sf', 'one-event frames at a fixed rate'],
+      ] as const) {
+        if (!plan) continue;
+        for (const target of [ours, peer]) {
+          list.push(await ingestPhase(target, plan, ctx, `${tag}${target === ours ? 'o' : 'p'}`, warmupMs));
+          progress(`ingest, ${what}, ${target.name}`);
+          await settle();
+        }
+      }
     }
     if (sink && tracedP) {
       const traced: Target = { ...ours, name: 'ours, tracing 1%', url: `ws://127.0.0.1:${tracedPort}`, edgePid: tracedP.pid, metricsUrl: `http://127.0.0.1:${tracedPort}/metrics`, pids: { ...ours.pids, edge: tracedP.pid } };
@@ -214,7 +228,7 @@ export async function runBench(o: RunOptions): Promise<{ markdown: string; files
       `Load average ${o.machine.loadAvgAtStart.join(' ')} at the start, before the bench started anything, on ${o.machine.cores} cores: other work was using the CPUs, so these figures may understate the system. At the end, with the bench's own processes counted: ${loadavg().map((v) => v.toFixed(2)).join(' ')}.`,
     );
   }
-  const ratios = computeRatios({ ingest: { fixed, saturation }, idle, processorComparison });
+  const ratios = computeRatios({ ingest: { fixed, saturation, manyPlayers, smallFrames }, idle, processorComparison });
   const results: BenchResults = {
     version: 1,
     runId: o.runId,
@@ -223,7 +237,7 @@ export async function runBench(o: RunOptions): Promise<{ markdown: string; files
     durationSec: Math.round((Date.now() - t0) / 1000),
     machine: o.machine,
     plan: o.plan,
-    ingest: { fixed, saturation },
+    ingest: { fixed, saturation, manyPlayers, smallFrames },
     offers,
     idle,
     processors,
@@ -232,7 +246,7 @@ export async function runBench(o: RunOptions): Promise<{ markdown: string; files
     memory,
     tracing,
     ratios,
-    targets: computeTargets({ ingest: { fixed, saturation }, idle, offers, memory, tracing }, ratios),
+    targets: computeTargets({ ingest: { fixed, saturation, manyPlayers, smallFrames }, idle, offers, memory, tracing }, ratios),
     profiles,
     notes,
   };

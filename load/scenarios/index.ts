@@ -38,6 +38,13 @@ export interface IngestScenario {
   readonly durationSec: number;
   /** Closed loop only: unacked batches each socket keeps in flight. */
   readonly inflightBatches: number;
+  /**
+   * Game-client shape (open loop): each socket sends a frame every `frameEveryMs[0]` to
+   * `frameEveryMs[1]` ms (uniform, drawn again for every frame: jitter), of `batchSize` to
+   * `batchSizeMax` events (uniform). `ratePerSec` is then what that offers on average.
+   */
+  readonly frameEveryMs?: readonly [number, number];
+  readonly batchSizeMax?: number;
   readonly thresholds: { readonly ackP99Ms: number; readonly ackP999Ms: number; readonly maxErrorRate: number };
 }
 
@@ -159,6 +166,10 @@ export const K6_DEFAULTS = {
 export interface BenchPlan {
   readonly ingestFixed: IngestScenario;
   readonly ingestSaturation: IngestScenario;
+  /** Many players sending small frames now and then, as game clients do (frameEveryMs, batchSizeMax). */
+  readonly ingestManyPlayers?: IngestScenario;
+  /** A fixed rate in frames of one event each: the edge's cost per frame at its highest. */
+  readonly ingestSmallFrames?: IngestScenario;
   readonly offers: OffersScenario;
   /** The same at a background rate the processors keep up with: the pipeline's own latency. */
   readonly offersLight?: OffersScenario;
@@ -167,10 +178,18 @@ export interface BenchPlan {
 
 const fixed10k: IngestScenario = { ...K6_DEFAULTS.ingest, players: 200, ratePerSec: 10_000, rampUpSec: 2, durationSec: 20 };
 
+/** `players` game clients, a frame of 1–3 events every 1–2 s each (2 events per 1.5 s on average). */
+function manyPlayers(players: number, durationSec: number): IngestScenario {
+  return { ...fixed10k, players, batchSize: 1, batchSizeMax: 3, frameEveryMs: [1_000, 2_000], ratePerSec: Math.round((players * 2) / 1.5), durationSec };
+}
+
 export const BENCH_PLANS: { readonly full: BenchPlan; readonly quick: BenchPlan } = {
   full: {
     ingestFixed: fixed10k,
     ingestSaturation: { ...fixed10k, ratePerSec: 0, players: 200, batchSize: 50, inflightBatches: 4, durationSec: 20 },
+    // 15,000 sockets: as many as the open-file limit (20,000) leaves room for beside the rest.
+    ingestManyPlayers: manyPlayers(15_000, 20),
+    ingestSmallFrames: { ...fixed10k, players: 2_000, batchSize: 1, ratePerSec: 10_000 },
     offers: {
       ...K6_DEFAULTS.offers,
       players: 1_500,
@@ -194,6 +213,8 @@ export const BENCH_PLANS: { readonly full: BenchPlan; readonly quick: BenchPlan 
   quick: {
     ingestFixed: { ...fixed10k, players: 100, ratePerSec: 5_000, durationSec: 3 },
     ingestSaturation: { ...fixed10k, ratePerSec: 0, players: 100, batchSize: 50, inflightBatches: 4, durationSec: 3 },
+    ingestManyPlayers: manyPlayers(1_500, 3),
+    ingestSmallFrames: { ...fixed10k, players: 200, batchSize: 1, ratePerSec: 2_000, durationSec: 3 },
     offers: {
       ...K6_DEFAULTS.offers,
       players: 200,

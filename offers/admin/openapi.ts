@@ -1,6 +1,7 @@
 import { OUTCOMES } from '../engine/explain.ts';
 import type { Route } from './routes.ts';
 import { STAT_COUNTERS } from './stats.ts';
+import { TIMELINE_STAGES } from '../engine/timeline.ts';
 import { BACKTEST_SCHEMAS } from '../backtest/routes.ts';
 
 /** The path of the OpenAPI document itself (served like any other route, behind the token). */
@@ -52,6 +53,11 @@ const SCHEMAS: Record<string, unknown> = {
           }),
           description: "the rule's `schedule` (instants as ISO 8601 UTC, windows in `timeZone`); `activeNow` and `nextStart` by the server's clock at the request; null: always applies",
         }),
+        shaped: {
+          type: 'array',
+          description: "the offer's fields computed per player (docs/designers.md, \"Offers shaped per player\"): the expression (for `title`, the template), its bounds (numbers only; `round` null when not set) and the value on a runtime error",
+          items: obj({ field: { enum: ['price.amount', 'discountPct', 'quantity', 'title'] }, expr: str, min: { type: 'number' }, max: { type: 'number' }, round: nullable({ type: 'number' }), default: {} }, ['field', 'expr', 'default']),
+        },
       }),
     },
   }),
@@ -70,6 +76,7 @@ const SCHEMAS: Record<string, unknown> = {
       title: str,
       price: obj({ amount: int, currency: str }),
       discountPct: { type: 'number' },
+      quantity: { ...int, description: 'units of the sku the offer sells; absent: not stated (one)' },
       variant: str,
       expiresAt: ms,
       data: { type: 'object' },
@@ -149,6 +156,38 @@ const SCHEMAS: Record<string, unknown> = {
     },
   }),
   Stats: obj({ rules: { type: 'array', items: ref('StatRow') } }),
+  PulseRates: obj({
+    at: { ...ms, description: 'time of the sample (the processors instance’s clock; 0: no sample)' },
+    eventsPerSec: { type: 'number', description: 'events applied per second over the latest pulse interval' },
+    decisionsPerSec: { type: 'number', description: 'rules decided for triggering events per second, any outcome' },
+    offersPerSec: { type: 'number', description: 'live offers made per second' },
+    lag: { ...int, description: 'consumer lag: messages not yet applied' },
+  }),
+  PipelineHealth: obj({
+    instances: {
+      type: 'array',
+      items: {
+        allOf: [
+          ref('PulseRates'),
+          obj({
+            instance: { ...str, description: 'the processors instance id (PLAYPULSE_INSTANCE_ID)' },
+            events: { ...int, description: 'events applied since the process started' },
+            decisions: { ...int, description: 'rules decided since the process started' },
+            offers: { ...int, description: 'live offers made since the process started' },
+          }),
+        ],
+      },
+    },
+    total: ref('PulseRates'),
+  }),
+  Timeline: obj({
+    ruleId: str,
+    hours: { type: 'array', items: ms, description: 'hour starts, oldest first; every series below has one count per hour' },
+    variants: {
+      type: 'array',
+      items: obj(Object.fromEntries(['variant', ...TIMELINE_STAGES].map((k) => [k, k === 'variant' ? str : { type: 'array', items: int }]))),
+    },
+  }),
   OpenApi: { type: 'object', description: 'this document' },
   AuditEntry: obj({
     id: { ...str, description: 'stream entry id, increasing' },

@@ -17,15 +17,21 @@ export function checkPlayerId(id: string): string {
   return id;
 }
 
-/** `player` as the rules see it now, and the pending (unexpired, unreported) offers. */
+/**
+ * `player` as the rules see it now, the segments the rules use with the player's value in
+ * each (`segment.<name>`), and the pending (unexpired, unreported) offers.
+ */
 export async function playerSnapshot(redis: RedisClient, prefix: string, bundle: Bundle, readState: ReadState, playerId: string, now: number) {
   const state = await readState(playerId, bundle, now);
+  const player = playerView(state);
+  // Segment conditions read `player` only (the designer refuses `event` in them).
+  const segments = bundle.segments.active.length > 0 ? bundle.segments.evaluate({ event: { type: '', id: '', ts: now, data: {} }, player }) : {};
   const k = playerKeys(prefix, playerId);
   const ids = await redis.zrangebyscore(k.inbox, `(${now}`, '+inf');
   const raw = ids.length > 0 ? await redis.hmget(k.offers, ...ids) : [];
   const inbox: (Offer & { createdAt?: number })[] = [];
   for (const json of raw) if (json) inbox.push(JSON.parse(json) as Offer & { createdAt?: number });
-  return { id: playerId, bundleVersion: bundle.version, at: now, player: playerView(state), inbox };
+  return { id: playerId, bundleVersion: bundle.version, at: now, player, segments, inbox };
 }
 
 /** What happened to a decision's offer since, from the player's ledger. */

@@ -3,6 +3,9 @@ import { checkPlayerId, DEFAULT_STREAM_LOOKBACK_MS, playerDecisions, playerSnaps
 import { diffAgainstPublished, diffVersions, publishedView, publishFiles, rollbackRules, validateFiles } from './rules.ts';
 import { ruleStats } from './stats.ts';
 import { segmentsView } from './segments.ts';
+import { ruleTimeline } from './timeline.ts';
+import { pipelineHealth } from './pipeline.ts';
+import { TIMELINE_MAX_HOURS } from '../engine/timeline.ts';
 import { filesOf } from './http.ts';
 import type { Route, RouteContext } from './route-types.ts';
 import { readAudit, recordVersionChange, type VersionChange } from '../../designer/audit.ts';
@@ -158,6 +161,28 @@ export const ROUTES: readonly Route[] = [
     response: 'Stats',
     errors: [],
     handle: async ({ deps }) => ({ rules: await ruleStats(deps.redis, deps.config.keyPrefix, deps.bundles.current()) }),
+  },
+  {
+    method: 'GET',
+    path: '/v1/stats/rules/{id}/timeline',
+    operationId: 'getRuleTimeline',
+    role: 'viewer',
+    summary: 'Per hour and variant of one rule: offered, delivered, shown, purchased (hour starts in ms, oldest first)',
+    response: 'Timeline',
+    query: [{ name: 'hours', description: `this many hours ending with the current one (1-${TIMELINE_MAX_HOURS}, default 48)`, schema: { type: 'integer', minimum: 1, maximum: TIMELINE_MAX_HOURS } }],
+    errors: [400],
+    handle: async ({ deps, params, query }) =>
+      ruleTimeline(deps.redis, deps.config.keyPrefix, params.id ?? '', intParam(query, 'hours', 48, 1, TIMELINE_MAX_HOURS), Date.now()),
+  },
+  {
+    method: 'GET',
+    path: '/v1/pipeline/health',
+    operationId: 'getPipelineHealth',
+    role: 'viewer',
+    summary: 'Live pipeline health from the processors instances’ pulse: events/s, decisions/s, offers/s over each one’s latest interval, and consumer lag',
+    response: 'PipelineHealth',
+    errors: [],
+    handle: async ({ deps }) => pipelineHealth(deps.redis, deps.config.keyPrefix),
   },
   {
     method: 'GET',

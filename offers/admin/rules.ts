@@ -3,7 +3,7 @@ import { compileBundle } from '../../designer/compile.ts';
 import { diffBundles, formatBundleDiff } from '../../designer/diff.ts';
 import type { BundleStore } from '../../designer/store.ts';
 import type { Schedule } from '../../designer/schedule.ts';
-import type { Bundle, Diagnostic } from '../../designer/types.ts';
+import type { Bundle, Diagnostic, ShapedSpec } from '../../designer/types.ts';
 
 const clock = (min: number) => `${String(Math.floor(min / 60)).padStart(2, '0')}:${String(min % 60).padStart(2, '0')}`;
 const isoOrNull = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -23,6 +23,11 @@ export function scheduleView(schedule: Schedule, now: number) {
   };
 }
 
+/** A rule's offer fields computed per player: the expression (or title template), its bounds and its default. */
+export function shapedView(specs: readonly ShapedSpec[] | undefined) {
+  return (specs ?? []).map((s) => ({ field: s.field, expr: s.source, ...(s.bounds ? { min: s.bounds.min, max: s.bounds.max, round: s.bounds.round } : {}), default: s.fallback }));
+}
+
 /** The published bundle as `GET /v1/rules` serves it; `now` only says whether each schedule holds now. */
 export function publishedView(bundle: Bundle, now: number = Date.now()) {
   return {
@@ -37,6 +42,7 @@ export function publishedView(bundle: Bundle, now: number = Date.now()) {
       priority: r.priority,
       trigger: { event: r.trigger.event, when: r.trigger.when?.source ?? null, followUpOnly: r.followUpOnly ?? false },
       schedule: r.schedule ? scheduleView(r.schedule, now) : null,
+      shaped: shapedView(r.offer.shaped),
     })),
   };
 }

@@ -1,6 +1,7 @@
 import type { Bundle } from '../../designer/types.ts';
 import type { RedisClient } from '../../lib/redis.ts';
 import { dayIndex, DAY_MS } from '../engine/limits.ts';
+import { segmentSizeSources } from '../engine/metrics.ts';
 import { segmentSizes } from '../engine/redis-ops.ts';
 
 export interface SegmentRow {
@@ -28,5 +29,24 @@ export async function segmentsView(redis: RedisClient, prefix: string, bundle: B
       maxOffersPerDay: bundle.policy.segmentCaps.get(s.name) ?? null,
       today: sizes.get(s.name) ?? 0,
     })),
+  };
+}
+
+/**
+ * Serves every segment's size today as `playpulse_offers_segment_players_today{segment}` on this
+ * process's /metrics, read when scraped: one PFCOUNT per segment of the bundle current then,
+ * nothing on the decision path. Returns the function that stops serving them.
+ */
+export function exposeSegmentSizes(redis: RedisClient, prefix: string, bundles: { current(): Bundle }): () => void {
+  const source = {
+    read: async (): Promise<ReadonlyMap<string, number>> => {
+      const names = bundles.current().segments.all.map((s) => s.name);
+      return names.length > 0 ? segmentSizes(redis, prefix, names, dayIndex(Date.now())) : new Map<string, number>();
+    },
+    last: new Map<string, number>() as ReadonlyMap<string, number>,
+  };
+  segmentSizeSources.add(source);
+  return () => {
+    segmentSizeSources.delete(source);
   };
 }

@@ -76,4 +76,16 @@ describe('ReportBuilder', () => {
     for (const [p, r] of [...recs].reverse()) y.add(p, r);
     expect(JSON.stringify(x.rows(new Map()))).toBe(JSON.stringify(y.rows(new Map())));
   });
+
+  it('prices offers computed per player by what each offer carried: the mean price, and revenue from the sum', () => {
+    const b = new ReportBuilder({ ...bundle, rules: [rule('whale')] } as unknown as Bundle);
+    const priced = (amount: number): RuleDecision => ({ ...decision('whale', 'offered'), shaped: [{ field: 'price.amount', outcome: 'computed', value: amount, computed: amount, inputs: {} }] });
+    b.add('p1', record('e1', [priced(1000)]));
+    b.add('p2', record('e2', [priced(2000)]));
+    b.add('p3', record('e3', [priced(1500)]));
+    const [row] = b.rows(new Map([[rowKey('whale', 'default'), { offered: 10, purchased: 5 }]]));
+    expect(row?.price).toEqual({ amount: 1500, currency: 'USD' });
+    expect(row?.projectedRevenue).toBe(2250);
+  });
 });
+

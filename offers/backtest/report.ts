@@ -20,11 +20,14 @@ export interface RuleVariantReport {
   readonly uniquePlayers: number;
   /** Outcome -> count, for every outcome after the condition other than an offer. */
   readonly blocked: Readonly<Record<string, number>>;
-  /** Offer price of this arm (minor units). */
+  /**
+   * Offer price of this arm (minor units); for a price computed per player (docs/designers.md,
+   * "Offers shaped per player"), the mean price of the offers made (the default when none).
+   */
   readonly price: { readonly amount: number; readonly currency: string };
   /** Observed live purchase rate (purchased / offered) of this rule × variant; null without live history. */
   readonly purchaseRate: number | null;
-  /** offers (shadow: shadowOffers) × price × purchaseRate, in minor units; null ("unknown") without a rate. */
+  /** The sum of the offers' prices (shadow: of shadowOffers) × purchaseRate, in minor units; null ("unknown") without a rate. */
   readonly projectedRevenue: number | null;
 }
 
@@ -53,6 +56,9 @@ interface Tally {
   shadowOffers: number;
   players: Set<string>;
   blocked: Map<string, number>;
+  /** Offers (live or shadow) whose price was computed per player, and the sum of those prices. */
+  computedPrices: number;
+  computedAmount: number;
 }
 
 const NOT_BLOCKS = new Set(['condition_false', 'outside_schedule', 'offered', 'shadow']);
@@ -77,6 +83,11 @@ export class ReportBuilder {
       } else if (!NOT_BLOCKS.has(r.outcome)) {
         t.blocked.set(r.outcome, (t.blocked.get(r.outcome) ?? 0) + 1);
       }
+      const computed = r.shaped?.find((v) => v.field === 'price.amount');
+      if (computed && typeof computed.value === 'number') {
+        t.computedPrices += 1;
+        t.computedAmount += computed.value;
+      }
     }
   }
 
@@ -86,10 +97,12 @@ export class ReportBuilder {
       for (const variant of armLabels(rule)) {
         const key = rowKey(rule.id, variant);
         const t = this.tallies.get(key) ?? emptyTally();
-        const price = armPrice(rule, variant);
+        const fixed = armPrice(rule, variant);
         const live = liveRates.get(key);
         const purchaseRate = live && live.offered > 0 ? live.purchased / live.offered : null;
         const made = rule.mode === 'shadow' ? t.shadowOffers : t.offers;
+        const amount = t.computedAmount + (made - t.computedPrices) * fixed.amount;
+        const price = t.computedPrices > 0 && made > 0 ? { amount: Math.round(amount / made), currency: fixed.currency } : fixed;
         out.push({
           ruleId: rule.id,
           variant,
@@ -101,7 +114,7 @@ export class ReportBuilder {
           blocked: Object.fromEntries([...t.blocked].sort(([a], [b]) => a.localeCompare(b))),
           price,
           purchaseRate,
-          projectedRevenue: purchaseRate === null ? null : Math.round(made * price.amount * purchaseRate),
+          projectedRevenue: purchaseRate === null ? null : Math.round(amount * purchaseRate),
         });
       }
     }
@@ -124,7 +137,7 @@ export function rowKey(ruleId: string, variant: string): string {
 }
 
 function emptyTally(): Tally {
-  return { triggers: 0, offers: 0, shadowOffers: 0, players: new Set(), blocked: new Map() };
+  return { triggers: 0, offers: 0, shadowOffers: 0, players: new Set(), blocked: new Map(), computedPrices: 0, computedAmount: 0 };
 }
 
 /** Stats labels of a rule's arms: its variant names, or `default`. */

@@ -13,6 +13,7 @@ const ASSETS: Readonly<Record<string, { file: string; type: string }>> = {
   '/console.js': { file: 'console.js', type: 'text/javascript; charset=utf-8' },
   '/console.js.map': { file: 'console.js.map', type: 'application/json' },
   '/console.css': { file: 'console.css', type: 'text/css; charset=utf-8' },
+  '/uplot.css': { file: 'uplot.css', type: 'text/css; charset=utf-8' },
 };
 
 export interface Asset {

@@ -12,7 +12,7 @@ import type { DecisionRecord } from './explain.ts';
 import { offerIdFor } from './hashing.ts';
 import { cooldownAfter, dayIndex, offersOnDay, type PlayerCounters } from './limits.ts';
 import { offerMetrics } from './metrics.ts';
-import { buildOffer, newLedgerRecord, variantLabel } from './offer.ts';
+import { buildOffer, newLedgerRecord, shapedByRule, variantLabel } from './offer.ts';
 import { shapeDecision } from './shape.ts';
 import { playerKeys } from '../../lib/keys.ts';
 import { toWireOffer } from '../../protocol/server-frames.ts';
@@ -301,8 +301,10 @@ function plan(
   const cap = dailyCapFor(policy, bundle.segments.evaluate(d.input));
   const verdicts = limitVerdicts(considered, seen, used, policy, d.at, cap);
   const winner = liveCandidates(considered, verdicts)[0] ?? null;
-  const record = shapeDecision({ eventId: d.eventId, eventType: d.eventType, at: d.at, bundleVersion: bundle.version, considered, verdicts, winner: winner?.rule.id ?? null, offerIds });
-  const offer = winner ? buildOffer(winner.rule, winner.variant, offerIds.get(winner.rule.id) ?? '', d.at) : null;
+  const made = winner ? buildOffer(winner.rule, winner.variant, offerIds.get(winner.rule.id) ?? '', d.at, d.input) : null;
+  const offer = made?.offer ?? null;
+  const shaped = shapedByRule(considered, verdicts, winner && made ? { ruleId: winner.rule.id, shaped: made.shaped } : null, d.input);
+  const record = shapeDecision({ eventId: d.eventId, eventType: d.eventType, at: d.at, bundleVersion: bundle.version, considered, verdicts, winner: winner?.rule.id ?? null, offerIds, ...(shaped ? { shaped } : {}) });
   let claim: WindowUse | null = null;
   if (winner && offer) {
     const rule = winner.rule;

@@ -10,7 +10,7 @@ import { offerIdFor } from './hashing.ts';
 import { budgetVerdict, cooldownAfter, type DailyCap, type LimitVerdict, type PlayerCounters } from './limits.ts';
 import { dailyCapFor } from '../../designer/segments.ts';
 import { offerMetrics } from './metrics.ts';
-import { buildOffer, newLedgerRecord, variantLabel } from './offer.ts';
+import { buildOffer, newLedgerRecord, shapedByRule, variantLabel } from './offer.ts';
 import { budgetUsed, incrStats, readCounters, releaseBudget, reserveBudget, runDecide, SegmentSizes, type DecideResult, type DecisionMark, type EventPosition } from './redis-ops.ts';
 import type { EngineContext } from './context.ts';
 import { shapeDecision } from './shape.ts';
@@ -82,6 +82,9 @@ export async function decideEvent(ctx: EngineContext, d: DecisionInput): Promise
     for (const [id, v] of refusals) if (verdicts.get(id) === null) verdicts.set(id, v);
 
     const { winner, claimed } = await pickWinner(ctx, d, liveCandidates(considered, verdicts), verdicts, offerIds);
+    const made = winner ? buildOffer(winner.rule, winner.variant, offerIds.get(winner.rule.id) ?? '', d.at, d.input) : null;
+    const offer = made?.offer ?? null;
+    const shaped = shapedByRule(considered, verdicts, winner && made ? { ruleId: winner.rule.id, shaped: made.shaped } : null, d.input);
     const record = shapeDecision({
       eventId: d.eventId,
       eventType: d.eventType,
@@ -92,8 +95,8 @@ export async function decideEvent(ctx: EngineContext, d: DecisionInput): Promise
       winner: winner?.rule.id ?? null,
       offerIds,
       ...(d.followUpOf !== undefined ? { followUpOf: d.followUpOf } : {}),
+      ...(shaped ? { shaped } : {}),
     });
-    const offer = winner ? buildOffer(winner.rule, winner.variant, offerIds.get(winner.rule.id) ?? '', d.at) : null;
     const result: DecideResult = await runDecide(ctx.redis, ctx.keyPrefix, d.playerId, mark, d.at, record, offer && winner ? {
       rule: winner.rule,
       offer,

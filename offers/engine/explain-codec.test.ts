@@ -1,9 +1,20 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeDecision, DecisionDecodeError, encodeDecision } from './explain-codec.ts';
-import { FIXED_REASONS, OUTCOMES, type DecisionRecord, type RuleDecision } from './explain.ts';
+import { Packr } from 'msgpackr';
+import { FIXED_REASONS, OUTCOMES, type DecisionRecord, type RuleDecision, type ShapedValue } from './explain.ts';
 
 const value = fc.oneof(fc.constant(null), fc.boolean(), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }).filter((x) => !Object.is(x, -0)), fc.string({ maxLength: 20 }));
+const shapedValue: fc.Arbitrary<ShapedValue> = fc
+  .record({
+    field: fc.constantFrom('price.amount' as const, 'discountPct' as const, 'quantity' as const, 'title' as const),
+    outcome: fc.constantFrom('computed' as const, 'clamped' as const, 'fallback' as const),
+    value: fc.oneof(fc.integer({ min: 0, max: 1_000_000 }), fc.string({ maxLength: 30 })),
+    computed: fc.option(fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }).filter((x) => !Object.is(x, -0)), fc.string({ maxLength: 30 })), { nil: undefined }),
+    error: fc.option(fc.string({ maxLength: 40 }), { nil: undefined }),
+    inputs: fc.dictionary(fc.constantFrom('player.revenue_30d', 'event.data.score', 'segment.whales'), value, { maxKeys: 3 }),
+  })
+  .map(({ computed, error, ...v }) => ({ ...v, ...(computed !== undefined ? { computed } : {}), ...(error !== undefined ? { error } : {}) }));
 const rule: fc.Arbitrary<RuleDecision> = fc
   .record({
     ruleId: fc.string({ minLength: 1, maxLength: 40 }),
@@ -19,13 +30,15 @@ const rule: fc.Arbitrary<RuleDecision> = fc
     // generates it on purpose, so it is left out of the domain here.
     values: fc.dictionary(fc.oneof(fc.string({ minLength: 1, maxLength: 30 }).filter((k) => k !== '__proto__'), fc.constantFrom('event.data.result', 'player.loss_streak', 'event.type', '\u0001x', '\u0004')), value, { maxKeys: 4 }),
     error: fc.option(fc.string({ maxLength: 40 }), { nil: undefined }),
+    shaped: fc.option(fc.array(shapedValue, { minLength: 1, maxLength: 4 }), { nil: undefined }),
   })
-  .map(({ custom, until, offerId, error, ...r }) => ({
+  .map(({ custom, until, offerId, error, shaped, ...r }) => ({
     ...r,
     reason: custom ?? (FIXED_REASONS as Record<string, string>)[r.outcome] ?? r.outcome,
     ...(until !== undefined ? { until } : {}),
     ...(offerId !== undefined ? { offerId } : {}),
     ...(error !== undefined ? { error } : {}),
+    ...(shaped !== undefined ? { shaped } : {}),
   }));
 const decision: fc.Arbitrary<DecisionRecord> = fc
   .record({
@@ -62,6 +75,21 @@ describe('compact decision records', () => {
       ],
     };
     expect(encodeDecision(d).length).toBeLessThanOrEqual(JSON.stringify(d).length / 2);
+  });
+
+  it('read records written before shaped offers, which end at `error`', () => {
+    const packr = new Packr({ useRecords: false, variableMapSize: true, moreTypes: false });
+    const old = packr.pack([1, 'ev-1', 'session.start', 5, 3, 'o1', null, [['whale', 0, 90, null, 0, null, null, 'o1', { '\u0002revenue_30d': 6000 }, null]]]);
+    expect(decodeDecision(old).rules[0]).toEqual({ ruleId: 'whale', mode: 'live', priority: 90, variant: null, outcome: 'offered', reason: 'offered', offerId: 'o1', values: { 'player.revenue_30d': 6000 } });
+  });
+
+  it('keep the shaped values of an offer with its inputs', () => {
+    const shaped: ShapedValue[] = [
+      { field: 'price.amount', outcome: 'clamped', value: 1999, computed: 2400.5, inputs: { 'player.revenue_30d': 20_004 } },
+      { field: 'title', outcome: 'fallback', value: 'Welcome back', error: 'No such key: level', inputs: { 'player.level': null } },
+    ];
+    const d: DecisionRecord = { eventId: 'e', eventType: 'session.start', at: 1, bundleVersion: 2, offerId: 'o', rules: [{ ruleId: 'r', mode: 'live', priority: 1, variant: null, outcome: 'offered', reason: 'offered', offerId: 'o', values: {}, shaped }] };
+    expect(decodeDecision(encodeDecision(d)).rules[0]?.shaped).toEqual(shaped);
   });
 
   it('refuse bytes that are not a compact record', () => {

@@ -1,5 +1,6 @@
 import { Packr, Unpackr } from 'msgpackr';
-import { FIXED_REASONS, OUTCOMES, type DecisionRecord, type Outcome, type RuleDecision } from './explain.ts';
+import type { ShapedField } from '../../designer/types.ts';
+import { FIXED_REASONS, OUTCOMES, type DecisionRecord, type Outcome, type RuleDecision, type ShapedValue } from './explain.ts';
 import { errorMessage } from '../../lib/errors.ts';
 
 /**
@@ -11,9 +12,14 @@ import { errorMessage } from '../../lib/errors.ts';
  *
  *   [1, eventId, eventType, at, bundleVersion, offerId | nil, followUpOf | nil, rules]
  *   rule = [ruleId, 0 live | 1 shadow, priority, variant | nil, outcome index,
- *           reason | nil, until | nil, offerId | nil, values, error | nil]
+ *           reason | nil, until | nil, offerId | nil, values, error | nil, shaped?]
  *   values: the condition's reads, with the heads `event.data.`, `player.` and `event.`
  *           written as one control character each
+ *   shaped: present only when the rule's offer had shaped fields (appended later: records
+ *           without it, and readers that stop at `error`, stay valid):
+ *           [[field index, outcome index, value, computed | nil, error | nil, inputs], …]
+ *           field and outcome indexes into SHAPED_FIELDS and SHAPED_OUTCOMES; inputs packed
+ *           like values
  */
 const FORMAT = 1;
 
@@ -21,21 +27,49 @@ const packr = new Packr({ useRecords: false, variableMapSize: true, moreTypes: f
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
 
 const OUTCOME_INDEX = new Map<Outcome, number>(OUTCOMES.map((o, i) => [o, i]));
+/** Append only: stored records name a field and an outcome by index. */
+const SHAPED_FIELDS: readonly ShapedField[] = ['price.amount', 'discountPct', 'quantity', 'title'];
+const SHAPED_OUTCOMES: readonly ShapedValue['outcome'][] = ['computed', 'clamped', 'fallback'];
+
+function packShaped(list: readonly ShapedValue[]): unknown[] {
+  return list.map((v) => [SHAPED_FIELDS.indexOf(v.field), SHAPED_OUTCOMES.indexOf(v.outcome), v.value, v.computed ?? null, v.error ?? null, packValues(v.inputs)]);
+}
+
+function unpackShaped(list: unknown): ShapedValue[] {
+  if (!Array.isArray(list)) return [];
+  return (list as unknown[][]).map((e): ShapedValue => {
+    const field = SHAPED_FIELDS[e[0] as number];
+    const outcome = SHAPED_OUTCOMES[e[1] as number];
+    if (!field || !outcome) throw new DecisionDecodeError(`unknown shaped field or outcome ${String(e[0])}/${String(e[1])}`);
+    return {
+      field,
+      outcome,
+      value: e[2] as number | string,
+      ...(e[3] !== null && e[3] !== undefined ? { computed: e[3] as number | string } : {}),
+      ...(typeof e[4] === 'string' ? { error: e[4] } : {}),
+      inputs: unpackValues((e[5] ?? {}) as Record<string, unknown>),
+    };
+  });
+}
 const fixedReason = (o: Outcome): string | undefined => (FIXED_REASONS as Readonly<Record<string, string>>)[o];
 
 export function encodeDecision(d: DecisionRecord): Buffer {
-  const rules = d.rules.map((r) => [
-    r.ruleId,
-    r.mode === 'live' ? 0 : 1,
-    r.priority,
-    r.variant,
-    OUTCOME_INDEX.get(r.outcome) ?? -1,
-    r.reason === fixedReason(r.outcome) ? null : r.reason,
-    r.until ?? null,
-    r.offerId ?? null,
-    packValues(r.values),
-    r.error ?? null,
-  ]);
+  const rules = d.rules.map((r) => {
+    const row: unknown[] = [
+      r.ruleId,
+      r.mode === 'live' ? 0 : 1,
+      r.priority,
+      r.variant,
+      OUTCOME_INDEX.get(r.outcome) ?? -1,
+      r.reason === fixedReason(r.outcome) ? null : r.reason,
+      r.until ?? null,
+      r.offerId ?? null,
+      packValues(r.values),
+      r.error ?? null,
+    ];
+    if (r.shaped && r.shaped.length > 0) row.push(packShaped(r.shaped));
+    return row;
+  });
   return packr.pack([FORMAT, d.eventId, d.eventType, d.at, d.bundleVersion, d.offerId, d.followUpOf ?? null, rules]);
 }
 
@@ -123,6 +157,7 @@ export function decodeDecision(bytes: Buffer): DecisionRecord {
       ...(typeof r[7] === 'string' ? { offerId: r[7] } : {}),
       values: unpackValues((r[8] ?? {}) as Record<string, unknown>),
       ...(typeof r[9] === 'string' ? { error: r[9] } : {}),
+      ...(Array.isArray(r[10]) ? { shaped: unpackShaped(r[10]) } : {}),
     };
   });
   return {

@@ -1,3 +1,4 @@
+import type { ShapedField, ShapedResult } from '../../designer/types.ts';
 import type { LimitVerdict } from './limits.ts';
 
 /**
@@ -40,6 +41,23 @@ export interface RuleDecision {
   readonly values: Readonly<Record<string, unknown>>;
   /** A runtime error of the condition (it then counts as false). */
   readonly error?: string;
+  /** The offer's fields computed per player (designer/shaped.ts), for the offer made or that a shadow rule would have made. */
+  readonly shaped?: readonly ShapedValue[];
+}
+
+/** One shaped field of an offer: its value, how it came about, and the inputs its expression read. */
+export interface ShapedValue extends ShapedResult {
+  readonly field: ShapedField;
+  /** Each path the expression (or template) read, with the value it saw (null when absent). */
+  readonly inputs: Readonly<Record<string, unknown>>;
+}
+
+/** One human line for a shaped value, e.g. "price.amount 1999: clamped from 2398.8 to 1999". */
+export function shapedLine(s: ShapedValue): string {
+  const v = JSON.stringify(s.value);
+  if (s.outcome === 'fallback') return `${s.field} ${v}: fallback to the default (${s.error ?? 'runtime error'})`;
+  if (s.outcome === 'clamped') return `${s.field} ${v}: clamped from ${JSON.stringify(s.computed)} to ${v}`;
+  return s.computed === s.value ? `${s.field} ${v}: computed` : `${s.field} ${v}: computed ${JSON.stringify(s.computed)}, rounded`;
 }
 
 export interface DecisionRecord {

@@ -1,4 +1,4 @@
-import { counter, histogram, LATENCY_BUCKETS_S } from '../../lib/metrics.ts';
+import { counter, gauge, histogram, LATENCY_BUCKETS_S } from '../../lib/metrics.ts';
 
 /** The offers engine's metrics, `playpulse_offers_*`. */
 export const offerMetrics = {
@@ -15,3 +15,30 @@ export const offerMetrics = {
   decisionLogWritten: counter('playpulse_offers_decision_log_written_total', 'Decisions written to the decision stream (topic player-decisions)'),
   decisionLogDropped: counter('playpulse_offers_decision_log_dropped_total', 'Decisions not written to the decision stream (Kafka unavailable for too long)'),
 };
+
+/** How long a scrape waits for Redis before it serves the sizes read last. */
+const SCRAPE_READ_TIMEOUT_MS = 1_000;
+
+/**
+ * Each running offers role's reader of today's segment sizes, with what it read last
+ * (offers/admin/segments.ts `exposeSegmentSizes`).
+ */
+export const segmentSizeSources = new Set<{ read: () => Promise<ReadonlyMap<string, number>>; last: ReadonlyMap<string, number> }>();
+
+gauge(
+  'playpulse_offers_segment_players_today',
+  'Players a decision found in each segment today (UTC day, approximate: a HyperLogLog per segment and day); read from Redis at scrape time',
+  ['segment'],
+  async function collect() {
+    this.reset();
+    for (const source of segmentSizeSources) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), SCRAPE_READ_TIMEOUT_MS)));
+      // Redis away or slow: the scrape still answers, with the sizes read last.
+      const read = await Promise.race([source.read().catch(() => null), timeout]);
+      clearTimeout(timer);
+      if (read) source.last = read;
+      for (const [segment, players] of source.last) this.set({ segment }, players);
+    }
+  },
+);

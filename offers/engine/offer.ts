@@ -1,21 +1,72 @@
-import type { Rule, RuleOffer, Variant } from '../../designer/types.ts';
+import type { ConditionInput, Rule, RuleOffer, ShapedSpec, Variant } from '../../designer/types.ts';
+import type { Considered } from './evaluate.ts';
+import type { ShapedValue } from './explain.ts';
+import { readValues } from './input.ts';
 import { Packr, Unpackr } from 'msgpackr';
 import type { Offer } from '../../protocol/offer.ts';
 
-/** The offer a rule makes for a player's arm at `now` (the event's recvAt); the arm overrides offer fields. */
-export function buildOffer(rule: Rule, variant: Variant | null, offerId: string, now: number): Offer {
-  const o: RuleOffer = { ...rule.offer, ...(variant?.offer ?? {}) };
-  return {
+const NO_SHAPED: readonly ShapedValue[] = Object.freeze([]);
+
+function shapedValue(spec: ShapedSpec, input: ConditionInput): ShapedValue {
+  return { field: spec.field, ...spec.evaluate(input), inputs: readValues(input, spec.reads) };
+}
+
+/**
+ * The offer a rule makes for a player's arm at `now` (the event's recvAt); the arm overrides
+ * offer fields. Shaped fields are computed here from `input`, once per offer made, in
+ * process; `shaped` is what each came to, for the explanation.
+ */
+export function buildOffer(rule: Rule, variant: Variant | null, offerId: string, now: number, input: ConditionInput): { offer: Offer; shaped: readonly ShapedValue[] } {
+  const o: RuleOffer = variant ? { ...rule.offer, ...variant.offer } : rule.offer;
+  let title = o.title;
+  let amount = o.price.amount;
+  let discountPct = o.discountPct;
+  let quantity = o.quantity ?? null;
+  let shaped = NO_SHAPED;
+  if (o.shaped && o.shaped.length > 0) {
+    shaped = o.shaped.map((spec) => shapedValue(spec, input));
+    for (const s of shaped) {
+      if (s.field === 'title') title = String(s.value);
+      else if (s.field === 'price.amount') amount = Number(s.value);
+      else if (s.field === 'discountPct') discountPct = Number(s.value);
+      else quantity = Number(s.value);
+    }
+  }
+  const offer: Offer = {
     id: offerId,
     ruleId: rule.id,
     sku: o.sku,
-    ...(o.title !== null && o.title !== undefined ? { title: o.title } : {}),
-    price: { amount: o.price.amount, currency: o.price.currency },
-    ...(o.discountPct !== null && o.discountPct !== undefined ? { discountPct: o.discountPct } : {}),
+    ...(title !== null && title !== undefined ? { title } : {}),
+    price: { amount, currency: o.price.currency },
+    ...(discountPct !== null && discountPct !== undefined ? { discountPct } : {}),
+    ...(quantity !== null ? { quantity } : {}),
     ...(variant ? { variant: variant.name } : {}),
     expiresAt: now + rule.offer.ttlMs,
     ...(o.data !== null && o.data !== undefined ? { data: { ...o.data } } : {}),
   };
+  return { offer, shaped };
+}
+
+/**
+ * The shaped values each rule's explanation records, by rule id: the winner's (computed by
+ * buildOffer), and those a shadow rule's offer would have had; undefined when there are none.
+ */
+export function shapedByRule(
+  considered: readonly Considered[],
+  verdicts: ReadonlyMap<string, unknown>,
+  winner: { readonly ruleId: string; readonly shaped: readonly ShapedValue[] } | null,
+  input: ConditionInput,
+): ReadonlyMap<string, readonly ShapedValue[]> | undefined {
+  let out: Map<string, readonly ShapedValue[]> | undefined;
+  if (winner && winner.shaped.length > 0) (out ??= new Map()).set(winner.ruleId, winner.shaped);
+  for (const c of considered) {
+    if (c.rule.mode !== 'shadow' || c.pre !== null || verdicts.get(c.rule.id) !== null) continue;
+    // An arm that overrides a shaped-able field carries its whole list (RuleOffer.shaped).
+    const specs = c.variant?.offer.shaped ?? c.rule.offer.shaped;
+    if (!specs || specs.length === 0) continue;
+    (out ??= new Map()).set(c.rule.id, specs.map((spec) => shapedValue(spec, input)));
+  }
+  return out;
 }
 
 /**

@@ -6,6 +6,7 @@ import { encodeDecision } from './explain-codec.ts';
 import { budgetWindowEnd, budgetWindowStart, DAY_MS, HOUR_MS, type PlayerCounters } from './limits.ts';
 import { decodeLedger, encodeLedgerRecord, type LedgerRecord } from './offer.ts';
 import type { EngineCommands } from './scripts.ts';
+import { hourOf, isTimelineField, TIMELINE_TTL_MS } from './timeline.ts';
 import type { RedisClient } from '../../lib/redis.ts';
 
 /**
@@ -339,14 +340,27 @@ export class StatsDelta {
     return this.byRule.size === 0;
   }
 
-  /** Writes every addition (one MULTI per rule, sent together) and empties the delta. */
-  async flush(redis: RedisClient, prefix: string): Promise<void> {
+  /**
+   * Writes every addition (one MULTI per rule, sent together) and empties the delta. The
+   * funnel stages (timeline.ts) also go to the rule's HASH of the current hour by `now`,
+   * in the same MULTI, with one PEXPIRE: no extra round trip.
+   */
+  async flush(redis: RedisClient, prefix: string, now = Date.now()): Promise<void> {
     const keys = offerKeys(prefix);
     const writes: Promise<unknown>[] = [];
     for (const [ruleId, fields] of this.byRule) {
       if (fields.size > 0) {
         const pipe = redis.multi();
-        for (const [field, n] of fields) pipe.hincrby(keys.stats(ruleId), field, n);
+        const hourKey = keys.statsHour(ruleId, hourOf(now));
+        let hourly = false;
+        for (const [field, n] of fields) {
+          pipe.hincrby(keys.stats(ruleId), field, n);
+          if (isTimelineField(field)) {
+            pipe.hincrby(hourKey, field, n);
+            hourly = true;
+          }
+        }
+        if (hourly) pipe.pexpire(hourKey, TIMELINE_TTL_MS);
         writes.push(pipe.exec());
       }
       const registration = `${prefix}\u0000${ruleId}`;

@@ -1,5 +1,5 @@
 import type { Considered } from './evaluate.ts';
-import { FIXED_REASONS, outsideScheduleReason, verdictReason, verdictUntil, type DecisionRecord, type RuleDecision } from './explain.ts';
+import { FIXED_REASONS, outsideScheduleReason, verdictReason, verdictUntil, type DecisionRecord, type RuleDecision, type ShapedValue } from './explain.ts';
 import type { LimitVerdict } from './limits.ts';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -16,6 +16,8 @@ export interface ShapeInput {
   /** Offer id per rule id (deterministic; also for shadow rules). */
   readonly offerIds: ReadonlyMap<string, string>;
   readonly followUpOf?: string;
+  /** The shaped values of the offer made, and of shadow rules' offers, by rule id (offer.ts, shapedByRule). */
+  readonly shaped?: ReadonlyMap<string, readonly ShapedValue[]>;
 }
 
 /** Builds the explanation of one decision from its parts. Pure. */
@@ -51,6 +53,8 @@ export function shapeDecision(s: ShapeInput): DecisionRecord {
       }
       const offerId = s.offerIds.get(c.rule.id);
       if (offerId !== undefined) r.offerId = offerId;
+      const shaped = s.shaped?.get(c.rule.id);
+      if (shaped !== undefined) r.shaped = shaped;
     } else {
       r.outcome = 'lost_to_priority';
       r.reason = s.winner ? `lost to higher priority (${s.winner})` : FIXED_REASONS.lost_to_priority;

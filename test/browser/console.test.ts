@@ -1,15 +1,9 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, type TestBrowser } from './chromium.ts';
+import { launchChromium, screenshots, type TestBrowser } from './chromium.ts';
+import { loseThreeAndSeeTheOffer, offerablePlayer } from './sample-players.ts';
 import { buildConsole } from '../../offers/console/build.ts';
-import { compileBundle } from '../../designer/compile.ts';
-import { readBundleDir } from '../../designer/load.ts';
-import { assignVariant, inHoldout } from '../../offers/engine/hashing.ts';
 import { testConfig } from '../helpers/stack.ts';
-import { TestClient, type Frame } from '../integration/edge-harness.ts';
 import { recordedEvents } from '../integration/backtest-events.ts';
 import { produceRecorded, startPlayPulse, waitConsumed, type RunningPlayPulse } from '../integration/backtest-stack.ts';
 
@@ -21,7 +15,6 @@ import { produceRecorded, startPlayPulse, waitConsumed, type RunningPlayPulse } 
  * way, "promote to live" on a shadow rule opens the editor with the rule switched to live.
  * With PLAYPULSE_SCREENSHOTS=1 the main pages are saved to docs/screenshots/.
  */
-const SHOTS = process.env.PLAYPULSE_SCREENSHOTS === '1' ? resolve('docs/screenshots') : mkdtempSync(join(tmpdir(), 'playpulse-shots-'));
 const HOUR = 3_600_000;
 
 let pp: RunningPlayPulse;
@@ -29,22 +22,7 @@ let browser: TestBrowser | undefined;
 let page: Page;
 let player: string;
 
-/** A player outside the global holdout whose comeback-bundle arm makes offers. */
-function eligiblePlayer(): string {
-  const compiled = compileBundle(readBundleDir('offers/rules'));
-  if (!compiled.ok) throw new Error('the sample rules do not compile');
-  const rule = compiled.bundle.rules.find((r) => r.id === 'comeback-bundle');
-  if (!rule) throw new Error('the sample rules lost comeback-bundle');
-  for (let i = 0; ; i++) {
-    const id = `ana-${i}`;
-    if (!inHoldout(id, compiled.bundle.policy.holdoutPercent) && !assignVariant(id, rule)?.holdout) return id;
-  }
-}
-
-async function shot(name: string): Promise<void> {
-  mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-}
+const { shot, discard } = screenshots(() => page);
 
 beforeAll(async () => {
   await buildConsole();
@@ -53,17 +31,8 @@ beforeAll(async () => {
   await produceRecorded(pp.config, history);
   await waitConsumed(pp.config, `${pp.config.keyPrefix}-processors`, 120_000);
 
-  player = eligiblePlayer();
-  const client = await TestClient.connect(`${pp.edgeUrl}?token=${encodeURIComponent(await pp.token(player))}`);
-  try {
-    for (let i = 1; i <= 3; i++) client.send({ t: 'ev', id: `loss-${i}`, type: 'match.end', data: { result: 'loss', duration_s: 420, mode: 'ranked', score: 300 * i } });
-    const offer = await client.next((f) => f.t === 'offer');
-    expect((offer.offer as Frame).ruleId).toBe('comeback-bundle');
-    client.send({ t: 'ev', id: 'shown-1', type: 'offer.shown', data: { offerId: (offer.offer as Frame).id } });
-    await client.acked(['shown-1']);
-  } finally {
-    await client.close();
-  }
+  player = offerablePlayer('ana', 'comeback-bundle');
+  await loseThreeAndSeeTheOffer(pp, player);
 
   browser = await launchChromium();
   page = browser.page;
@@ -72,7 +41,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await pp?.stop();
-  if (process.env.PLAYPULSE_SCREENSHOTS !== '1') rmSync(SHOTS, { recursive: true, force: true });
+  discard();
 });
 
 describe('the designer console', () => {
@@ -164,6 +133,8 @@ describe('the designer console', () => {
     const whyNot = page.locator('#decision-trail [data-event="loss-2"] tr[data-rule="comeback-bundle"]');
     expect(await whyNot.getAttribute('data-outcome')).toBe('condition_false');
     expect(await page.textContent('#player-props')).toContain('player.loss_streak');
+    // A player with a handful of events is in the sample's `newcomers` segment.
+    expect(await page.textContent('#player-props [data-segment="newcomers"]')).toBe('true');
     await shot('player');
 
     page.once('dialog', (d) => void d.accept());

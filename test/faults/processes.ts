@@ -4,12 +4,19 @@
  * Every child's output is kept in memory (bounded) so a failing test can show it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../infra/ports.ts';
 import { sleep } from '../../lib/time.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const START_SCRIPT = fileURLToPath(new URL('../../bin/start.ts', import.meta.url));
+
+/** Resident memory of process `pid` now (Linux /proc), in bytes; 0 when it cannot be read. */
+export function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
 const OUTPUT_LIMIT = 200_000;
 
 export interface RoleProcess {

@@ -6,7 +6,7 @@
  * `kill()` is a crash instead: SIGKILL of the service process, its data folder as it was left.
  * `stop()` ends it for good and removes its folder.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startKafkaBroker } from '../../infra/kafka-broker.ts';
@@ -34,6 +34,27 @@ function serviceChildOf(watchdogPid: number): number {
     if (!cmd.startsWith('/bin/sh')) return pid;
   }
   throw new Error(`no service process under watchdog ${watchdogPid}`);
+}
+
+/**
+ * Waits until every thread of `pid` is stopped (state `T` in /proc). A SIGSTOP takes effect
+ * as each thread is next scheduled: on a loaded machine a thread can still answer a request
+ * in between.
+ */
+async function waitStopped(pid: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const state = (task: string): string => {
+    try {
+      // The state follows the command name, which is in parentheses and may hold spaces.
+      return readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8').replace(/^.*\) /s, '').charAt(0);
+    } catch {
+      return 'T'; // a thread that ended meanwhile answers nothing
+    }
+  };
+  while (!readdirSync(`/proc/${pid}/task`).every((t) => state(t) === 'T')) {
+    if (Date.now() > deadline) throw new Error(`process ${pid} not stopped ${timeoutMs} ms after SIGSTOP`);
+    await sleep(10);
+  }
 }
 
 async function waitPortClosed(port: number, timeoutMs: number): Promise<void> {
@@ -78,8 +99,11 @@ export async function startDedicatedRedis(appendfsync: 'always' | 'everysec' = '
 
 export interface DedicatedKafka extends StoppableService {
   readonly brokers: string[];
-  /** Stops the broker process with SIGSTOP: connections stay open and nothing answers. */
-  freeze(): void;
+  /**
+   * Stops the broker process with SIGSTOP: connections stay open and nothing answers.
+   * Resolves once every thread of it is stopped, so nothing sent after it is answered.
+   */
+  freeze(): Promise<void>;
   /** SIGCONT: the broker goes on with whatever requests reached it meanwhile. */
   thaw(): void;
 }
@@ -107,7 +131,11 @@ export async function startDedicatedKafka(): Promise<DedicatedKafka> {
       watchdogPid = guarded.pid;
       await assertKafkaReachable(broker.brokers, 90_000);
     },
-    freeze: () => process.kill(serviceChildOf(watchdogPid), 'SIGSTOP'),
+    freeze: async () => {
+      const jvm = serviceChildOf(watchdogPid);
+      process.kill(jvm, 'SIGSTOP');
+      await waitStopped(jvm, 5_000);
+    },
     thaw: () => process.kill(serviceChildOf(watchdogPid), 'SIGCONT'),
     stop: async () => {
       if (guarded) await guarded.stop();

@@ -5,12 +5,13 @@
  */
 import { resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '../../lib/time.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_ROLES, type AdminRole, type Config } from '../../lib/config.ts';
 import { Health, serveHealth, serveMetrics } from '../../lib/health.ts';
 import { createRedis, type RedisClient } from '../../lib/redis.ts';
 import { readBundleDir } from '../../designer/load.ts';
+import type { AuditEntry } from '../../designer/audit.ts';
 import { BundleStore } from '../../designer/store.ts';
 import { adminRoutes, startAdminServer } from '../../offers/admin/server.ts';
 import { startOffers } from '../../offers/index.ts';
@@ -70,20 +71,8 @@ async function call(url: string, method: string, path: string, who: string | nul
 const concrete = (path: string) => path.replace('{id}', 'player-1');
 const rank = (role: AdminRole) => ADMIN_ROLES.indexOf(role);
 
-interface Entry {
-  who: string;
-  role: string | null;
-  via: string;
-  action: string;
-  from: number;
-  to: number;
-  restored: number | null;
-  message: string | null;
-  at: number;
-  summary: { rulesChanged: string[] };
-  files: { name: string; status: string }[];
-  modes: { rule: string; from: string; to: string }[];
-}
+/** An audit entry as the API sends it: the stored entry in JSON. */
+type Entry = AuditEntry;
 
 describe('admin roles', () => {
   it('refuses with 403 ADMIN_FORBIDDEN every route of the table a role is below, and lets every other through', async () => {

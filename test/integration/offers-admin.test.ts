@@ -164,6 +164,8 @@ describe('admin API', () => {
     const res = await call('GET', '/v1/players/ana');
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id: 'ana', player: { id: 'ana', loss_streak: 0, offers_today: expect.any(Number) } });
+    // The sample's segments the rules use: a player with few events is a newcomer; without spend, no whale.
+    expect(res.body.segments).toEqual({ whales: false, newcomers: true });
     expect(Array.isArray(res.body.inbox)).toBe(true);
     const bad = await call('GET', '/v1/players/not%20valid');
     expect(bad.status).toBe(400);

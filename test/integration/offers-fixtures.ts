@@ -12,6 +12,11 @@ import { playerKeys } from '../../lib/keys.ts';
 import { offerChannel } from '../../lib/keys.ts';
 import type { Offer } from '../../protocol/offer.ts';
 import { sleep } from '../../lib/time.ts';
+import type { Config } from '../../lib/config.ts';
+import { staticBundleSource } from '../../designer/store.ts';
+import { createDecider, type ClosableDecider } from '../../offers/engine/decider.ts';
+import type { FollowUpJob } from '../../offers/jobs/queues.ts';
+import { cleanupRedisPrefix, testConfig } from '../helpers/stack.ts';
 
 export const EVENTS_YAML = `events:
   match.end:
@@ -141,5 +146,35 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     if (v !== undefined) return v;
     if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms`);
     await sleep(50);
+  }
+}
+
+export interface DeciderRig {
+  readonly config: Config;
+  readonly redis: RedisClient;
+  readonly decider: ClosableDecider;
+}
+
+/** Deciders over a bundle, each on a fresh key prefix; `closeAll` (for afterAll) closes them and deletes their keys. */
+export class DeciderRigs {
+  private readonly rigs: DeciderRig[] = [];
+
+  constructor(private readonly name: string) {}
+
+  open(bundle: Bundle, opts: { followUps?: (job: FollowUpJob) => void } = {}): DeciderRig {
+    const config = testConfig();
+    const redis = createRedis(config.redisUrl ?? '', this.name);
+    const decider = createDecider({ config, redis, bundles: staticBundleSource(bundle), queues: null, ...(opts.followUps ? { followUps: opts.followUps } : {}) });
+    const rig = { config, redis, decider };
+    this.rigs.push(rig);
+    return rig;
+  }
+
+  async closeAll(): Promise<void> {
+    for (const r of this.rigs.splice(0)) {
+      await r.decider.close();
+      await cleanupRedisPrefix(r.redis, r.config.keyPrefix);
+      r.redis.disconnect();
+    }
   }
 }

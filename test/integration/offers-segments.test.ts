@@ -5,11 +5,12 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { offerKeys, playerKeys } from '../../lib/keys.ts';
+import { registry } from '../../lib/metrics.ts';
 import { createRedis, type RedisClient } from '../../lib/redis.ts';
 import type { Config } from '../../lib/config.ts';
 import { staticBundleSource } from '../../designer/store.ts';
 import type { Bundle } from '../../designer/types.ts';
-import { segmentsView } from '../../offers/admin/segments.ts';
+import { exposeSegmentSizes, segmentsView } from '../../offers/admin/segments.ts';
 import { createDecider, type ClosableDecider } from '../../offers/engine/decider.ts';
 import { decodeDecisionList } from '../../offers/engine/explain-codec.ts';
 import type { DecisionRecord } from '../../offers/engine/explain.ts';
@@ -144,5 +145,28 @@ describe('segments (real Redis)', () => {
     const ttl = await r.redis.pttl(key);
     expect(ttl).toBeGreaterThan(SEGMENT_SIZE_TTL_MS - 10 * MIN);
     expect(ttl).toBeLessThanOrEqual(SEGMENT_SIZE_TTL_MS);
+  });
+
+  it('serves today\'s segment sizes on /metrics, read from Redis when scraped', async () => {
+    const r = rig();
+    const scraped = async (): Promise<Map<string, number>> => {
+      const text = await registry.metrics();
+      return new Map([...text.matchAll(/^playpulse_offers_segment_players_today\{segment="([a-z_]+)"\} (\d+)$/gm)].map((m) => [m[1] ?? '', Number(m[2])]));
+    };
+    const hide = exposeSegmentSizes(r.redis, r.config.keyPrefix, staticBundleSource(bundle));
+    try {
+      expect(await scraped()).toEqual(new Map([['whales', 0], ['losing', 0], ['streaky_whales', 0], ['casual', 0]]));
+      const now = Date.now();
+      const losers = Array.from({ length: 12 }, (_, i) => `today-${i}`);
+      await r.decider.decideBatch(losers.map((p, i) => lossOf(p, now + i, 3, i < 3 ? 6000 : 0)));
+      const sizes = await scraped();
+      // HyperLogLog counts are approximate; at these sizes Redis is within one.
+      expect(Math.abs((sizes.get('losing') ?? -9) - losers.length)).toBeLessThanOrEqual(1);
+      expect(Math.abs((sizes.get('whales') ?? -9) - 3)).toBeLessThanOrEqual(1);
+      expect(sizes.get('casual')).toBe(0);
+    } finally {
+      hide();
+    }
+    expect(await scraped()).toEqual(new Map());
   });
 });

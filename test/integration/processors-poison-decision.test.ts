@@ -210,8 +210,8 @@ describe('poison decisions', () => {
         }
       },
     };
-    running.push(await startProcessors({ config, health: new Health(), bundles: new SwappableSource(b), decider }));
-    // The outage spans several retries whose backoff grows to 5 s: allow for it.
+    // The outage spans several retries: a backoff capped at 400 ms (5 s by default) keeps them short.
+    running.push(await startProcessors({ config, health: new Health(), bundles: new SwappableSource(b), decider, retryBackoffMaxMs: 400 }));
     await drained(config, 200_000);
 
     expect(outage).toEqual({ stopped: false, over: true, failedWhileStopped: OUTAGE_CALLS });

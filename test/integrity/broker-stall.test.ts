@@ -57,7 +57,7 @@ describe('a broker that stalls past the request timeout, then writes the batch',
       try {
         await send(records('before', 2));
 
-        kafka.freeze();
+        await kafka.freeze();
         let stalledError: unknown = null;
         try {
           await send(records('stalled', 3)).catch((err: unknown) => {

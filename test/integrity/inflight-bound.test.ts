@@ -8,22 +8,19 @@
  * clients offer many times that; once the broker answers again every client's outbox
  * drains, every acked event is in Kafka as acked and applied exactly once.
  */
-import { readFileSync } from 'node:fs';
 import { WebSocket } from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { signPlayerToken } from '../../edge/auth.ts';
 import { CLOSE, CLOSE_REASON } from '../../protocol/close-codes.ts';
 import { DEFAULT_MAX_FRAME_BYTES } from '../../protocol/limits.ts';
-import { assertAppliedOnce, assertNoLostAcks } from './checks.ts';
-import { AUTH_SECRET, createWorld, type World } from './env.ts';
-import { integrityKafka, waitConsumed } from './kafka-tools.ts';
-import { readPlayerStates, readTopicRecords, scanPlayersWithState } from './readers.ts';
-import { expectedStates, randomEvent, rng } from './stream.ts';
-import { startRoles, waitFor } from '../faults/processes.ts';
-import { SimulatedPlayer } from '../faults/player.ts';
+import { assertNoLostAcks } from './checks.ts';
+import { AUTH_SECRET } from './env.ts';
+import { ackedEvents, assertPlayersAppliedOnce, simulatedPlayers, startPipeline, useDedicatedKafkaWorld } from './players.ts';
+import { readTopicRecords } from './readers.ts';
+import { rssBytes, waitFor } from '../faults/processes.ts';
+import type { SimulatedPlayer } from '../faults/player.ts';
 import { TestClient } from '../faults/client.ts';
 import { scrape, sumOf } from '../faults/metrics.ts';
-import { startDedicatedKafka, type DedicatedKafka } from '../faults/services.ts';
 import { sleep } from '../../lib/time.ts';
 
 const SOAK = process.env.PLAYPULSE_SOAK === '1';
@@ -51,11 +48,6 @@ const FLOOD_EVERY_MS = 20;
  */
 const RSS_GROWTH_LIMIT = 24 * 1024 * 1024;
 
-function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : 0;
-}
-
 /** Opens a socket and reports how the edge ended it: 'open' when it was let in (then closed by us). */
 function probeSocket(url: string): Promise<{ code: number; reason: string } | 'open' | 'failed'> {
   return new Promise((resolve) => {
@@ -81,44 +73,26 @@ function probeSocket(url: string): Promise<{ code: number; reason: string } | 'o
 const SOAK_TIMEOUT_MS = SOAK ? 3_600_000 : undefined;
 
 describe('Kafka broker unresponsive under a load past the edge in-flight bound', () => {
-  let kafka: DedicatedKafka;
-  let world: World;
-  beforeAll(async () => {
-    kafka = await startDedicatedKafka();
-    world = createWorld({
-      brokers: kafka.brokers,
-      env: {
-        PLAYPULSE_INFLIGHT_BYTES_GLOBAL: String(INFLIGHT_GLOBAL),
-        PLAYPULSE_INFLIGHT_BYTES_PER_CONN: String(INFLIGHT_PER_CONN),
-        // The rate limit is not under test: it must not refuse the resends.
-        PLAYPULSE_RATE_PER_SEC: '100000',
-        PLAYPULSE_RATE_BURST: '100000',
-      },
-    });
-    await world.createTopics();
-  }, 120_000);
-  afterAll(async () => {
-    kafka.thaw();
-    await world.cleanup();
-    await kafka.stop();
+  const made = useDedicatedKafkaWorld({
+    PLAYPULSE_INFLIGHT_BYTES_GLOBAL: String(INFLIGHT_GLOBAL),
+    PLAYPULSE_INFLIGHT_BYTES_PER_CONN: String(INFLIGHT_PER_CONN),
+    // The rate limit is not under test: it must not refuse the resends.
+    PLAYPULSE_RATE_PER_SEC: '100000',
+    PLAYPULSE_RATE_BURST: '100000',
   });
 
   it('reaches the bound, never passes it, refuses past it, stays small, and recovers everything', async () => {
     const t0 = Date.now();
-    const [edge, proc] = await Promise.all([startRoles('edge', world.env), startRoles('processors', world.env)]);
-    world.processes.push(edge, proc);
-    const url = `ws://127.0.0.1:${edge.healthPort}/v1/play`;
-    const next = rng(71);
-    const players = await Promise.all(
-      Array.from({ length: CLIENTS }, async (_, i) => {
-        const id = `pbound${i}`;
-        const events = Array.from({ length: EVENTS_PER_CLIENT }, (_, k) => {
-          const e = randomEvent(next, `${id}-e${k}`);
-          return { ...e, data: { ...e.data, pad: PAD } };
-        });
-        return new SimulatedPlayer(id, await signPlayerToken(AUTH_SECRET, id, 3600), [url], events, { window: 16, batch: 4, pauseMs: 50, eagerResend: true });
-      }),
-    );
+    const { kafka, world } = made();
+    const { edge, proc, url } = await startPipeline(world);
+    const players = await simulatedPlayers(url, {
+      prefix: 'pbound',
+      count: CLIENTS,
+      eventsEach: EVENTS_PER_CLIENT,
+      seed: 71,
+      options: { window: 16, batch: 4, pauseMs: 50, eagerResend: true },
+      shape: (e) => ({ ...e, data: { ...e.data, pad: PAD } }),
+    });
     // Connected before the load starts: a socket opened at the bound would be refused.
     const flooders = await Promise.all(
       Array.from({ length: FLOODERS }, async (_, i) => {
@@ -139,7 +113,7 @@ describe('Kafka broker unresponsive under a load past the edge in-flight bound',
     const rssBefore = rssBytes(edge.pid);
     const sentBefore = sum((p) => p.stats.eventsSent);
     const ackedAtFreeze = acked();
-    kafka.freeze();
+    await kafka.freeze();
     const frozenAt = Date.now();
     let maxInflight = 0;
     let maxRss = rssBefore;
@@ -210,23 +184,16 @@ describe('Kafka broker unresponsive under a load past the edge in-flight bound',
 
     // Recovery: every outbox drained, every ack stored as acked, applied once.
     const ackedIds = [
-      ...players.flatMap((p) => [...p.acked].map((id) => ({ player: p.player, id, type: p.events.find((e) => e.id === id)?.type }))),
+      ...ackedEvents(players),
       ...flooders.flatMap((f) => [...f.client.acked].map((id) => ({ player: f.id, id, type: 'match.end' }))),
     ];
     const records = await readTopicRecords(world.brokers, world.topic);
     const lost = assertNoLostAcks(ackedIds, records);
     const floodAcked = flooders.reduce((n, f) => n + f.client.acked.size, 0);
     expect(lost.acked).toBe(total + floodAcked);
-    const admin = integrityKafka(world.brokers).admin();
-    await admin.connect();
-    await waitConsumed(admin, world.groupId, world.topic, 120_000);
-    await admin.disconnect();
-    const expected = expectedStates(players.flatMap((p) => p.events.map((event) => ({ player: p.player, event }))));
     // The flooders' refused events may have been written by the stalled broker (copies nobody
     // acked, see broker-stall.test.ts): their state is not predictable, only their acks are.
-    const withState = [...(await scanPlayersWithState(world.redis, world.keyPrefix))].filter((p) => !p.startsWith('pbound-flood'));
-    const actual = await readPlayerStates(world.redis, world.keyPrefix, withState);
-    const applied = assertAppliedOnce(expected, actual);
+    const applied = await assertPlayersAppliedOnce(world, players, { ignore: ['pbound-flood'] });
     console.log(
       `in-flight bound ${INFLIGHT_GLOBAL} B, broker frozen ${OUTAGE_MS / 1000}s, ${CLIENTS} clients: ${total} distinct events; ` +
         `sent ${sum((p) => p.stats.eventsSent)} (resent ${sum((p) => p.stats.resent)}); ` +

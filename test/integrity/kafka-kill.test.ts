@@ -6,17 +6,13 @@
  * as acked. Clients resend their outboxes and all finish; the edge and processors ride it out
  * (same pids) and processors apply every event exactly once.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signPlayerToken } from '../../edge/auth.ts';
-import { assertAppliedOnce, assertNoLostAcks, type AckedEvent } from './checks.ts';
-import { AUTH_SECRET, createWorld, type World } from './env.ts';
-import { integrityKafka, waitConsumed } from './kafka-tools.ts';
-import { readPlayerStates, readTopicRecords, scanPlayersWithState } from './readers.ts';
-import { expectedStates, randomEvent, rng } from './stream.ts';
-import { httpGet, startRoles, waitFor } from '../faults/processes.ts';
-import { SimulatedPlayer } from '../faults/player.ts';
+import { describe, expect, it } from 'vitest';
+import { assertNoLostAcks, type AckedEvent } from './checks.ts';
+import { ackedEvents, assertPlayersAppliedOnce, simulatedPlayers, startPipeline, useDedicatedKafkaWorld } from './players.ts';
+import { readTopicRecords } from './readers.ts';
+import { httpGet, waitFor } from '../faults/processes.ts';
+import type { SimulatedPlayer } from '../faults/player.ts';
 import { scrape, sumOf } from '../faults/metrics.ts';
-import { startDedicatedKafka, type DedicatedKafka } from '../faults/services.ts';
 import { sleep } from '../../lib/time.ts';
 
 const SOAK = process.env.PLAYPULSE_SOAK === '1';
@@ -28,31 +24,13 @@ const EVENTS_PER_CLIENT = SOAK ? 1_000 : 150;
 const SOAK_TIMEOUT_MS = SOAK ? 3_600_000 : undefined;
 
 describe('kill -9 of the only Kafka broker under load', () => {
-  let kafka: DedicatedKafka;
-  let world: World;
-  beforeAll(async () => {
-    kafka = await startDedicatedKafka();
-    world = createWorld({ brokers: kafka.brokers });
-    await world.createTopics();
-  }, 120_000);
-  afterAll(async () => {
-    await world.cleanup();
-    await kafka.stop();
-  });
+  const made = useDedicatedKafkaWorld();
 
   it('acks nothing it loses: every acked event is stored after the restart, applied once', async () => {
     const t0 = Date.now();
-    const [edge, proc] = await Promise.all([startRoles('edge', world.env), startRoles('processors', world.env)]);
-    world.processes.push(edge, proc);
-    const url = `ws://127.0.0.1:${edge.healthPort}/v1/play`;
-    const next = rng(81);
-    const players = await Promise.all(
-      Array.from({ length: CLIENTS }, async (_, i) => {
-        const id = `pkkill${i}`;
-        const events = Array.from({ length: EVENTS_PER_CLIENT }, (_, k) => randomEvent(next, `${id}-e${k}`));
-        return new SimulatedPlayer(id, await signPlayerToken(AUTH_SECRET, id, 3600), [url], events, { window: 20, batch: 5, pauseMs: 20 });
-      }),
-    );
+    const { kafka, world } = made();
+    const { edge, proc, url } = await startPipeline(world);
+    const players = await simulatedPlayers(url, { prefix: 'pkkill', count: CLIENTS, eventsEach: EVENTS_PER_CLIENT, seed: 81, options: { window: 20, batch: 5, pauseMs: 20 } });
     const running = players.map((p) => p.run(DOWN_MS + 180_000));
     const total = players.reduce((n, p) => n + p.events.length, 0);
     const sum = (f: (p: SimulatedPlayer) => number) => players.reduce((n, p) => n + f(p), 0);
@@ -83,18 +61,10 @@ describe('kill -9 of the only Kafka broker under load', () => {
     expect(edge.alive() && proc.alive()).toBe(true);
     expect(notReadySeen).toBe(true);
 
-    const ackedIds = players.flatMap((p) => [...p.acked].map((id) => ({ player: p.player, id, type: p.events.find((e) => e.id === id)?.type })));
     const records = await readTopicRecords(world.brokers, world.topic);
-    const all = assertNoLostAcks(ackedIds, records);
+    const all = assertNoLostAcks(ackedEvents(players), records);
     expect(all.acked).toBe(total);
-
-    const admin = integrityKafka(world.brokers).admin();
-    await admin.connect();
-    await waitConsumed(admin, world.groupId, world.topic, 120_000);
-    await admin.disconnect();
-    const expected = expectedStates(players.flatMap((p) => p.events.map((event) => ({ player: p.player, event }))));
-    const actual = await readPlayerStates(world.redis, world.keyPrefix, await scanPlayersWithState(world.redis, world.keyPrefix));
-    const applied = assertAppliedOnce(expected, actual);
+    const applied = await assertPlayersAppliedOnce(world, players);
 
     const replacements = sumOf(await scrape(edge.healthPort), 'playpulse_kafka_producer_replacements_total');
     const restarts = sumOf(await scrape(proc.healthPort), 'playpulse_processor_consumer_restarts_total');

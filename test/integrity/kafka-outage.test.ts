@@ -5,57 +5,29 @@
  * not-ready while the broker is gone; every acked event arrives and processors resume to
  * the exact state.
  */
-import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signPlayerToken } from '../../edge/auth.ts';
-import { assertAppliedOnce, assertNoLostAcks } from './checks.ts';
-import { AUTH_SECRET, createWorld, type World } from './env.ts';
-import { integrityKafka, waitConsumed } from './kafka-tools.ts';
-import { readPlayerStates, readTopicRecords, scanPlayersWithState } from './readers.ts';
-import { expectedStates, randomEvent, rng } from './stream.ts';
-import { httpGet, startRoles, waitFor } from '../faults/processes.ts';
-import { SimulatedPlayer } from '../faults/player.ts';
+import { describe, expect, it } from 'vitest';
+import { assertNoLostAcks } from './checks.ts';
+import { ackedEvents, assertPlayersAppliedOnce, simulatedPlayers, startPipeline, useDedicatedKafkaWorld } from './players.ts';
+import { readTopicRecords } from './readers.ts';
+import { httpGet, rssBytes, waitFor } from '../faults/processes.ts';
+import type { SimulatedPlayer } from '../faults/player.ts';
 import { scrape, sumOf } from '../faults/metrics.ts';
-import { startDedicatedKafka, type DedicatedKafka } from '../faults/services.ts';
 import { sleep } from '../../lib/time.ts';
 
 const OUTAGE_MS = process.env.PLAYPULSE_SOAK === '1' ? 60_000 : 10_000;
 const INFLIGHT_GLOBAL = 2 * 1024 * 1024;
 
-function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : 0;
-}
-
 /** Soak sizes take longer than the CI budget allows a test; without a soak, the CI timeout. */
 const SOAK_TIMEOUT_MS = process.env.PLAYPULSE_SOAK === '1' ? 3_600_000 : undefined;
 
 describe('Kafka broker stopped for 10 s under load', () => {
-  let kafka: DedicatedKafka;
-  let world: World;
-  beforeAll(async () => {
-    kafka = await startDedicatedKafka();
-    world = createWorld({ brokers: kafka.brokers, env: { PLAYPULSE_INFLIGHT_BYTES_GLOBAL: String(INFLIGHT_GLOBAL), PLAYPULSE_INFLIGHT_BYTES_PER_CONN: String(256 * 1024) } });
-    await world.createTopics();
-  }, 120_000);
-  afterAll(async () => {
-    await world.cleanup();
-    await kafka.stop();
-  });
+  const made = useDedicatedKafkaWorld({ PLAYPULSE_INFLIGHT_BYTES_GLOBAL: String(INFLIGHT_GLOBAL), PLAYPULSE_INFLIGHT_BYTES_PER_CONN: String(256 * 1024) });
 
   it('acks nothing unstored, stays bounded, and delivers everything acked after the restart', async () => {
     const t0 = Date.now();
-    const [edge, proc] = await Promise.all([startRoles('edge', world.env), startRoles('processors', world.env)]);
-    world.processes.push(edge, proc);
-    const url = `ws://127.0.0.1:${edge.healthPort}/v1/play`;
-    const next = rng(51);
-    const players = await Promise.all(
-      Array.from({ length: 20 }, async (_, i) => {
-        const id = `pkafka${i}`;
-        const events = Array.from({ length: 120 }, (_, k) => randomEvent(next, `${id}-e${k}`));
-        return new SimulatedPlayer(id, await signPlayerToken(AUTH_SECRET, id, 3600), [url], events, { window: 20, batch: 5, pauseMs: 20 });
-      }),
-    );
+    const { kafka, world } = made();
+    const { edge, url } = await startPipeline(world);
+    const players = await simulatedPlayers(url, { prefix: 'pkafka', count: 20, eventsEach: 120, seed: 51, options: { window: 20, batch: 5, pauseMs: 20 } });
     const running = players.map((p) => p.run(OUTAGE_MS + 150_000));
     const total = players.reduce((n, p) => n + p.events.length, 0);
     const acked = () => players.reduce((n, p) => n + p.acked.size, 0);
@@ -84,18 +56,10 @@ describe('Kafka broker stopped for 10 s under load', () => {
     expect(maxInflight).toBeLessThanOrEqual(INFLIGHT_GLOBAL);
     expect(maxRss - rssBefore).toBeLessThan(150 * 1024 * 1024);
 
-    const ackedIds = players.flatMap((p) => [...p.acked].map((id) => ({ player: p.player, id })));
     const records = await readTopicRecords(world.brokers, world.topic);
-    const lost = assertNoLostAcks(ackedIds, records);
+    const lost = assertNoLostAcks(ackedEvents(players), records);
     expect(lost.acked).toBe(total);
-
-    const admin = integrityKafka(world.brokers).admin();
-    await admin.connect();
-    await waitConsumed(admin, world.groupId, world.topic);
-    await admin.disconnect();
-    const expected = expectedStates(players.flatMap((p) => p.events.map((event) => ({ player: p.player, event }))));
-    const actual = await readPlayerStates(world.redis, world.keyPrefix, await scanPlayersWithState(world.redis, world.keyPrefix));
-    assertAppliedOnce(expected, actual);
+    await assertPlayersAppliedOnce(world, players);
 
     const replacements = sumOf(await scrape(edge.healthPort), 'playpulse_kafka_producer_replacements_total');
     const sum = (f: (p: SimulatedPlayer) => number) => players.reduce((n, p) => n + f(p), 0);

@@ -16,18 +16,36 @@ import type { Offer } from '../../protocol/offer.ts';
 import type { OfferSeen, StateValue, TopicRecord } from './checks.ts';
 import { errorMessage } from '../../lib/errors.ts';
 
+/** One message of a topic as the readers see it (valid for the mapper's call only). */
+export interface TopicMessage {
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: IHeaders | undefined;
+}
+
 /**
  * Every record of `topic` from offset 0 to the high watermark of each partition as it is
  * when the call starts. Uses a throw-away consumer group (deleted afterwards). Values that
  * do not decode as event records come back with `record: null` and the reason.
  */
 export async function readTopicRecords(brokers: readonly string[], topic: string, timeoutMs = 120_000): Promise<TopicRecord[]> {
+  return readTopic(brokers, topic, (m) => ({ ...toTopicRecord(m.partition, m.offset, m.key, m.value), headers: headerText(m.headers) }), timeoutMs);
+}
+
+/**
+ * What `map` makes of every message of `topic` from offset 0 to the high watermark of each
+ * partition when the call starts, in partition order; `undefined` leaves a message out.
+ * Uses a throw-away consumer group (deleted afterwards).
+ */
+export async function readTopic<T>(brokers: readonly string[], topic: string, map: (m: TopicMessage) => T | undefined, timeoutMs = 120_000): Promise<T[]> {
   const kafka = createKafka(brokers, `integrity-reader-${randomUUID().slice(0, 8)}`, { logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   const groupId = `integrity-reader-${randomUUID()}`;
   const consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxBytes: 64 * 1024 * 1024 });
-  const out: TopicRecord[] = [];
+  const out: T[] = [];
   try {
     const offsets = await admin.fetchTopicOffsets(topic);
     const pending = new Map<number, bigint>();
@@ -47,7 +65,8 @@ export async function readTopicRecords(brokers: readonly string[], topic: string
             for (const m of batch.messages) {
               const offset = BigInt(m.offset);
               if (high === undefined || offset >= high) continue;
-              out.push({ ...toTopicRecord(batch.partition, m.offset, m.key, m.value), headers: headerText(m.headers) });
+              const mapped = map({ partition: batch.partition, offset: m.offset, key: m.key, value: m.value, headers: m.headers });
+              if (mapped !== undefined) out.push(mapped);
               if (offset === high - 1n) pending.delete(batch.partition);
             }
             if (pending.size === 0) {

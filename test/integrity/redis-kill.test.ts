@@ -24,18 +24,15 @@
  */
 import { readFileSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
-import { logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertAppliedOnce, assertAtMostOneOfferPerTrigger, type StateValue } from './checks.ts';
 import { createWorld, type World } from './env.ts';
 import { committedOffsets, integrityKafka, produceRecords, waitConsumed } from './kafka-tools.ts';
-import { collectOffers, lifetimeOffers, readPlayerStates } from './readers.ts';
+import { collectOffers, lifetimeOffers, readPlayerStates, readTopic } from './readers.ts';
 import { expectedLossTriggers, expectedStates, generateStream, toRecord, type StreamEvent } from './stream.ts';
 import { startRoles, waitFor, type RoleProcess } from '../faults/processes.ts';
 import { scrape, sumOf } from '../faults/metrics.ts';
 import { startDedicatedRedis, type DedicatedRedis } from '../faults/services.ts';
-import { createKafka } from '../../lib/kafka.ts';
 import { playerKeys } from '../../lib/keys.ts';
 import { sleep } from '../../lib/time.ts';
 
@@ -72,49 +69,11 @@ function incrementalAof(dataDir: string): string {
 }
 
 /** Live decisions that made an offer, from the decision log topic (JSON DecisionRecord values). */
-async function readDecisionOffers(brokers: readonly string[], topic: string): Promise<{ eventType: string; offerId: string }[]> {
-  const kafka = createKafka(brokers, `integrity-decisions-${randomUUID().slice(0, 8)}`, { logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  const groupId = `integrity-decisions-${randomUUID()}`;
-  const consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
-  const out: { eventType: string; offerId: string }[] = [];
-  try {
-    const pending = new Map<number, bigint>();
-    for (const o of await admin.fetchTopicOffsets(topic)) if (BigInt(o.high) > BigInt(o.low)) pending.set(o.partition, BigInt(o.high));
-    if (pending.size === 0) return out;
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`reading ${topic} did not reach the high watermark`)), 60_000);
-      void consumer
-        .run({
-          autoCommit: false,
-          eachBatch: async ({ batch }) => {
-            const high = pending.get(batch.partition);
-            for (const m of batch.messages) {
-              if (high === undefined || BigInt(m.offset) >= high) continue;
-              const d = JSON.parse(m.value?.toString('utf8') ?? 'null') as { eventType?: string; offerId?: string | null } | null;
-              if (d?.offerId && d.eventType) out.push({ eventType: d.eventType, offerId: d.offerId });
-              if (BigInt(m.offset) === high - 1n) pending.delete(batch.partition);
-            }
-            if (pending.size === 0) {
-              clearTimeout(timer);
-              resolve();
-            }
-          },
-        })
-        .catch((err: unknown) => {
-          clearTimeout(timer);
-          reject(err instanceof Error ? err : new Error(String(err)));
-        });
-    });
-    return out;
-  } finally {
-    await consumer.disconnect().catch(() => undefined);
-    await admin.deleteGroups([groupId]).catch(() => undefined);
-    await admin.disconnect().catch(() => undefined);
-  }
+function readDecisionOffers(brokers: readonly string[], topic: string): Promise<{ eventType: string; offerId: string }[]> {
+  return readTopic(brokers, topic, (m) => {
+    const d = JSON.parse(m.value?.toString('utf8') ?? 'null') as { eventType?: string; offerId?: string | null } | null;
+    return d?.offerId && d.eventType ? { eventType: d.eventType, offerId: d.offerId } : undefined;
+  }, 60_000);
 }
 
 /** Per partition, one past the highest offset any of `players` has applied (their watermarks). */

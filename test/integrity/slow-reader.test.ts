@@ -4,7 +4,6 @@
  * at the backpressure limit — the edge's memory stays bounded, and a normal client on the
  * same edge keeps getting every ack meanwhile.
  */
-import { readFileSync } from 'node:fs';
 import { encode } from '@msgpack/msgpack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signPlayerToken } from '../../edge/auth.ts';
@@ -12,18 +11,13 @@ import { assertNoLostAcks } from './checks.ts';
 import { AUTH_SECRET, createWorld, type World } from './env.ts';
 import { readTopicRecords } from './readers.ts';
 import { randomEvent, rng } from './stream.ts';
-import { startRoles, waitFor } from '../faults/processes.ts';
+import { rssBytes, startRoles, waitFor } from '../faults/processes.ts';
 import { TestClient } from '../faults/client.ts';
 import { SimulatedPlayer } from '../faults/player.ts';
 import { scrape, sumOf } from '../faults/metrics.ts';
 import { sleep } from '../../lib/time.ts';
 
 const BACKPRESSURE = 64 * 1024;
-
-function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : 0;
-}
 
 describe('a slow-reading WebSocket client', () => {
   let world: World;

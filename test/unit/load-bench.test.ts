@@ -84,6 +84,22 @@ describe('bench report', () => {
     expect(targets.find((t) => t.name.startsWith('ingest events/s'))?.met).toBe(true);
     expect(targets.find((t) => t.name.startsWith('ack p99'))?.met).toBe(true);
     expect(targets.find((t) => t.name.startsWith('event→offer'))?.met).toBeNull();
+    expect(targets.find((t) => t.name.startsWith('many players'))?.met).toBeNull();
+  });
+
+  it('compares the edges by CPU per event, and holds the many-players run to its offered rate and p99', () => {
+    const withCpu = (f: IngestFigures, usPerEvent: number): IngestFigures => ({ ...f, edgeCpuUsPerEvent: usPerEvent, edgeCpuUsPerFrame: usPerEvent * 2, eventsPerFrame: 2 });
+    const sat = [withCpu(ingest('ours', 60_000, 8, 'saturation'), 6), withCpu(ingest('ws peer', 30_000, 9, 'saturation'), 15)];
+    const many = [withCpu(ingest('ours', 19_900, 7, 20_000), 10), withCpu(ingest('ws peer', 19_950, 6, 20_000), 15)];
+    const ratios = computeRatios({ ingest: { fixed: [], saturation: sat, manyPlayers: many }, idle: [], processorComparison: null });
+    expect(ratios['edge CPU per event at saturation (ws peer / ours)']).toBe(2.5);
+    expect(ratios['edge CPU per event, many players (ws peer / ours)']).toBe(1.5);
+    const targets = computeTargets({ ingest: { fixed: [], saturation: sat, manyPlayers: many }, idle: [], offers: [] }, ratios);
+    expect(targets.find((t) => t.name === 'ratio: edge CPU per event at saturation (ws peer / ours)')?.met).toBe(true);
+    expect(targets.find((t) => t.name === 'ratio: edge CPU per event, many players (ws peer / ours)')?.met).toBe(false);
+    expect(targets.find((t) => t.name.startsWith('many players'))).toMatchObject({ met: true, measured: '19,900 of 20,000/s, p99 7.00 ms' });
+    const slow = computeTargets({ ingest: { fixed: [], saturation: sat, manyPlayers: [withCpu(ingest('ours', 15_000, 7, 20_000), 10)] }, idle: [], offers: [] }, ratios);
+    expect(slow.find((t) => t.name.startsWith('many players'))?.met).toBe(false);
   });
 
   it('draws an SVG line chart by hand, with log axes', () => {

@@ -16,6 +16,11 @@ describe('toWireOffer', () => {
     });
   });
 
+  it('keeps a whole quantity of at least 1 and drops any other', () => {
+    expect(toWireOffer({ ...offer, quantity: 3 })?.quantity).toBe(3);
+    for (const quantity of [0, 1.5, -2, '3', null]) expect(toWireOffer({ ...offer, quantity })).not.toHaveProperty('quantity');
+  });
+
   it('refuses objects that are not offers', () => {
     expect(toWireOffer(null)).toBeNull();
     expect(toWireOffer({ ...offer, price: { amount: 1.5, currency: 'USD' } })).toBeNull();

@@ -1,10 +1,12 @@
 /**
  * Ingest traffic from one generator: every player streams batches from the shared event
  * mix, paced per socket at its share of the offered rate (open loop; latency counts from
- * the intended send time, so a late sender shows up as latency), or keeping
- * `inflightBatches` unacked batches per socket (closed loop, saturation).
+ * the intended send time, so a late sender shows up as latency), or as a game client does
+ * (open loop, `frameEveryMs`: a frame of a few events now and then, each socket on its own
+ * jittered clock), or keeping `inflightBatches` unacked batches per socket (closed loop,
+ * saturation).
  */
-import { createEventSource, batchFrame } from '../../scenarios/index.ts';
+import { createEventSource, createRng, batchFrame } from '../../scenarios/index.ts';
 import { createHistogram, encodeHistogram, recordMs } from '../hist.ts';
 import type { IngestJob, JobResult } from './jobs.ts';
 import { openPool, type PooledPlayer } from './pool.ts';
@@ -27,16 +29,17 @@ export async function runIngest(job: IngestJob, send: (m: unknown) => void, go: 
   let unexpectedCloses = 0;
   let running = false;
   const inflight = new Map<number, number>();
-  const { batchSize, payloadBytes, inflightBatches } = job.scenario;
+  const { batchSize, payloadBytes, inflightBatches, frameEveryMs } = job.scenario;
+  const batchSizeMax = Math.max(batchSize, job.scenario.batchSizeMax ?? batchSize);
   const sources = new Map<number, ReturnType<typeof createEventSource>>();
 
-  const sendBatch = (p: PooledPlayer, intendedAt: number) => {
+  const sendBatch = (p: PooledPlayer, intendedAt: number, size = batchSize) => {
     const source = sources.get(p.index) as ReturnType<typeof createEventSource>;
-    const events = source.batch(Date.now(), batchSize);
+    const events = source.batch(Date.now(), size);
     const frame = batchFrame(events);
     if (!p.socket.send(frame)) return;
     framesSent += 1;
-    bytesSent += payloadBytes * batchSize;
+    bytesSent += payloadBytes * size;
     for (const e of events) sentAt.set(e.id, intendedAt);
     inflight.set(p.index, (inflight.get(p.index) ?? 0) + events.length);
     if (intendedAt >= measureFrom && intendedAt < measureUntil) sent += events.length;
@@ -87,6 +90,23 @@ export async function runIngest(job: IngestJob, send: (m: unknown) => void, go: 
   const live = players.filter((p) => p.socket.isOpen());
   if (job.ratePerSec === 0) {
     for (const p of live) topUp(p);
+  } else if (frameEveryMs) {
+    const [minMs, maxMs] = frameEveryMs;
+    const rng = createRng(job.seed);
+    for (const p of live) {
+      // The first frame anywhere in the first interval, so the sockets do not start in step.
+      let next = t0 + rng() * maxMs;
+      const tick = () => {
+        if (!running) return;
+        const now = performance.now();
+        while (next <= now && running) {
+          sendBatch(p, next, batchSize + Math.floor(rng() * (batchSizeMax - batchSize + 1)));
+          next += minMs + rng() * (maxMs - minMs);
+        }
+        setTimeout(tick, Math.max(0, next - performance.now()));
+      };
+      setTimeout(tick, Math.max(0, next - performance.now()));
+    }
   } else {
     const perSocket = job.ratePerSec / Math.max(1, live.length);
     const intervalMs = (1000 * batchSize) / perSocket;

@@ -20,7 +20,7 @@ interface JobBase {
 
 export interface IngestJob extends JobBase {
   readonly kind: 'ingest';
-  readonly scenario: Pick<IngestScenario, 'batchSize' | 'payloadBytes' | 'inflightBatches'>;
+  readonly scenario: Pick<IngestScenario, 'batchSize' | 'payloadBytes' | 'inflightBatches' | 'frameEveryMs' | 'batchSizeMax'>;
   /** This generator's share of the offered rate; 0 = closed loop. */
   readonly ratePerSec: number;
   readonly warmupMs: number;

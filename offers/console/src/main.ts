@@ -4,11 +4,12 @@ import { auditView } from './views/audit.ts';
 import { backtestView } from './views/backtest.ts';
 import { editorView } from './views/editor.ts';
 import { playersView } from './views/players.ts';
+import { ruleView } from './views/rule.ts';
 import { rulesView } from './views/rules.ts';
 import { segmentsView } from './views/segments.ts';
 
 /**
- * The designer console: hash routes `#/rules`, `#/editor/<file>`, `#/backtest[/<job>]`,
+ * The designer console: hash routes `#/rules`, `#/rule/<id>` (charts), `#/editor/<file>`, `#/backtest[/<job>]`,
  * `#/segments`, `#/players[/<id>]`, `#/audit`, behind a login with the admin token.
  */
 const app = document.getElementById('app') as HTMLElement;
@@ -59,6 +60,7 @@ async function route(): Promise<void> {
       : tab === 'players' ? await playersView(param)
       : tab === 'audit' ? await auditView()
       : tab === 'segments' ? await segmentsView()
+      : tab === 'rule' ? await ruleView(param)
       : await rulesView();
   } catch (err) {
     view = h('p', { class: 'bad' }, (err as Error).message);

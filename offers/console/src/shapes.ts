@@ -22,6 +22,29 @@ export interface PublishedRule {
   trigger?: { event: string; when: string | null; followUpOnly?: boolean };
   /** Absent from older servers; null: the rule always applies. */
   schedule?: RuleSchedule | null;
+  /** Offer fields computed per player; absent from older servers. */
+  shaped?: RuleShaped[];
+}
+
+/** One offer field computed per player, as `GET /v1/rules` describes it. */
+export interface RuleShaped {
+  field: string;
+  /** The CEL expression; for `title`, the template. */
+  expr: string;
+  min?: number;
+  max?: number;
+  round?: number | null;
+  default: number | string;
+}
+
+/** What a shaped field came to for one player (docs/designers.md, "Offers shaped per player"). */
+export interface ShapedValue {
+  field: string;
+  value: number | string;
+  outcome: 'computed' | 'clamped' | 'fallback';
+  computed?: number | string;
+  error?: string;
+  inputs: Record<string, unknown>;
 }
 
 export interface RuleSchedule {
@@ -77,6 +100,7 @@ export interface RuleDecision {
   offerId?: string;
   values: Record<string, unknown>;
   error?: string;
+  shaped?: ShapedValue[];
 }
 
 export interface DecisionRecord {

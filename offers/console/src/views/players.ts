@@ -1,6 +1,6 @@
 import { api, ApiError } from '../api.ts';
 import { h, fmtMoney, fmtTime } from '../dom.ts';
-import { toDecisions, type DecisionRecord, type RuleDecision } from '../shapes.ts';
+import { toDecisions, type DecisionRecord, type RuleDecision, type ShapedValue } from '../shapes.ts';
 
 const BUILTIN_TIMES = new Set(['first_seen', 'last_seen', 'last_purchase_at']);
 
@@ -33,6 +33,8 @@ interface Snapshot {
   bundleVersion: number;
   at: number;
   player: Record<string, unknown>;
+  /** The player's value in each segment the rules use. */
+  segments?: Record<string, boolean>;
   inbox: { id: string; ruleId: string; sku: string; price: { amount: number; currency: string }; expiresAt: number; variant?: string }[];
 }
 
@@ -43,7 +45,10 @@ function show(name: string, value: unknown): string {
 }
 
 function propertiesView(snap: Snapshot): HTMLElement {
-  const rows = Object.entries(snap.player ?? {}).map(([k, v]) => h('tr', {}, h('td', {}, h('code', {}, `player.${k}`)), h('td', { 'data-prop': k }, show(k, v))));
+  const rows = [
+    ...Object.entries(snap.player ?? {}).map(([k, v]) => h('tr', {}, h('td', {}, h('code', {}, `player.${k}`)), h('td', { 'data-prop': k }, show(k, v)))),
+    ...Object.entries(snap.segments ?? {}).map(([k, v]) => h('tr', {}, h('td', {}, h('code', {}, `segment.${k}`)), h('td', { 'data-segment': k }, String(v)))),
+  ];
   const inbox = (snap.inbox ?? []).map((o) =>
     h('tr', {}, h('td', {}, o.ruleId), h('td', {}, o.sku), h('td', {}, o.variant ?? '–'), h('td', { class: 'num' }, fmtMoney(o.price.amount, o.price.currency)), h('td', {}, fmtTime(o.expiresAt))),
   );
@@ -98,6 +103,30 @@ function ruleLine(r: RuleDecision): HTMLElement {
     { 'data-rule': r.ruleId, 'data-outcome': r.outcome },
     h('td', {}, r.ruleId, r.mode === 'shadow' ? h('span', { class: 'badge shadow' }, 'shadow') : null, r.variant ? h('span', { class: 'muted' }, ` · ${r.variant}`) : null),
     h('td', { class: outcomeClass(r) }, r.reason),
-    h('td', { class: 'reads' }, reads, r.error ? h('span', { class: 'bad' }, ` (${r.error})`) : null),
+    h('td', { class: 'reads' }, reads, r.error ? h('span', { class: 'bad' }, ` (${r.error})`) : null, ...(r.shaped ?? []).map(shapedLine)),
+  );
+}
+
+/** One offer field computed for the player: its value, how it came about, and what the expression read. */
+function shapedLine(s: ShapedValue): HTMLElement {
+  const value = JSON.stringify(s.value);
+  const how =
+    s.outcome === 'fallback'
+      ? `fallback to the default (${s.error ?? 'runtime error'})`
+      : s.outcome === 'clamped'
+        ? `clamped from ${JSON.stringify(s.computed)} to ${value}`
+        : s.computed !== undefined && s.computed !== s.value
+          ? `computed ${JSON.stringify(s.computed)}, rounded`
+          : 'computed';
+  const inputs = Object.entries(s.inputs ?? {})
+    .map(([k, v]) => `${k} = ${JSON.stringify(v)}`)
+    .join(', ');
+  return h(
+    'div',
+    { class: 'shaped', 'data-shaped': s.field, 'data-shaped-outcome': s.outcome },
+    h('code', {}, s.field),
+    ` ${value}: `,
+    h('span', { class: s.outcome === 'computed' ? 'ok' : 'bad' }, how),
+    inputs ? h('span', { class: 'muted' }, ` · from ${inputs}`) : null,
   );
 }

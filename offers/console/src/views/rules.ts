@@ -1,9 +1,10 @@
 import { api } from '../api.ts';
 import { h, fmtInt, fmtMoney, fmtPct } from '../dom.ts';
 import { funnelRows, groupByRule, HOLDOUT_VARIANT, type FunnelRow } from '../funnel.ts';
-import { toStatRows, type RuleSchedule } from '../shapes.ts';
+import { toStatRows, type RuleSchedule, type RuleShaped } from '../shapes.ts';
 import { loadPublished, saveDraft, workingCopy } from '../state.ts';
 import { ruleSummaries } from '../summary.ts';
+import { pipelinePanel } from './pipeline.ts';
 
 /** Rules with their live funnel per variant; shadow rules show `shadow_offered` beside live ones. */
 export async function rulesView(): Promise<HTMLElement> {
@@ -11,7 +12,7 @@ export async function rulesView(): Promise<HTMLElement> {
   const described = new Map(published.rules.map((r) => [r.id, r]));
   const rules = ruleSummaries(published.files).map((r) => {
     const d = described.get(r.id);
-    return d ? { ...r, mode: d.mode, enabled: d.enabled, priority: d.priority, trigger: d.trigger, schedule: d.schedule ?? null } : r;
+    return d ? { ...r, mode: d.mode, enabled: d.enabled, priority: d.priority, trigger: d.trigger, schedule: d.schedule ?? null, shaped: d.shaped ?? [] } : r;
   });
   const rows = groupByRule(funnelRows(toStatRows(statsBody)), rules.map((r) => r.id));
 
@@ -39,10 +40,13 @@ export async function rulesView(): Promise<HTMLElement> {
       h('a', { href: `#/editor/${encodeURIComponent(rule.file)}`, 'data-rule': rule.id }, rule.id),
       ' ',
       h('span', { class: `badge ${rule.enabled ? rule.mode : 'off'}` }, rule.enabled ? rule.mode : 'disabled'),
+      ' ',
+      h('a', { href: `#/rule/${encodeURIComponent(rule.id)}`, class: 'charts', 'data-charts': rule.id }, 'charts'),
       rule.mode === 'shadow' ? promoteButton(rule.file) : null,
       h('div', { class: 'muted' }, rule.description),
       'trigger' in rule && rule.trigger ? h('div', { class: 'reads' }, `on ${rule.trigger.event}${rule.trigger.followUpOnly ? ' (follow-up only)' : ''}${rule.trigger.when ? `: ${rule.trigger.when}` : ''}`) : null,
       'schedule' in rule && rule.schedule ? scheduleLine(rule.id, rule.schedule) : null,
+      ...('shaped' in rule ? rule.shaped.map((s) => shapedLine(rule.id, s)) : []),
     );
     if (stats.length === 0) {
       body.appendChild(h('tr', { 'data-rule-row': rule.id }, first, h('td', { colspan: 13, class: 'muted' }, 'no traffic yet')));
@@ -59,6 +63,7 @@ export async function rulesView(): Promise<HTMLElement> {
   return h(
     'section',
     {},
+    pipelinePanel(),
     h('h1', {}, `Rules — published version ${published.version}`),
     h(
       'p',
@@ -67,6 +72,12 @@ export async function rulesView(): Promise<HTMLElement> {
     ),
     table,
   );
+}
+
+/** An offer field the rule computes per player: the expression, its bounds and its default. */
+function shapedLine(ruleId: string, s: RuleShaped): HTMLElement {
+  const bounds = s.min !== undefined && s.max !== undefined ? `, between ${s.min} and ${s.max}${s.round ? `, rounded to ${s.round}` : ''}` : '';
+  return h('div', { class: 'reads', 'data-shaped-rule': ruleId, 'data-shaped': s.field }, `${s.field} per player: ${s.expr}${bounds}; default ${JSON.stringify(s.default)}`);
 }
 
 /** The rule's schedule and whether it holds now (by the server's clock when the page loaded). */

@@ -5,6 +5,7 @@ import { assignVariant, inHoldout } from '../../offers/engine/hashing.ts';
 import { testConfig } from '../helpers/stack.ts';
 import { TestClient, type Frame } from './edge-harness.ts';
 import { startPlayPulse, type RunningPlayPulse } from './backtest-stack.ts';
+import { eventually } from './offers-fixtures.ts';
 
 /**
  * Shadow mode end to end, on every role with the sample rules: `win-streak-cosmetic` is a
@@ -82,7 +83,13 @@ describe('shadow rules on live traffic', () => {
       expect(milestone.reduce((n, r) => n + r.offered, 0)).toBe(1);
       expect(milestone.reduce((n, r) => n + r.delivered, 0)).toBe(1);
 
-      const trail = await pp.admin<{ decisions: { eventId: string; offerId: string | null; rules: RuleDecision[] }[] }>('GET', `/v1/players/${player}/decisions`);
+      type Trail = { decisions: { eventId: string; offerId: string | null; rules: RuleDecision[] }[] };
+      // Redis keeps the latest 3 decisions; the older ones come from the decision stream,
+      // which is written off the decision path every 50 ms: read once win-1 has reached it.
+      const trail = await eventually(async () => {
+        const t = await pp.admin<Trail>('GET', `/v1/players/${player}/decisions`);
+        return t.decisions.some((d) => d.eventId === 'win-1') ? t : undefined;
+      }, 15_000, 'the oldest decision in the decision stream');
       const shadowDecisions = trail.decisions
         .filter((d) => d.eventId === 'win-5' || d.eventId === 'win-6')
         .map((d) => ({ eventId: d.eventId, offerId: d.offerId, rule: d.rules.find((r) => r.ruleId === 'win-streak-cosmetic') }));

@@ -26,7 +26,7 @@ import { sleep } from '../../lib/time.ts';
 const SOAK = process.env.PLAYPULSE_SOAK === '1';
 const OUTAGE_MS = SOAK ? 60_000 : 10_000;
 const CLIENTS = SOAK ? 200 : 40;
-const EVENTS_PER_CLIENT = SOAK ? 400 : 120;
+const EVENTS_PER_CLIENT = SOAK ? 400 : 300;
 const INFLIGHT_GLOBAL = 512 * 1024;
 const INFLIGHT_PER_CONN = 64 * 1024;
 /** The edge's frame limit (PLAYPULSE_MAX_PAYLOAD_BYTES, default): a client's window of 16 events fits one frame. */

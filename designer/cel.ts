@@ -72,6 +72,12 @@ type Context = { event?: Record<string, unknown>; player: Record<string, unknown
 export class ConditionCache {
   private readonly envs = new Map<string, Environment>();
   private readonly adapters = new Map<string, Adapter>();
+  /**
+   * Adapted `player` maps by declared field list, shared by the adapters of every scope with
+   * that list (a segment's and the rules' of an event read the same player object): the
+   * player is adapted once per decision, not once per scope.
+   */
+  private readonly players = new Map<string, WeakMap<object, Record<string, unknown>>>();
 
   env(scope: ConditionScope): Environment {
     const key = scopeKey(scope);
@@ -90,7 +96,14 @@ export class ConditionCache {
     const key = scopeKey(scope);
     let a = this.adapters.get(key);
     if (!a) {
-      a = new Adapter(scope);
+      const fields = scope.player ? [...scope.player] : [];
+      const fieldsKey = JSON.stringify(fields);
+      let players = this.players.get(fieldsKey);
+      if (!players) {
+        players = new WeakMap();
+        this.players.set(fieldsKey, players);
+      }
+      a = new Adapter(scope, fields, players);
       this.adapters.set(key, a);
     }
     return a;
@@ -393,13 +406,16 @@ function checkEnumLiterals(ast: ASTNode, scope: ConditionScope): ConditionProble
 class Adapter {
   private readonly cache = new WeakMap<object, Context>();
   private readonly dataFields: [string, ValueType][];
-  private readonly playerFields: [string, ValueType][];
   private readonly withEvent: boolean;
   private readonly segments: SegmentScope | null;
 
-  constructor(scope: ConditionScope) {
+  /** `players`: adapted players of `playerFields`, shared with the other adapters of that list. */
+  constructor(
+    scope: ConditionScope,
+    private readonly playerFields: readonly [string, ValueType][],
+    private readonly players: WeakMap<object, Record<string, unknown>>,
+  ) {
     this.dataFields = scope.event ? [...scope.event.fields.values()].map((f) => [f.name, f.type]) : [];
-    this.playerFields = scope.player ? [...scope.player] : [];
     this.withEvent = scope.event !== null;
     this.segments = scope.segments ?? null;
   }
@@ -408,7 +424,13 @@ class Adapter {
     let ctx = this.cache.get(input);
     if (!ctx) {
       const e = input.event;
-      ctx = { player: pick(input.player ?? {}, this.playerFields) };
+      const source = input.player ?? {};
+      let player = this.players.get(source);
+      if (!player) {
+        player = pick(source, this.playerFields);
+        this.players.set(source, player);
+      }
+      ctx = { player };
       if (this.withEvent) ctx.event = { type: e.type, id: e.id, ts: toCel(e.ts, 'int'), data: pick(e.data ?? {}, this.dataFields) };
       // Segment values are bools already; a segment's own input carries the values found so far (designer/segments.ts).
       if (this.segments) ctx.segment = input.segment ?? this.segments.values?.(input) ?? {};

@@ -28,23 +28,29 @@ import type { AppliedEvent } from '../../processors/decider-seam.ts';
 const EVENT_TYPES = 10;
 const RULES = 50;
 
+/** The live-ops features the bench can put on its rules (docs/designers.md). */
+export const LIVE_OPS_FEATURES = ['schedule', 'segment', 'shaped', 'bandit'] as const;
+export type LiveOpsFeature = (typeof LIVE_OPS_FEATURES)[number];
+
 /**
- * `liveOps`: the same rules with the live-ops features on, the decision path's cost of them:
+ * `liveOps`: the same rules with the live-ops features on (all of them, or those listed), the
+ * decision path's cost of them:
  * every rule has a weekly schedule that is open all week (the check runs, the rule is always
  * considered), reads a segment (`segment.engaged`, evaluated once per event) with a
  * per-segment daily cap in the policy, and prices its offer per player (a computed
  * `price.amount` with bounds: docs/designers.md, "Offers shaped per player"); the rules with
  * an experiment (every fifth) allocate it with `allocation: bandit`.
  */
-export function benchBundle(opts: { revenue?: boolean; liveOps?: boolean } = {}): Bundle {
+export function benchBundle(opts: { revenue?: boolean; liveOps?: boolean | readonly LiveOpsFeature[] } = {}): Bundle {
+  const on = new Set<LiveOpsFeature>(opts.liveOps === true ? LIVE_OPS_FEATURES : opts.liveOps || []);
   const events = Array.from({ length: EVENT_TYPES }, (_, i) => `  e${i}.happened:\n    data:\n      value: { type: int, required: true }\n      kind: { enum: [a, b, c] }\n`).join('');
   const props = Array.from({ length: EVENT_TYPES }, (_, i) => `  count_e${i}: { count: { event: e${i}.happened } }\n  sum_e${i}: { sum: { event: e${i}.happened, field: data.value, window: 1d } }\n`).join('');
   const files: Record<string, string> = {
     'events.yaml': `events:\n${events}`,
     'properties.yaml': `properties:\n${props}`,
-    'policy.yaml': `fatigue:\n  maxOffersPerDay: 1000\nholdout: { percent: 5 }\n${opts.revenue ? 'revenue: { event: e0.happened, amount: data.value, currency: USD, window: 1d }\n' : ''}${opts.liveOps ? 'segments:\n  engaged: { maxOffersPerDay: 1000 }\n' : ''}`,
+    'policy.yaml': `fatigue:\n  maxOffersPerDay: 1000\nholdout: { percent: 5 }\n${opts.revenue ? 'revenue: { event: e0.happened, amount: data.value, currency: USD, window: 1d }\n' : ''}${on.has('segment') ? 'segments:\n  engaged: { maxOffersPerDay: 1000 }\n' : ''}`,
   };
-  if (opts.liveOps) files['segments.yaml'] = "segments:\n  engaged: 'player.count_e0 + player.count_e1 >= 0'\n";
+  if (on.has('segment')) files['segments.yaml'] = "segments:\n  engaged: 'player.count_e0 + player.count_e1 >= 0'\n";
   for (let r = 0; r < RULES; r += 1) {
     const e = r % EVENT_TYPES;
     files[`rule-${r}.yaml`] = [
@@ -53,19 +59,19 @@ export function benchBundle(opts: { revenue?: boolean; liveOps?: boolean } = {})
       `priority: ${r}`,
       'trigger:',
       `  event: e${e}.happened`,
-      `  when: '${opts.liveOps ? 'segment.engaged && ' : ''}event.data.value > ${(r * 7) % 100} && (event.data.kind == "a" || player.count_e${e} >= ${r % 5}) && player.sum_e${e} < 1000000'`,
+      `  when: '${on.has('segment') ? 'segment.engaged && ' : ''}event.data.value > ${(r * 7) % 100} && (event.data.kind == "a" || player.count_e${e} >= ${r % 5}) && player.sum_e${e} < 1000000'`,
       'offer:',
       `  sku: sku.${r}`,
-      opts.liveOps ? `  price: { amount: { expr: 'double(player.sum_e${e}) * 0.4', min: 99, max: 1999, round: 50, default: 199 }, currency: USD }` : '  price: { amount: 199, currency: USD }',
+      on.has('shaped') ? `  price: { amount: { expr: 'double(player.sum_e${e}) * 0.4', min: 99, max: 1999, round: 50, default: 199 }, currency: USD }` : '  price: { amount: 199, currency: USD }',
       '  ttl: 10m',
       'limits:',
       '  cooldown: 1h',
       `  budget: { count: 1000000, per: day }`,
-      ...(r % 5 === 0 && opts.liveOps
+      ...(r % 5 === 0 && on.has('bandit')
         ? ['experiment:', '  allocation: bandit', '  bandit: { warmup: 0 }', '  variants:', '    - { name: control, weight: 10, holdout: true }', '    - { name: a, weight: 45 }', '    - { name: b, weight: 45 }']
         : []),
-      ...(r % 5 === 0 && !opts.liveOps ? ['experiment:', '  variants:', '    - { name: control, weight: 10, holdout: true }', '    - { name: a, weight: 90 }'] : []),
-      ...(opts.liveOps ? ['schedule:', '  timeZone: Europe/Berlin', '  weekly:', '    - { days: [mon, tue, wed, thu, fri, sat, sun], from: "00:00", to: "24:00" }'] : []),
+      ...(r % 5 === 0 && !on.has('bandit') ? ['experiment:', '  variants:', '    - { name: control, weight: 10, holdout: true }', '    - { name: a, weight: 90 }'] : []),
+      ...(on.has('schedule') ? ['schedule:', '  timeZone: Europe/Berlin', '  weekly:', '    - { days: [mon, tue, wed, thu, fri, sat, sun], from: "00:00", to: "24:00" }'] : []),
       '',
     ].join('\n');
   }

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll } from 'vitest';
 import { signPlayerToken } from '../../edge/auth.ts';
-import { assertAppliedOnce } from './checks.ts';
+import { assertAppliedOnce, type TopicRecord } from './checks.ts';
 import { AUTH_SECRET, createWorld, type World } from './env.ts';
 import { integrityKafka, waitConsumed } from './kafka-tools.ts';
 import { readPlayerStates, scanPlayersWithState } from './readers.ts';
@@ -85,11 +85,17 @@ export function ackedEvents(players: readonly SimulatedPlayer[]): { player: stri
  * Waits until the world's processors have committed the whole events topic, then asserts
  * that every player's state is exactly its events applied once. Players whose name starts
  * with one of `ignore` are left out of the comparison (their state is not predictable).
+ *
+ * The events are taken in the order the players list them, unless `inKafkaOrder` gives the
+ * topic's records: then in the order Kafka holds them, each id once (its first copy), which
+ * is the order the processors apply. A client that resends an event refused at the edge
+ * after later ones were taken puts it behind them in Kafka; a row with many such refusals
+ * (the in-flight bound) needs this order for its order-dependent fields (`last`, streaks).
  */
 export async function assertPlayersAppliedOnce(
   world: World,
   players: readonly SimulatedPlayer[],
-  opts: { timeoutMs?: number; ignore?: readonly string[] } = {},
+  opts: { timeoutMs?: number; ignore?: readonly string[]; inKafkaOrder?: readonly TopicRecord[] } = {},
 ): Promise<{ players: number; fields: number }> {
   const admin = integrityKafka(world.brokers).admin();
   await admin.connect();
@@ -98,7 +104,16 @@ export async function assertPlayersAppliedOnce(
   } finally {
     await admin.disconnect();
   }
-  const expected = expectedStates(players.flatMap((p) => p.events.map((event) => ({ player: p.player, event }))));
+  const names = new Set(players.map((p) => p.player));
+  const expected = expectedStates(
+    opts.inKafkaOrder
+      ? opts.inKafkaOrder.flatMap((r) =>
+          r.record && names.has(r.record.player)
+            ? [{ player: r.record.player, event: { id: r.record.id, type: r.record.type, ...(r.record.ts !== undefined ? { ts: r.record.ts } : {}), ...(r.record.data !== undefined ? { data: r.record.data } : {}) } }]
+            : [],
+        )
+      : players.flatMap((p) => p.events.map((event) => ({ player: p.player, event }))),
+  );
   const ignore = opts.ignore ?? [];
   const withState = [...(await scanPlayersWithState(world.redis, world.keyPrefix))].filter((p) => !ignore.some((prefix) => p.startsWith(prefix)));
   return assertAppliedOnce(expected, await readPlayerStates(world.redis, world.keyPrefix, withState));

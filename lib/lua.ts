@@ -8,7 +8,9 @@ const loaded = new WeakMap<object, Set<string>>();
 /**
  * Loads every `<name>-<numberOfKeys>.lua` file of `dir` as a custom command `<name>` on
  * `client` (ioredis defineCommand: EVALSHA, falling back to EVAL once when the script
- * cache is cold). Each file opens with a header listing KEYS, ARGV and what it returns.
+ * cache is cold). `<name>-n.lua` takes a varying number of keys: the caller passes the
+ * number first, as EVALSHA does. Each file opens with a header listing KEYS, ARGV and what
+ * it returns.
  * Returns the names loaded (none when the folder was loaded on this client before).
  */
 export function loadScripts(client: RedisClient, dir: string): string[] {
@@ -16,11 +18,12 @@ export function loadScripts(client: RedisClient, dir: string): string[] {
   if (done?.has(dir)) return [];
   const names: string[] = [];
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.lua')).sort()) {
-    const m = /^([A-Za-z][A-Za-z0-9]*)-(\d+)\.lua$/.exec(basename(file));
-    // programmer error: script files ship in the repository named <name>-<numberOfKeys>.lua
-    if (!m) throw new Error(`Lua script ${file} is not named <name>-<numberOfKeys>.lua`);
+    const m = /^([A-Za-z][A-Za-z0-9]*)-(\d+|n)\.lua$/.exec(basename(file));
+    // programmer error: script files ship in the repository named <name>-<numberOfKeys>.lua or <name>-n.lua
+    if (!m) throw new Error(`Lua script ${file} is not named <name>-<numberOfKeys>.lua or <name>-n.lua`);
     const [, name, keys] = m as unknown as [string, string, string];
-    client.defineCommand(name, { numberOfKeys: Number(keys), lua: readFileSync(join(dir, file), 'utf8') });
+    const lua = readFileSync(join(dir, file), 'utf8');
+    client.defineCommand(name, keys === 'n' ? { lua } : { numberOfKeys: Number(keys), lua });
     names.push(name);
   }
   const dirs = done ?? new Set<string>();

@@ -1,3 +1,4 @@
+import calculateSlot from 'cluster-key-slot';
 import { Redis, Cluster, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { PlayPulseError, errorMessage } from './errors.ts';
 
@@ -40,6 +41,30 @@ export function createRedis(
     });
   }
   return new Redis(url, base);
+}
+
+/**
+ * `items` cut into groups of at most `max` whose keys one script call may take together: on
+ * a Redis Cluster, items whose `keyOf` falls in the same hash slot (a script's keys must
+ * share a slot); on a single Redis, any. Order is kept within a group.
+ */
+export function slotGroups<T>(redis: RedisClient, items: readonly T[], keyOf: (item: T) => string, max: number): T[][] {
+  const groups: T[][] = [];
+  if (!(redis instanceof Cluster)) {
+    for (let i = 0; i < items.length; i += max) groups.push(items.slice(i, i + max));
+    return groups;
+  }
+  const open = new Map<number, T[]>();
+  for (const item of items) {
+    const slot = calculateSlot(keyOf(item));
+    let group = open.get(slot);
+    if (!group || group.length >= max) {
+      groups.push((group = []));
+      open.set(slot, group);
+    }
+    group.push(item);
+  }
+  return groups;
 }
 
 /** Fails with STACK_UNAVAILABLE naming the address when Redis does not answer PING in time. */

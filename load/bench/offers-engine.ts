@@ -4,7 +4,7 @@
  * designer compiler (real CEL). Reports decisions per second for
  *   1. pure evaluation: conditions, arms, holdout, limit verdicts, explanation — no I/O;
  *   2. the Redis path: `decideBatch` (decide-batch.ts: one read, one claim per budget window,
- *      one decidePlayer-6.lua per player, stats, per chunk) on a fresh key prefix (deleted
+ *      one decidePlayers-n.lua per player, stats, per chunk) on a fresh key prefix (deleted
  *      afterwards), no lifecycle jobs, no routing;
  *   3. the same with a policy revenue event (lift): every trigger of a live rule opens or
  *      extends an attribution window, every `e0.happened` is spend — the cost of lift;

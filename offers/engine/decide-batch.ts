@@ -10,7 +10,7 @@ import { dailyCapFor } from '../../designer/segments.ts';
 import { considerRules, limitCandidates, limitVerdicts, liveCandidates, pinArms, type Considered } from './evaluate.ts';
 import type { DecisionRecord } from './explain.ts';
 import { offerIdFor } from './hashing.ts';
-import { cooldownAfter, dayIndex, offersOnDay, type PlayerCounters } from './limits.ts';
+import { budgetWindowStart, cooldownAfter, dayIndex, offersOnDay, type PlayerCounters } from './limits.ts';
 import { offerMetrics } from './metrics.ts';
 import { buildOffer, newLedgerRecord, shapedByRule, variantLabel } from './offer.ts';
 import { shapeDecision } from './shape.ts';
@@ -21,9 +21,9 @@ import {
   claimBudget,
   decidedMarker,
   isDecided,
-  readPlayerCounters,
+  readPlayersCounters,
   releaseClaims,
-  runDecidePlayer,
+  runDecidePlayers,
   SegmentSizes,
   StatsDelta,
   type BudgetWindow,
@@ -37,18 +37,20 @@ import {
  * decider.ts) decided in a small, constant number of pipelined round trips (docs/internals.md,
  * "The decision pipeline"). Per call, in this order, each step one batch boundary:
  *
- *   1. read    one round trip: per player, the decided markers and the counters (two HMGETs
- *              on the player's slot); per budget window touched, its claim count (SCARD).
+ *   1. read    one round trip: the players' decided markers and counters, one
+ *              readPlayers-n.lua call per group of players (redis-ops.ts PLAYERS_PER_CALL,
+ *              a group shares a Redis Cluster slot); per budget window touched, its claim
+ *              count (SCARD).
  *   2. decide  in process, in chunk order: conditions, arms, holdout, then the limit
  *              verdicts against each player's counters as the player's earlier decisions of
  *              the chunk left them, and against each budget as the chunk's earlier winners
  *              left it. No I/O.
  *   3. claim   one reserveBudget-1.lua call per budget window, with every offer id the chunk
  *              wants from it (all or some). Skipped when no winner has a budget.
- *   4. write   one decidePlayer-6.lua call per player with all of that player's decisions,
- *              all sent together: it re-checks the markers and limits as it records, so a
- *              second processor deciding the same player (a rebalance) can never double an
- *              offer or pass a limit.
+ *   4. write   one decidePlayers-n.lua call per group of players with all of their
+ *              decisions, all sent together: it re-checks each player's markers and limits
+ *              as it records, so a second processor deciding the same player (a rebalance)
+ *              can never double an offer or pass a limit.
  *   5. after   routing (presence lookup + publish), attribution windows (lift), lifecycle
  *              jobs (BullMQ addBulk) and the segment sizes (one PFADD per segment and day),
  *              sent together; then the stats of the whole chunk, one MULTI per rule.
@@ -130,11 +132,20 @@ export async function decideRuns(
   if (runs.length === 0) return;
   const started = process.hrtime.bigint();
   const windows = new Map<string, WindowUse>();
+  // By rule id, then window start: each window's key is built once per call, not per event.
+  const windowsByRule = new Map<string, Map<number, WindowUse>>();
   const windowOf = (rule: Rule, at: number): WindowUse | null => {
-    const w = budgetWindow(ctx.keyPrefix, rule, at);
-    if (!w) return null;
-    let use = windows.get(w.key);
+    const budget = rule.limits.budget;
+    if (!budget) return null;
+    const start = budgetWindowStart(at, budget.per);
+    let byStart = windowsByRule.get(rule.id);
+    if (!byStart) windowsByRule.set(rule.id, (byStart = new Map()));
+    let use = byStart.get(start);
+    if (use) return use;
+    const w = budgetWindow(ctx.keyPrefix, rule, at) as BudgetWindow;
+    use = windows.get(w.key);
     if (!use) windows.set(w.key, (use = { window: w, used: 0, offerIds: [], statuses: new Map() }));
+    byStart.set(start, use);
     return use;
   };
 
@@ -166,13 +177,16 @@ export async function decideRuns(
     };
   });
 
-  // Batch boundary 1 — read: every player's markers and counters, every window's claims.
+  // Batch boundary 1 — read: every player's markers and counters (a few calls per slice),
+  // every window's claims.
   await Promise.all([
-    ...players.map(async (p) => {
-      const r = await readPlayerCounters(ctx.redis, ctx.keyPrefix, p.playerId, p.markerFields, p.ruleIds, p.pinnedRuleIds);
-      p.markers = r.markers;
-      p.counters = { ...r.counters, rules: new Map(r.counters.rules) };
-    }),
+    readPlayersCounters(ctx.redis, ctx.keyPrefix, players).then((reads) =>
+      reads.forEach((r, i) => {
+        const p = players[i] as PlayerWork;
+        p.markers = r.markers;
+        p.counters = { ...r.counters, rules: new Map(r.counters.rules) };
+      }),
+    ),
     ...[...windows.values()].map(async (w) => {
       w.used = await ctx.redis.scard(w.window.key);
     }),
@@ -205,16 +219,18 @@ export async function decideRuns(
   }
   if (ctx.failAfterClaim && wanted.some((w) => [...w.statuses.values()].includes('claimed'))) ctx.failAfterClaim(`${runs.length} players, budget units claimed, decisions not yet written`);
 
-  // Batch boundary 3 — write: one player script per player, all of its decisions.
-  const retention = ctx.retentionMs();
-  await Promise.all(
-    players
-      .filter((p) => p.fallback === null && p.planned.length > 0)
-      .map(async (p) => {
-        const r = await runDecidePlayer(ctx.redis, ctx.keyPrefix, p.playerId, p.planned.map((x) => x.write), retention);
-        if (r.status !== 'ok') p.fallback = r.status === 'dup' ? 'duplicate' : 'refused';
-      }),
+  // Batch boundary 3 — write: every player's decisions, a few calls per slice.
+  const writing = players.filter((p) => p.fallback === null && p.planned.length > 0);
+  const results = await runDecidePlayers(
+    ctx.redis,
+    ctx.keyPrefix,
+    writing.map((p) => ({ playerId: p.playerId, decisions: p.planned.map((x) => x.write) })),
+    ctx.retentionMs(),
   );
+  results.forEach((r, i) => {
+    const p = writing[i] as PlayerWork;
+    if (r.status !== 'ok') p.fallback = r.status === 'dup' ? 'duplicate' : 'refused';
+  });
 
   const fallen = players.filter((p) => p.fallback !== null);
   const recorded = players.filter((p) => p.fallback === null);
@@ -290,7 +306,6 @@ function plan(
   // A bandit arm pinned to the player (read, or pinned by their earlier offer in this chunk) wins over the shares'.
   const considered = pinArms(shared, counters);
   const candidates = limitCandidates(considered);
-  const offerIds = new Map(candidates.map((c) => [c.rule.id, offerIdFor(c.rule.id, d.playerId, d.eventId)]));
   const used = new Map<string, number>();
   for (const c of candidates) {
     const w = windowOf(c.rule, d.at);
@@ -301,6 +316,11 @@ function plan(
   const cap = dailyCapFor(policy, bundle.segments.evaluate(d.input));
   const verdicts = limitVerdicts(considered, seen, used, policy, d.at, cap);
   const winner = liveCandidates(considered, verdicts)[0] ?? null;
+  // Offer ids (a hash each) only where the explanation or the offer shows one: the winner and the shadow rules that passed their limits.
+  const offerIds = new Map<string, string>();
+  for (const c of candidates) {
+    if (c.rule === winner?.rule || (c.rule.mode === 'shadow' && (verdicts.get(c.rule.id) ?? null) === null)) offerIds.set(c.rule.id, offerIdFor(c.rule.id, d.playerId, d.eventId));
+  }
   const made = winner ? buildOffer(winner.rule, winner.variant, offerIds.get(winner.rule.id) ?? '', d.at, d.input) : null;
   const offer = made?.offer ?? null;
   const shaped = shapedByRule(considered, verdicts, winner && made ? { ruleId: winner.rule.id, shaped: made.shaped } : null, d.input);

@@ -44,7 +44,7 @@ const NO_COUNTERS: PlayerCounters = { rules: new Map(), offersToday: 0, offersDa
 /**
  * Decides one triggering event, at most once. Per attempt: read the player's counters (and
  * the decided marker), compute verdicts, claim budget for the best live candidate (next one
- * on exhaustion), then run decidePlayer-6.lua with this one decision, which re-checks the
+ * on exhaustion), then run decidePlayers-n.lua with this one decision, which re-checks the
  * player limits and writes everything or nothing. A refusal (the counters moved since the
  * read: a concurrent decision for the same player) gives the claim back and starts over from
  * a fresh read. This is the slow path, a few round trips per event: follow-ups take it, and
@@ -131,7 +131,7 @@ export async function decideEvent(ctx: EngineContext, d: DecisionInput): Promise
  * The player's last purchase as the decided event sees it: the later of the state applied
  * with that event and the state hash's value, the latter only when it is not after the
  * event (processors apply a whole chunk before deciding it, so the hash may already hold a
- * purchase that comes later). decidePlayer-6.lua applies the same rule.
+ * purchase that comes later). decidePlayers-n.lua applies the same rule.
  */
 export function purchaseAsOfEvent(d: Pick<DecisionInput, 'input' | 'at'>, fromHash: number | null): number | null {
   const v = d.input.player.last_purchase_at;

@@ -75,7 +75,7 @@ export function encodeDecision(d: DecisionRecord): Buffer {
 
 export class DecisionDecodeError extends Error {}
 
-/** The records of a player's `decisions` string (decidePlayer-6.lua): each a 4-byte big-endian length and its bytes, newest first. */
+/** The records of a player's `decisions` string (decidePlayers-n.lua): each a 4-byte big-endian length and its bytes, newest first. */
 export function splitDecisions(raw: Buffer | null): Buffer[] {
   const out: Buffer[] = [];
   if (!raw) return out;

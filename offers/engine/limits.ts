@@ -3,7 +3,7 @@ import type { Policy, Rule } from '../../designer/types.ts';
 /**
  * Limit arithmetic, pure. Time is always the triggering event's `recvAt` (never the wall
  * clock), so a replay or a backtest of the same events reaches the same verdicts. The Lua
- * script decidePlayer-6.lua re-applies exactly these checks atomically before it consumes limits.
+ * script decidePlayers-n.lua re-applies exactly these checks atomically before it consumes limits.
  */
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;

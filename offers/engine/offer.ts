@@ -86,7 +86,7 @@ export interface LedgerRecord {
   readonly responses: Readonly<Record<string, number>>;
   /** Purchase amount (minor units), once purchased. */
   readonly revenue?: number;
-  /** When the rule's follow-up was decided (decidePlayer-6.lua): it is decided once. */
+  /** When the rule's follow-up was decided (decidePlayers-n.lua): it is decided once. */
   readonly followUpAt?: number;
 }
 

@@ -7,7 +7,7 @@ import { budgetWindowEnd, budgetWindowStart, DAY_MS, HOUR_MS, type PlayerCounter
 import { decodeLedger, encodeLedgerRecord, type LedgerRecord } from './offer.ts';
 import type { EngineCommands } from './scripts.ts';
 import { hourOf, isTimelineField, TIMELINE_TTL_MS } from './timeline.ts';
-import type { RedisClient } from '../../lib/redis.ts';
+import { slotGroups, type RedisClient } from '../../lib/redis.ts';
 
 /**
  * The engine's Redis reads and writes. Per-player work touches only keys with the player's
@@ -34,11 +34,82 @@ export function decidedMarker(position: EventPosition | null): string | null {
   return position ? `d:${position.partition}` : null;
 }
 
+/** What the decision path reads of one player before it decides (see readPlayersCounters). */
+export interface CountersAsk {
+  readonly playerId: string;
+  /** Decided marker fields (`d:<partition>`). */
+  readonly markerFields: readonly string[];
+  /** Rules whose limit checks need the player's counters (`cd:`, `n:`). */
+  readonly ruleIds: readonly string[];
+  /** Bandit rules among `ruleIds` whose arm pinned to the player is read too (`a:`). */
+  readonly pinnedRuleIds?: readonly string[];
+}
+
+export interface PlayerCountersRead {
+  /** `d:<partition>` -> offset, null when none. */
+  readonly markers: Map<string, number | null>;
+  readonly counters: PlayerCounters;
+}
+
 /**
- * One round trip on the player's slot: the decided markers asked for (`d:<partition>` ->
- * offset, null when none), the counters the limit checks of `ruleIds` need, and the arms
- * pinned to the player of the bandit rules `pinnedRuleIds` (a subset of `ruleIds`).
+ * Players per readPlayers-n.lua / decidePlayers-n.lua call. A command's cost on the client
+ * (its object, promise, argument encoding and reply) was most of a chunk's read and write
+ * time with one command per player; a call per group keeps that to a few per chunk, while a
+ * call still holds Redis for a short time only (a group of 100 decisions is about 3 ms of
+ * server time), so the other clients' commands are not held behind a whole chunk.
  */
+export const PLAYERS_PER_CALL = 100;
+
+/**
+ * The decided markers, counters and pinned arms of many players (readPlayers-n.lua): one
+ * call per group of PLAYERS_PER_CALL players sharing a Redis Cluster slot (any players on a
+ * single Redis), all sent together. In the order of `asks`.
+ */
+export async function readPlayersCounters(redis: Client, prefix: string, asks: readonly CountersAsk[]): Promise<PlayerCountersRead[]> {
+  const out: PlayerCountersRead[] = new Array(asks.length);
+  const indexed = asks.map((ask, i) => ({ ask, i, keys: playerKeys(prefix, ask.playerId) }));
+  await Promise.all(
+    slotGroups(redis, indexed, (x) => x.keys.state, PLAYERS_PER_CALL).map(async (group) => {
+      const keys: string[] = [];
+      const args: (string | number)[] = [group.length];
+      for (const { ask, keys: k } of group) {
+        keys.push(k.state, k.limits);
+        const pinned = ask.pinnedRuleIds ?? [];
+        args.push(ask.markerFields.length + 2 * ask.ruleIds.length + pinned.length, ...ask.markerFields);
+        for (const id of ask.ruleIds) args.push(`cd:${id}`, `n:${id}`);
+        for (const id of pinned) args.push(`a:${id}`);
+      }
+      const replies = await redis.readPlayers(keys.length, ...keys, ...args);
+      group.forEach(({ ask, i }, g) => {
+        out[i] = countersOf(ask, (replies[g] ?? []) as (string | null)[]);
+      });
+    }),
+  );
+  return out;
+}
+
+/** One player's reply of readPlayers-n.lua: the four state fields, then the limits fields as asked. */
+function countersOf(ask: CountersAsk, values: readonly (string | null)[]): PlayerCountersRead {
+  const markers = new Map<string, number | null>();
+  let at = 4;
+  for (const f of ask.markerFields) markers.set(f, num(values[at++]));
+  const rules = new Map<string, { cooldownUntil: number | null; lifetime: number; arm?: string | null }>();
+  for (const id of ask.ruleIds) {
+    rules.set(id, { cooldownUntil: num(values[at]), lifetime: num(values[at + 1]) ?? 0 });
+    at += 2;
+  }
+  for (const id of ask.pinnedRuleIds ?? []) {
+    const r = rules.get(id);
+    if (r) r.arm = values[at] ?? null;
+    at += 1;
+  }
+  return {
+    markers,
+    counters: { rules, offersToday: num(values[0]) ?? 0, offersDay: num(values[1]), lastPurchaseAt: num(values[2]), lastDeclineAt: num(values[3]) },
+  };
+}
+
+/** One player's decided markers, counters and pinned arms (readPlayersCounters for one). */
 export async function readPlayerCounters(
   redis: Client,
   prefix: string,
@@ -46,34 +117,9 @@ export async function readPlayerCounters(
   markerFields: readonly string[],
   ruleIds: readonly string[],
   pinnedRuleIds: readonly string[] = [],
-): Promise<{ markers: Map<string, number | null>; counters: PlayerCounters }> {
-  const k = playerKeys(prefix, playerId);
-  const fields = [...markerFields, ...ruleIds.flatMap((id) => [`cd:${id}`, `n:${id}`]), ...pinnedRuleIds.map((id) => `a:${id}`)];
-  // Two commands on the player's slot, sent together (no MULTI or pipeline object: on an
-  // auto-pipelined client a chunk's reads of every player leave as one write).
-  const [st, all] = await Promise.all([
-    redis.hmget(k.state, 'offers_today', 'offers_day', 'last_purchase_at', 'last_decline_at'),
-    fields.length > 0 ? redis.hmget(k.limits, ...fields) : Promise.resolve([] as (string | null)[]),
-  ]);
-  const markers = new Map<string, number | null>();
-  markerFields.forEach((f, i) => markers.set(f, num(all[i])));
-  const lim = all.slice(markerFields.length);
-  const rules = new Map<string, { cooldownUntil: number | null; lifetime: number; arm?: string | null }>();
-  ruleIds.forEach((id, i) => rules.set(id, { cooldownUntil: num(lim[2 * i]), lifetime: num(lim[2 * i + 1]) ?? 0 }));
-  pinnedRuleIds.forEach((id, i) => {
-    const r = rules.get(id);
-    if (r) r.arm = lim[2 * ruleIds.length + i] ?? null;
-  });
-  return {
-    markers,
-    counters: {
-      rules,
-      offersToday: num(st[0]) ?? 0,
-      offersDay: num(st[1]),
-      lastPurchaseAt: num(st[2]),
-      lastDeclineAt: num(st[3]),
-    },
-  };
+): Promise<PlayerCountersRead> {
+  const [read] = await readPlayersCounters(redis, prefix, [{ playerId, markerFields, ruleIds, pinnedRuleIds }]);
+  return read as PlayerCountersRead;
 }
 
 /** Whether an event at `position` is at or below its partition's decided marker. */
@@ -188,7 +234,7 @@ const opt = (v: number | null) => (v === null ? '' : v);
 /** How a decision is marked decided: by its event's Kafka position, or (a follow-up) in its first offer's ledger record. */
 export type DecisionMark = { readonly position: EventPosition } | { readonly followUpOf: string };
 
-/** One decision as decidePlayer-6.lua records it: its mark, time, explanation, and the offer it makes. */
+/** One decision as decidePlayers-n.lua records it: its mark, time, explanation, and the offer it makes. */
 export interface DecisionWrite {
   readonly mark: DecisionMark;
   readonly now: number;
@@ -202,7 +248,7 @@ export type PlayerDecideResult =
   | { status: 'dup'; index: number; offerExists: boolean }
   | { status: 'refused'; index: number; outcome: string; value: number };
 
-/** Values per decision in decidePlayer-6.lua's ARGV. */
+/** Values per decision in decidePlayers-n.lua's ARGV. */
 const DECISION_ARGS = 17;
 
 function decisionArgs(d: DecisionWrite, out: (string | Buffer | number)[]): void {
@@ -229,25 +275,42 @@ function decisionArgs(d: DecisionWrite, out: (string | Buffer | number)[]): void
   );
 }
 
+/** One player's decisions of a chunk step, for decidePlayers-n.lua. */
+export interface PlayerDecisions {
+  readonly playerId: string;
+  readonly decisions: readonly DecisionWrite[];
+}
+
 /**
- * Runs decidePlayer-6.lua: every decision of one player in one call — markers, limit
+ * Runs decidePlayers-n.lua: for each player, every decision in one go — markers, limit
  * re-checks carried forward across the decisions, inbox, ledger, explanations, expiries —
- * all or nothing.
+ * all or nothing per player. One call per group of PLAYERS_PER_CALL players sharing a Redis
+ * Cluster slot (any players on a single Redis), all sent together. Results in the order of
+ * `players`.
  */
-export async function runDecidePlayer(
-  redis: Client,
-  prefix: string,
-  playerId: string,
-  decisions: readonly DecisionWrite[],
-  retentionMs: number,
-): Promise<PlayerDecideResult> {
-  const k = playerKeys(prefix, playerId);
-  const args: (string | Buffer | number)[] = [
-    k.limits, k.state, k.inbox, k.offers, k.ledger, k.decisions,
-    DECISIONS_KEPT, LEDGER_KEPT, LEDGER_KEEP_MS, retentionMs, Math.min(DECISIONS_KEEP_MS, retentionMs), decisions.length,
-  ];
-  for (const d of decisions) decisionArgs(d, args);
-  const res = (await redis.decidePlayer(...args)) as unknown[];
+export async function runDecidePlayers(redis: Client, prefix: string, players: readonly PlayerDecisions[], retentionMs: number): Promise<PlayerDecideResult[]> {
+  const out: PlayerDecideResult[] = new Array(players.length);
+  const indexed = players.map((p, i) => ({ p, i, keys: playerKeys(prefix, p.playerId) }));
+  const explanationsKeepMs = Math.min(DECISIONS_KEEP_MS, retentionMs);
+  await Promise.all(
+    slotGroups(redis, indexed, (x) => x.keys.limits, PLAYERS_PER_CALL).map(async (group) => {
+      const keys: string[] = [];
+      const args: (string | Buffer | number)[] = [DECISIONS_KEPT, LEDGER_KEPT, LEDGER_KEEP_MS, retentionMs, explanationsKeepMs, group.length];
+      for (const { p, keys: k } of group) {
+        keys.push(k.limits, k.state, k.inbox, k.offers, k.ledger, k.decisions);
+        args.push(p.decisions.length);
+        for (const d of p.decisions) decisionArgs(d, args);
+      }
+      const replies = (await redis.decidePlayers(keys.length, ...keys, ...args)) as unknown[][];
+      group.forEach(({ i }, g) => {
+        out[i] = decideResultOf(replies[g] ?? []);
+      });
+    }),
+  );
+  return out;
+}
+
+function decideResultOf(res: readonly unknown[]): PlayerDecideResult {
   const status = String(res[0]);
   if (status === 'ok') return { status: 'ok' };
   const index = Number(res[1]) - 1;
@@ -255,7 +318,19 @@ export async function runDecidePlayer(
   return { status: 'refused', index, outcome: String(res[2]), value: Number(res[3]) };
 }
 
-/** One decision on its own (the per-event slow path): decidePlayer-6.lua with one decision. */
+/** Every decision of one player in one call (runDecidePlayers for one). */
+export async function runDecidePlayer(
+  redis: Client,
+  prefix: string,
+  playerId: string,
+  decisions: readonly DecisionWrite[],
+  retentionMs: number,
+): Promise<PlayerDecideResult> {
+  const [r] = await runDecidePlayers(redis, prefix, [{ playerId, decisions }], retentionMs);
+  return r as PlayerDecideResult;
+}
+
+/** One decision on its own (the per-event slow path): decidePlayers-n.lua with one player and one decision. */
 export async function runDecide(
   redis: Client,
   prefix: string,

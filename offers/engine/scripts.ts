@@ -8,7 +8,10 @@ type Arg = string | Buffer | number;
 
 /** The engine's Lua commands (offers/engine/lua/), as defined on a client by `withEngineScripts`. */
 export interface EngineCommands {
-  decidePlayer(...args: Arg[]): Promise<unknown[]>;
+  /** decidePlayers-n.lua: the number of keys first, then the keys and the values. */
+  decidePlayers(numberOfKeys: number, ...args: Arg[]): Promise<unknown[]>;
+  /** readPlayers-n.lua: the number of keys first, then the keys and the values. */
+  readPlayers(numberOfKeys: number, ...args: Arg[]): Promise<unknown[]>;
   respond(...args: Arg[]): Promise<string[]>;
   reserveBudget(key: string, count: number, keepUntil: number, keepForMs: number, ...offerIds: string[]): Promise<number[]>;
   expose(key: string, now: number, windowMs: number, ...ruleGroupPairs: string[]): Promise<string[]>;

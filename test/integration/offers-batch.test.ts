@@ -2,7 +2,8 @@
  * The batched decision path (offers/engine/decide-batch.ts) against real Redis: many events
  * of one player in one chunk, a budget running out inside a chunk, and two processors
  * deciding the same player at once (a rebalance), where the batched write is turned down
- * and the player is decided again on the per-event slow path.
+ * and the player is decided again on the per-event slow path; a slice of more players than
+ * one script call takes, where a refusal stops only its own player.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../lib/config.ts';
@@ -15,6 +16,7 @@ import type { DecisionRecord } from '../../offers/engine/explain.ts';
 import type { PublishOffer } from '../../offers/engine/context.ts';
 import { budgetWindowStart } from '../../offers/engine/limits.ts';
 import { offerMetrics } from '../../offers/engine/metrics.ts';
+import { PLAYERS_PER_CALL } from '../../offers/engine/redis-ops.ts';
 import type { AppliedEvent } from '../../processors/decider-seam.ts';
 import { cleanupRedisPrefix, testConfig } from '../helpers/stack.ts';
 import { applied, baseFiles, bundleOf, comebackYaml, loss } from './offers-fixtures.ts';
@@ -54,7 +56,7 @@ function rig(bundle: Bundle, opts: { config?: Config; gate?: Gate; publish?: Pub
   const redis = held
     ? (new Proxy(real, {
         get(target, key) {
-          if (key === 'decidePlayer' && held) {
+          if (key === 'decidePlayers' && held) {
             const gate = held;
             held = null;
             const call = Reflect.get(target, key) as (...a: unknown[]) => Promise<unknown>;
@@ -246,5 +248,40 @@ describe('batched decisions', () => {
     // x claimed a unit, its write was refused (daily cap), the slow path made no offer: one unit used, by y.
     const claims = await early.redis.smembers(offerKeys(config.keyPrefix).budget('comeback', budgetWindowStart(at, 'day')));
     expect(claims).toEqual([early.decided[0]?.record.offerId]);
+  });
+
+  it('records a slice of players over several script calls; a refusal stops only its own player', async () => {
+    const bundle = bundleOf(baseFiles({ 'comeback.yaml': comebackYaml({ when: 'event.data.result == "loss"' }) }, { maxOffersPerDay: 1 }));
+    const config = testConfig();
+    const { gate, open, reached } = staged();
+    const r = rig(bundle, { config, gate });
+    prefixes.push({ redis: r.redis, prefix: config.keyPrefix });
+    const at = Date.now();
+    // More players than one call takes (PLAYERS_PER_CALL), one loss each: three reads and three writes.
+    const players = Array.from({ length: 2 * PLAYERS_PER_CALL + 50 }, (_, i) => `p-slice-${i}`);
+    const events = players.map((p, i) => loss(p, at + i, 3, `slice-${i}`));
+    const before = await fallbacks('refused');
+
+    const deciding = r.decider.decideBatch(events);
+    await reached;
+    // While the first call's write is held, another processor gives one of its players today's offer.
+    const taken = players[7] as string;
+    await r.redis.hset(playerKeys(config.keyPrefix, taken).state, 'offers_today', '1', 'offers_day', String(Math.floor(at / 86_400_000)));
+    open();
+    await deciding;
+
+    expect(await fallbacks('refused')).toBe(before + 1);
+    const outcomes = new Map(r.decided.map((d) => [d.player, outcomeOf(d.record, 'comeback')]));
+    expect(r.decided).toHaveLength(players.length);
+    expect(outcomes.get(taken)).toBe('fatigue_daily_cap');
+    const others = players.filter((p) => p !== taken);
+    expect(others.filter((p) => outcomes.get(p) !== 'offered')).toEqual([]);
+    const inboxes = await Promise.all(players.map((p) => inbox(r, p)));
+    expect(inboxes.map((ids) => ids.length)).toEqual(players.map((p) => (p === taken ? 0 : 1)));
+
+    // The chunk again: every player's events are found decided, in every call; nothing changes.
+    await r.decider.decideBatch(events);
+    expect(r.decided).toHaveLength(players.length);
+    expect((await Promise.all(players.map((p) => inbox(r, p)))).flat()).toHaveLength(players.length - 1);
   });
 });

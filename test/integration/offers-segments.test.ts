@@ -1,7 +1,7 @@
 /**
  * Segments end to end on real Redis: a rule condition reading `segment.<name>`, the daily
  * cap of a segment (policy.yaml `segments:`) applied by the batch path and re-checked by
- * decidePlayer-6.lua, and the daily HyperLogLog of each active segment with its admin view.
+ * decidePlayers-n.lua, and the daily HyperLogLog of each active segment with its admin view.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { offerKeys, playerKeys } from '../../lib/keys.ts';
@@ -71,7 +71,7 @@ afterAll(async () => {
   }
 });
 
-/** Players whose batched write decidePlayer-6.lua refused (then decided again on the slow path). */
+/** Players whose batched write decidePlayers-n.lua refused (then decided again on the slow path). */
 const refusedWrites = async (): Promise<number> => (await offerMetrics.fallbacks.get()).values.find((v) => v.labels.reason === 'refused')?.value ?? 0;
 
 const decisions = async (r: Rig, player: string): Promise<DecisionRecord[]> => decodeDecisionList(await r.redis.getBuffer(playerKeys(r.config.keyPrefix, player).decisions));

@@ -21,7 +21,10 @@ import type { Cluster } from 'ioredis';
 import { startRedisCluster, type LocalRedisCluster } from '../../infra/redis-cluster.ts';
 import { bundleKeys, offerKeys, playerKeys, scratchPrefix } from '../../lib/keys.ts';
 import { loadScripts } from '../../lib/lua.ts';
-import { createRedis, deleteKeysUnder } from '../../lib/redis.ts';
+import calculateSlot from 'cluster-key-slot';
+import { createRedis, deleteKeysUnder, slotGroups } from '../../lib/redis.ts';
+import { readPlayersCounters, runDecidePlayers, type PlayerDecisions } from '../../offers/engine/redis-ops.ts';
+import { withEngineScripts } from '../../offers/engine/scripts.ts';
 import { testServices, uniqueName } from '../helpers/stack.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -53,11 +56,19 @@ const CASES: Readonly<Record<string, SlotCase>> = {
       return [k.state, k.watermark, k.seen, k.windows];
     },
   },
-  'offers/engine/lua/decidePlayer-6.lua': {
+  // A varying number of keys (`-n`): the case gives one player's; a call's players share a slot (lib/redis.ts slotGroups).
+  'offers/engine/lua/decidePlayers-n.lua': {
     site: 'offers/engine/redis-ops.ts',
     keys: ({ prefix, player }) => {
       const k = playerKeys(prefix, player);
       return [k.limits, k.state, k.inbox, k.offers, k.ledger, k.decisions];
+    },
+  },
+  'offers/engine/lua/readPlayers-n.lua': {
+    site: 'offers/engine/redis-ops.ts',
+    keys: ({ prefix, player }) => {
+      const k = playerKeys(prefix, player);
+      return [k.state, k.limits];
     },
   },
   'offers/engine/lua/respond-4.lua': {
@@ -117,11 +128,18 @@ function luaScripts(dir = ROOT): string[] {
   return out.sort();
 }
 
-/** `<name>-<numberOfKeys>.lua`, as lib/lua.ts defines it. */
-function scriptName(path: string): { name: string; numberOfKeys: number } {
-  const m = /^([A-Za-z][A-Za-z0-9]*)-(\d+)\.lua$/.exec(basename(path));
-  if (!m?.[1] || !m[2]) throw new Error(`Lua script ${path} is not named <name>-<numberOfKeys>.lua`);
-  return { name: m[1], numberOfKeys: Number(m[2]) };
+/**
+ * `<name>-<numberOfKeys>.lua` or `<name>-n.lua`, as lib/lua.ts defines it. For `-n` the
+ * number of keys is passed first; `numberOfKeys` is then that of one player's keys (its case),
+ * and `varying` is true.
+ */
+function scriptName(path: string): { name: string; numberOfKeys: number; varying: boolean } {
+  const m = /^([A-Za-z][A-Za-z0-9]*)-(\d+|n)\.lua$/.exec(basename(path));
+  if (!m?.[1] || !m[2]) throw new Error(`Lua script ${path} is not named <name>-<numberOfKeys>.lua or <name>-n.lua`);
+  if (m[2] !== 'n') return { name: m[1], numberOfKeys: Number(m[2]), varying: false };
+  const c = CASES[path];
+  if (!c) throw new Error(`script ${path} has no key-slot case`);
+  return { name: m[1], numberOfKeys: c.keys({ prefix: 'pp', player: 'frank', ruleId: 'r', windowStart: 0 }).length, varying: true };
 }
 
 type ScriptCommand = (...args: (string | number)[]) => Promise<unknown>;
@@ -210,7 +228,7 @@ describe('Lua scripts on a Redis Cluster', () => {
     const player = 'frank';
     let refused = 0;
     for (const s of scripts) {
-      const { name, numberOfKeys } = scriptName(s);
+      const { name, numberOfKeys, varying } = scriptName(s);
       if (numberOfKeys < 2) continue;
       const keys = (CASES[s] as SlotCase).keys(ctx(player));
       const home = await slotOf(keys[0] as string);
@@ -223,7 +241,7 @@ describe('Lua scripts on a Redis Cluster', () => {
       expect(stray, `${s}: a key in another slot`).toBeDefined();
       const spread = [...keys.slice(0, -1), stray as string];
       const argv = Array.from({ length: 12 }, () => '0');
-      await expect(command(name)(...spread, ...argv), `${s} with ${spread.join(', ')}`).rejects.toThrow(/CROSSSLOT/);
+      await expect(command(name)(...(varying ? [spread.length] : []), ...spread, ...argv), `${s} with ${spread.join(', ')}`).rejects.toThrow(/CROSSSLOT/);
       for (const k of spread) expect(await redis.exists(k), `${s} wrote ${k} although refused`).toBe(0);
       refused += 1;
     }
@@ -235,5 +253,36 @@ describe('Lua scripts on a Redis Cluster', () => {
     const answer = (await command('respond')(...keysOf('offers/engine/lua/respond-4.lua'), 'no-such-offer', 'shown', Date.now(), '', DAY_MS)) as unknown[];
     expect(answer.map(String)).toEqual(['unknown']);
     console.log(`cluster slots: ${refused} multi-key scripts refused with CROSSSLOT when one key was moved to another slot`);
+  });
+
+  it('reads and records many players per call: the calls group them by slot, and each player gets their own answer', async () => {
+    const engine = withEngineScripts(redis);
+    const slotOfPlayer = (id: string) => calculateSlot(playerKeys(prefix, id).state);
+    // Players over every master, and players that share a slot with another (found by search).
+    const ids = [...PLAYERS];
+    const bySlot = new Map<number, string>();
+    for (let i = 0; ids.length < PLAYERS.length + 6; i += 1) {
+      const id = `shared-${i}`;
+      const other = bySlot.get(slotOfPlayer(id));
+      if (other !== undefined) ids.push(other, id);
+      else bySlot.set(slotOfPlayer(id), id);
+    }
+    const groups = slotGroups(redis, ids, (id) => playerKeys(prefix, id).state, 100);
+    expect(groups.length).toBeLessThan(ids.length);
+    for (const g of groups) expect(new Set(g.map(slotOfPlayer)).size).toBe(1);
+
+    const now = Date.now();
+    const write = (id: string, k: number): PlayerDecisions => ({
+      playerId: id,
+      decisions: [{ mark: { position: { partition: 0, offset: String(100 + k) } }, now, record: { eventId: `e-${id}`, eventType: 'match.end', at: now, bundleVersion: 1, offerId: null, rules: [] }, write: null }],
+    });
+    const first = await runDecidePlayers(engine, prefix, ids.map(write), DAY_MS);
+    expect(first.map((r) => r.status)).toEqual(ids.map(() => 'ok'));
+    const reads = await readPlayersCounters(engine, prefix, ids.map((id) => ({ playerId: id, markerFields: ['d:0', 'd:1'], ruleIds: ['level-budget'] })));
+    expect(reads.map((r) => r.markers.get('d:0'))).toEqual(ids.map((_, k) => 100 + k));
+    expect(reads.map((r) => r.markers.get('d:1'))).toEqual(ids.map(() => null));
+    // The same events again: each player's own call answers duplicate, at their decision.
+    const again = await runDecidePlayers(engine, prefix, ids.map(write), DAY_MS);
+    expect(again).toEqual(ids.map(() => ({ status: 'dup', index: 0, offerExists: false })));
   });
 });

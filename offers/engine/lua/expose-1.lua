@@ -2,7 +2,7 @@
   Opens or extends the player's attribution windows for the live rules one decided event
   triggered, so the player's spend in the window counts towards the rule and the group the
   player is in (docs/offers.md, "Lift"). Every key carries the player's hash tag. Called once
-  per decided event (after decidePlayer-6.lua recorded it), so a redelivered event opens nothing.
+  per decided event (after decidePlayers-n.lua recorded it), so a redelivered event opens nothing.
 
   KEYS[1] attribution  HASH  rule id -> "<group>|<until ms>"; "<rule id>|<currency>" -> what
                              the player spent in that rule's current window (spend-2.lua)

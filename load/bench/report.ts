@@ -340,6 +340,6 @@ export function charts(r: BenchResults): Record<string, string> {
       series: latency,
     }),
     'throughput.svg': lineChart({ title: 'Events acked per second over time', xLabel: 'seconds since traffic start', yLabel: 'events/s', series: throughput }),
-    'lag.svg': lineChart({ title: 'Consumer lag over the run', xLabel: 'seconds since bench start', yLabel: 'events behind', series: lag }),
+    'lag.svg': lineChart({ title: 'Consumer lag over the run', xLabel: 'seconds since the lag sampler started', yLabel: 'events behind', series: lag }),
   };
 }

@@ -16,6 +16,8 @@ export interface LagSample {
 
 export interface LagSampler {
   readonly samples: LagSample[];
+  /** When it started (epoch ms): the zero of every sample's `atMs`. */
+  readonly startedAt: number;
   stop(): Promise<void>;
 }
 
@@ -75,6 +77,7 @@ export async function startLagSampler(brokers: readonly string[], topic: string,
   }, everyMs);
   return {
     samples,
+    startedAt: t0,
     async stop() {
       stopped = true;
       clearInterval(timer);

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import type { ProcessorComparison, RuleCostFigures } from './results.ts';
+import type { DecisionRates, ProcessorComparison, RuleCostFigures, RulesComparison } from './results.ts';
 
 const RULE_BENCH = 'load/bench/offers-engine.ts';
 const PROCESSOR_BENCH = 'load/bench/processors-throughput.ts';
@@ -40,7 +40,20 @@ export async function runRuleCost(opts: { env: NodeJS.ProcessEnv; logDir: string
     source: `${RULE_BENCH} (exit ${r.code ?? 'killed'}, ${Math.round((Date.now() - t0) / 1000)} s)`,
     lines: r.lines.filter((l) => !l.startsWith('{')).slice(0, 20),
     figures,
+    decisionsPerSec: decisionRates(figures),
   };
+}
+
+/** The decisions per second of offers-engine.ts's JSON line; null unless it has the pure and the Redis figures. */
+export function decisionRates(figures: unknown): DecisionRates | null {
+  const rate = (key: string): number | null => {
+    const part = figures !== null && typeof figures === 'object' ? (figures as Record<string, unknown>)[key] : undefined;
+    const v = part !== null && typeof part === 'object' ? (part as Record<string, unknown>).decisionsPerSec : undefined;
+    return typeof v === 'number' && Number.isFinite(v) ? v : null;
+  };
+  const pure = rate('pure');
+  const redis = rate('redis');
+  return pure === null || redis === null ? null : { pure, redis, redisWithLift: rate('redisWithLift'), redisWithLiveOps: rate('redisWithLiveOps') };
 }
 
 /**
@@ -53,10 +66,10 @@ export async function runProcessorComparison(opts: { env: NodeJS.ProcessEnv; qui
   if (!existsSync(PROCESSOR_BENCH)) return null;
   const t0 = Date.now();
   const args = opts.quick ? ['--events', '10000'] : [];
-  const r = await runScript(PROCESSOR_BENCH, args, opts.env, opts.quick ? 60_000 : 240_000);
+  const r = await runScript(PROCESSOR_BENCH, args, opts.env, opts.quick ? 120_000 : 480_000);
   const json = [...r.lines].reverse().find((l) => l.startsWith('{"machine"'));
   if (!json) return { source: `${PROCESSOR_BENCH} ${args.join(' ')} (exit ${r.code ?? 'killed'}, no result line)`, events: 0, ours: 0, naive: 0, ratio: null, stateCheck: r.lines.slice(-3).join(' / ') };
-  const parsed = JSON.parse(json) as { options: { events: number }; ours: { eventsPerSec: number }; naive: { eventsPerSec: number }; stateCheck: string };
+  const parsed = JSON.parse(json) as { options: { events: number }; ours: { eventsPerSec: number }; naive: { eventsPerSec: number }; stateCheck: string; withRules?: RulesRun | null };
   return {
     source: `${PROCESSOR_BENCH} ${args.join(' ')} (${Math.round((Date.now() - t0) / 1000)} s)`.replace('  ', ' '),
     events: parsed.options.events,
@@ -64,5 +77,15 @@ export async function runProcessorComparison(opts: { env: NodeJS.ProcessEnv; qui
     naive: parsed.naive.eventsPerSec,
     ratio: parsed.naive.eventsPerSec > 0 ? Math.round((100 * parsed.ours.eventsPerSec) / parsed.naive.eventsPerSec) / 100 : null,
     stateCheck: parsed.stateCheck,
+    withRules: parsed.withRules ? rulesComparison(parsed.options.events, parsed.withRules) : null,
   };
+}
+
+interface RulesRun {
+  readonly ours: { events: number; eventsPerSec: number; offers: number };
+  readonly naive: { events: number; eventsPerSec: number; offers: number };
+}
+
+function rulesComparison(events: number, w: RulesRun): RulesComparison {
+  return { events, ours: w.ours.eventsPerSec, naive: w.naive.eventsPerSec, oursEvents: w.ours.events, naiveEvents: w.naive.events, oursOffers: w.ours.offers, naiveOffers: w.naive.offers };
 }

@@ -1,6 +1,6 @@
 /**
  * Processor throughput benchmark: `node --import tsx load/bench/processors-throughput.ts [--events 200000]
- * [--players 20000] [--partitions 6] [--quick] [--skip-naive]`.
+ * [--players 20000] [--partitions 6] [--quick] [--skip-naive] [--skip-rules]`.
  *
  * Finds or starts Kafka and Redis (infra/stack.ts), produces the events to a fresh topic
  * (5 properties declared: a count, a streak, a windowed count, a windowed sum, a last), then
@@ -8,7 +8,15 @@
  * prefix: once with the real processors (startProcessors), once with the naive peer
  * (load/peers/naive-processor.ts, the comparison baseline). Rates are events applied per second from
  * the first applied event to the last (group join excluded). Checks that both reached the
- * expected counts, prints a table and one JSON line, and removes its topic and keys.
+ * expected counts.
+ *
+ * Then, with rules live (BENCH_RULE_FILES: the same taxonomy and properties, five rules), the
+ * same topic is drained twice more, each in a fresh group and key prefix: by our processors
+ * with the offers decider on, wired as bin/roles.ts wires the processors role (auto-pipelined
+ * decider client, the decision stream, lifecycle queues), and by the naive per-event decide
+ * peer (load/peers/naive-decider.ts). Rates are events decided per second the same way; each
+ * run must have decided every event of the set. Prints a table and one JSON line, and
+ * removes its topics and keys.
  */
 import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
@@ -27,6 +35,10 @@ import { encodeRecord, recordHeaders, type EventRecord } from '../../protocol/re
 import { startProcessors } from '../../processors/index.ts';
 import { startNaive } from '../peers/naive-processor.ts';
 import { readPlayerState } from '../../processors/state.ts';
+import { createDecider } from '../../offers/engine/decider.ts';
+import { startDecisionLog } from '../../offers/engine/decision-log.ts';
+import { rootLogger } from '../../lib/log.ts';
+import { naiveKeys, startNaiveDecider } from '../peers/naive-decider.ts';
 
 export const BENCH_FILES: Record<string, string> = {
   'events.yaml': `
@@ -45,12 +57,35 @@ properties:
 `,
 };
 
+/** BENCH_FILES with rules live: a daily cap of 3 offers per player and no holdout, as in the sample game without its sampling. */
+export const BENCH_RULE_FILES: Record<string, string> = {
+  ...BENCH_FILES,
+  'policy.yaml': 'fatigue:\n  maxOffersPerDay: 3\nholdout: { percent: 0 }\n',
+  'comeback.yaml': benchRule('comeback', 'match.end', 'event.data.result == "loss" && player.loss_streak >= 3', ['cooldown: 1h']),
+  'veteran-pass.yaml': benchRule('veteran-pass', 'match.end', 'player.matches_played >= 5 && event.data.mode == "ranked"', ['maxPerPlayer: 1'], [
+    'experiment:',
+    '  variants:',
+    '    - { name: control, weight: 10, holdout: true }',
+    '    - { name: a, weight: 90 }',
+  ]),
+  'spender-upsell.yaml': benchRule('spender-upsell', 'shop.purchase', 'player.coins_spent_7d >= 100 && event.data.coins > 50', ['cooldown: 1h', 'budget: { count: 1000000, per: day }']),
+  'level-milestone.yaml': benchRule('level-milestone', 'level.up', 'event.data.level % 10 == 0', ['maxPerPlayer: 2']),
+  'win-shadow.yaml': benchRule('win-shadow', 'match.end', 'event.data.result == "win" && player.matches_played >= 2', ['cooldown: 1h'], [], 'shadow'),
+};
+
+/** One rule of BENCH_RULE_FILES; the offers live 2 h, beyond the events' hour in the past. */
+function benchRule(id: string, event: string, when: string, limits: string[], extra: string[] = [], mode = 'live'): string {
+  return [`id: ${id}`, `mode: ${mode}`, 'trigger:', `  event: ${event}`, `  when: '${when}'`, 'offer:', `  sku: sku.${id}`, '  price: { amount: 199, currency: USD }', '  ttl: 2h', 'limits:', ...limits.map((l) => `  ${l}`), ...extra, ''].join('\n');
+}
+
 export interface BenchOptions {
   readonly events: number;
   readonly players: number;
   readonly partitions: number;
   /** Measure ours only (for profiling). */
   readonly skipNaive?: boolean;
+  /** Leave out the comparison with rules live. */
+  readonly skipRules?: boolean;
 }
 
 export interface BenchRun {
@@ -68,6 +103,14 @@ export interface BenchResult {
   readonly naive: BenchRun;
   readonly ratio: number;
   readonly stateCheck: string;
+  /** The same events with rules live: ours with the offers decider on, the naive per-event decide peer; null when skipped. */
+  readonly withRules: RulesRun | null;
+}
+
+export interface RulesRun {
+  readonly ours: BenchRun & { readonly offers: number };
+  readonly naive: BenchRun & { readonly offers: number };
+  readonly ratio: number;
 }
 
 /**
@@ -167,6 +210,69 @@ async function runNaive(kafka: Kafka, redisUrl: string, config: Config, bundle: 
   return m.result();
 }
 
+/** Our processors with the offers decider on, as bin/roles.ts wires the processors role; counts events decided. */
+async function runOursDeciding(config: Config, redisUrl: string, bundle: Bundle, expected: number): Promise<BenchRun> {
+  const m = meter('playpulse', expected);
+  const redis = createRedis(redisUrl, 'bench-decider', { enableAutoPipelining: true });
+  const decisions = await startDecisionLog(config, rootLogger);
+  const decider = createDecider({ config, redis, bundles: staticBundleSource(bundle), decisionLog: decisions.log });
+  const processors = await startProcessors({
+    config,
+    health: new Health(),
+    bundles: staticBundleSource(bundle),
+    decider: {
+      decideBatch: async (events: readonly AppliedEvent[]) => {
+        await decider.decideBatch(events);
+        m.add(events.filter((e) => !e.duplicate).length);
+      },
+    },
+    groupId: `${config.keyPrefix}-ours`,
+  });
+  await m.finished;
+  await processors.stop();
+  await decider.close();
+  await decisions.log.close();
+  redis.disconnect();
+  return m.result();
+}
+
+async function runNaiveDeciding(kafka: Kafka, redisUrl: string, config: Config, bundle: Bundle, expected: number): Promise<BenchRun> {
+  const m = meter('naive', expected);
+  const redis = createRedis(redisUrl, 'bench-naive-decider');
+  const naive = await startNaiveDecider({ kafka, redis, topic: config.topics.events, groupId: `${config.keyPrefix}-naive`, keyPrefix: config.keyPrefix, bundle, onEvent: () => m.add(1) });
+  await m.finished;
+  await naive.stop();
+  redis.disconnect();
+  return m.result();
+}
+
+/** Offers in the players' inboxes: ours (`<prefix>:{p:<player>}:inbox`) or the naive peer's. */
+async function countInboxes(redis: RedisClient, players: number, inbox: (player: string) => string): Promise<number> {
+  let total = 0;
+  for (let from = 0; from < players; from += 1_000) {
+    const pipe = redis.pipeline();
+    for (let p = from; p < Math.min(players, from + 1_000); p += 1) pipe.zcard(inbox(`bench-${p}`));
+    for (const [, n] of (await pipe.exec()) ?? []) total += Number(n ?? 0);
+  }
+  return total;
+}
+
+/** The comparison with rules live, on the topic already produced, in a key prefix of its own. */
+async function runWithRules(kafka: Kafka, redis: RedisClient, redisUrl: string, config: Config, opts: BenchOptions, log: (line: string) => void): Promise<RulesRun> {
+  const compiled = compileBundle(BENCH_RULE_FILES);
+  // programmer error: the bench bundle ships compiling
+  if (!compiled.ok) throw new Error(`bench rules bundle does not compile: ${JSON.stringify(compiled.diagnostics)}`);
+  const bundle = compiled.bundle;
+  log(`rules live (${bundle.rules.length} rules): draining with PlayPulse processors and the offers decider`);
+  const oursRun = await runOursDeciding(config, redisUrl, bundle, opts.events);
+  const ours = { ...oursRun, offers: await countInboxes(redis, opts.players, (p) => `${config.keyPrefix}:{p:${p}}:inbox`) };
+  log(`playpulse, rules live: ${ours.eventsPerSec} events/s, ${ours.offers} offers; draining with the naive per-event decide peer`);
+  const naiveRun = await runNaiveDeciding(kafka, redisUrl, config, bundle, opts.events);
+  const naive = { ...naiveRun, offers: await countInboxes(redis, opts.players, (p) => naiveKeys(config.keyPrefix, p).inbox) };
+  log(`naive, rules live: ${naive.eventsPerSec} events/s, ${naive.offers} offers`);
+  return { ours, naive, ratio: Math.round((ours.eventsPerSec / Math.max(naive.eventsPerSec, 1)) * 10) / 10 };
+}
+
 async function checkState(redis: RedisClient, config: Config, bundle: Bundle, events: readonly EventRecord[], players: number): Promise<string> {
   const want = new Map<string, { total: number; matches: number }>();
   for (const e of events) {
@@ -188,12 +294,14 @@ async function checkState(redis: RedisClient, config: Config, bundle: Bundle, ev
   return `ok (${sample.length} players: events_total and matches_played equal the expected counts in both)`;
 }
 
-async function cleanup(redis: RedisClient, kafka: Kafka, config: Config): Promise<void> {
+async function cleanup(redis: RedisClient, kafka: Kafka, config: Config, rulesPrefix: string): Promise<void> {
   await deleteKeysUnder(redis, config.keyPrefix);
+  await deleteKeysUnder(redis, rulesPrefix);
   const admin = kafka.admin();
   await admin.connect();
-  await admin.deleteTopics({ topics: [config.topics.events, config.topics.deadLetter] }).catch(() => undefined);
-  await admin.deleteGroups([`${config.keyPrefix}-ours`, `${config.keyPrefix}-naive`]).catch(() => undefined);
+  await admin.deleteTopics({ topics: [config.topics.events, config.topics.deadLetter, config.topics.decisions] }).catch(() => undefined);
+  const groups = [config.keyPrefix, rulesPrefix].flatMap((p) => [`${p}-ours`, `${p}-naive`]);
+  await admin.deleteGroups(groups).catch(() => undefined);
   await admin.disconnect();
 }
 
@@ -210,6 +318,7 @@ export async function runProcessorBench(opts: BenchOptions, log: (line: string) 
   const bundle = compiled.bundle;
   const kafka = createKafka(stack.kafkaBrokers, 'playpulse-bench');
   const redis = createRedis(stack.redisUrl, 'bench');
+  const rulesConfig: Config = { ...config, keyPrefix: `${config.keyPrefix}-rules` };
   try {
     await ensureTopics(kafka, [
       { topic: config.topics.events, numPartitions: opts.partitions },
@@ -224,6 +333,7 @@ export async function runProcessorBench(opts: BenchOptions, log: (line: string) 
     const naive = opts.skipNaive ? { name: 'naive', events: 0, seconds: 0, eventsPerSec: 0 } : await runNaive(kafka, stack.redisUrl, config, bundle, opts.events);
     if (!opts.skipNaive) log(`naive: ${naive.eventsPerSec} events/s`);
     const stateCheck = opts.skipNaive ? 'skipped' : await checkState(redis, config, bundle, events, opts.players);
+    const withRules = opts.skipRules || opts.skipNaive ? null : await runWithRules(kafka, redis, stack.redisUrl, rulesConfig, opts, log);
     return {
       machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version },
       options: opts,
@@ -232,9 +342,10 @@ export async function runProcessorBench(opts: BenchOptions, log: (line: string) 
       naive,
       ratio: Math.round((ours.eventsPerSec / Math.max(naive.eventsPerSec, 1)) * 10) / 10,
       stateCheck,
+      withRules,
     };
   } finally {
-    await cleanup(redis, kafka, config).catch(() => undefined);
+    await cleanup(redis, kafka, config, rulesConfig.keyPrefix).catch(() => undefined);
     redis.disconnect();
     await stack.stop();
   }
@@ -248,12 +359,13 @@ async function main(): Promise<void> {
       partitions: { type: 'string' },
       quick: { type: 'boolean', default: false },
       'skip-naive': { type: 'boolean', default: false },
+      'skip-rules': { type: 'boolean', default: false },
     },
   });
   const events = Number(values.events ?? (values.quick ? 20_000 : 200_000));
   const players = Number(values.players ?? Math.max(1, Math.floor(events / 10)));
   const partitions = Number(values.partitions ?? 6);
-  const r = await runProcessorBench({ events, players, partitions, skipNaive: values['skip-naive'] }, (l) => process.stderr.write(`bench: ${l}\n`));
+  const r = await runProcessorBench({ events, players, partitions, skipNaive: values['skip-naive'], skipRules: values['skip-rules'] }, (l) => process.stderr.write(`bench: ${l}\n`));
   const row = (x: BenchRun) => `| ${x.name.padEnd(9)} | ${String(x.eventsPerSec).padStart(12)} | ${x.seconds.toFixed(2).padStart(9)} |`;
   process.stdout.write(
     [
@@ -263,6 +375,14 @@ async function main(): Promise<void> {
       row(r.ours),
       row(r.naive),
       `ratio: ${r.ratio}×   state check: ${r.stateCheck}`,
+      ...(r.withRules
+        ? [
+            `rules live (${Object.keys(BENCH_RULE_FILES).filter((f) => !(f in BENCH_FILES) && f !== 'policy.yaml').length} rules), ours with the offers decider on, naive per-event decide:`,
+            row(r.withRules.ours),
+            row(r.withRules.naive),
+            `ratio: ${r.withRules.ratio}×   offers made: ours ${r.withRules.ours.offers}, naive ${r.withRules.naive.offers}`,
+          ]
+        : []),
       JSON.stringify(r),
       '',
     ].join('\n'),

@@ -1,6 +1,30 @@
 /** Processor figures of a window of the run, from the lag sampler's committed offsets. */
 import type { LagSample } from './lag.ts';
-import type { ProcessorFigures } from './results.ts';
+import type { ProcessorFigures, ProcessorPhaseFigures } from './results.ts';
+
+/** A traffic phase's window, epoch ms. */
+export interface PhaseWindow {
+  readonly phase: ProcessorPhaseFigures['phase'];
+  readonly target: string;
+  readonly offeredPerSec: number | 'saturation';
+  readonly fromMs: number;
+  readonly toMs: number;
+}
+
+/** Our processors over each phase's window, one entry per group; `startedAt` is the sampler's zero (epoch ms). */
+export function processorPhaseFigures(windows: readonly PhaseWindow[], samples: readonly LagSample[], startedAt: number): ProcessorPhaseFigures[] {
+  const groups = [...new Set(samples.flatMap((s) => Object.keys(s.groups)))];
+  const out: ProcessorPhaseFigures[] = [];
+  for (const w of windows) {
+    for (const group of groups) {
+      const f = processorFigures(w.target, group, samples, w.fromMs - startedAt, w.toMs - startedAt);
+      if (!f) continue;
+      const sec = (ms: number) => Math.round((ms - startedAt) / 100) / 10;
+      out.push({ phase: w.phase, target: w.target, offeredPerSec: w.offeredPerSec, group, fromSec: sec(w.fromMs), toSec: sec(w.toMs), eventsPerSec: f.eventsPerSec, maxLag: f.maxLag, finalLag: f.finalLag });
+    }
+  }
+  return out;
+}
 
 export function processorFigures(name: string, group: string, samples: readonly LagSample[], fromMs: number, toMs: number): ProcessorFigures | null {
   const inWindow = samples.filter((s) => s.atMs >= fromMs && s.atMs <= toMs && s.groups[group]);

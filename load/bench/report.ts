@@ -3,7 +3,7 @@
  * our/peer ratios, the targets of the load issue with what was measured, and the charts.
  */
 import type { IngestFigures } from './phases.ts';
-import type { BenchResults, Target } from './results.ts';
+import type { BenchResults, ProcessorPhaseFigures, Target } from './results.ts';
 import { lineChart, PERCENTILE_TICKS, percentileX, type Series } from './svg.ts';
 
 const n = (v: number) => Math.round(v).toLocaleString('en-US');
@@ -15,12 +15,18 @@ function byTarget<T extends { target: string }>(list: readonly T[], name: string
   return list.find((x) => x.target === name);
 }
 
+export const RULES_LIVE_RATIO = 'processors with rules live (ours / naive per-event decide)';
+
+/** The ratios the load issue wants at 5× or more; the others at 2×. */
+const FIVE_TIMES = new Set(['processor events/s on the same events (ours / naive)', RULES_LIVE_RATIO]);
+
 export function computeRatios(r: Pick<BenchResults, 'ingest' | 'idle' | 'processorComparison'>): Record<string, number | null> {
   const div = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? a / b : null);
   const sat = (name: string) => byTarget(r.ingest.saturation, name);
   const fix = (name: string) => byTarget(r.ingest.fixed, name);
   const idle = (name: string) => byTarget(r.idle, name);
   const many = (name: string) => byTarget(r.ingest.manyPlayers ?? [], name);
+  const rulesLive = r.processorComparison?.withRules ?? null;
   return {
     'ingest events/s at saturation (ours / ws peer)': div(sat('ours')?.ackedPerSec, sat('ws peer')?.ackedPerSec),
     'edge CPU per event at saturation (ws peer / ours)': div(sat('ws peer')?.edgeCpuUsPerEvent, sat('ours')?.edgeCpuUsPerEvent),
@@ -29,10 +35,55 @@ export function computeRatios(r: Pick<BenchResults, 'ingest' | 'idle' | 'process
     'ack p99 at saturation (ws peer / ours)': div(sat('ws peer')?.ack.p99Ms, sat('ours')?.ack.p99Ms),
     'RSS per idle connection (ws peer / ours)': div(idle('ws peer')?.rssPerConnBytes, idle('ours')?.rssPerConnBytes),
     'processor events/s on the same events (ours / naive)': div(r.processorComparison?.ours, r.processorComparison?.naive),
+    [RULES_LIVE_RATIO]: rulesLive && rulesLive.oursEvents >= rulesLive.events && rulesLive.naiveEvents >= rulesLive.events ? div(rulesLive.ours, rulesLive.naive) : null,
   };
 }
 
-export function computeTargets(r: Pick<BenchResults, 'ingest' | 'idle' | 'offers' | 'memory' | 'tracing'>, ratios: Record<string, number | null>): Target[] {
+/** Our processors over the windows of one kind of phase driven through our edge: the worst group of each, the highest offered rate's windows only. */
+function phaseWindows(list: readonly ProcessorPhaseFigures[], phase: ProcessorPhaseFigures['phase']): ProcessorPhaseFigures[] {
+  const mine = list.filter((p) => p.phase === phase && p.target === 'ours');
+  const top = Math.max(...mine.map((p) => (p.offeredPerSec === 'saturation' ? Infinity : p.offeredPerSec)));
+  return mine.filter((p) => (p.offeredPerSec === 'saturation' ? Infinity : p.offeredPerSec) === top);
+}
+
+/** The decision path of the load issue: the offers engine through Redis, and the processors keeping up with the edge. */
+function decisionPathTargets(r: Partial<Pick<BenchResults, 'rules' | 'processorPhases' | 'ingest'>>): Target[] {
+  const out: Target[] = [];
+  const d = r.rules?.decisionsPerSec ?? null;
+  out.push({
+    name: 'offers engine decisions/s through Redis (load/bench/offers-engine.ts: 50 rules, batches of 1,000)',
+    target: '≥ 50,000',
+    measured: d ? `${n(d.redis)} (${ratio(d.pure > 0 ? d.redis / d.pure : null)} the pure evaluation's ${n(d.pure)})` : 'not run',
+    met: d ? d.redis >= 50_000 : null,
+  });
+  const phases = r.processorPhases ?? [];
+  const lagged = [...phaseWindows(phases, 'fixed'), ...phaseWindows(phases, 'offers')];
+  const rates = [...new Set(lagged.map((p) => p.offeredPerSec))];
+  const worst = lagged.reduce((m, p) => Math.max(m, p.maxLag), 0);
+  const per = (phase: string, label: string) => {
+    const w = lagged.filter((p) => p.phase === phase);
+    return w.length ? [`${label} ${n(Math.max(...w.map((p) => p.maxLag)))}`] : [];
+  };
+  out.push({
+    name: `processors' max lag at ${rates.length ? rates.map((v) => n(Number(v))).join(' and ') : '10,000'} events/s offered, sample rules live (windows: fixed-rate ingest through our edge, and event→offer; warm-up included)`,
+    target: '≤ 5,000 events at 10,000/s',
+    measured: lagged.length ? `${n(worst)} events (${[...per('fixed', 'fixed rate'), ...per('offers', 'event→offer')].join('; ')})` : 'not run',
+    met: lagged.length && rates.every((v) => v === 10_000) ? worst <= 5_000 : null,
+  });
+  const sat = byTarget(r.ingest?.saturation ?? [], 'ours');
+  const satWindow = phaseWindows(phases, 'saturation');
+  const consumed = satWindow.length ? Math.min(...satWindow.map((p) => p.eventsPerSec)) : null;
+  const keepUp = sat && consumed !== null && sat.ackedPerSec > 0 ? consumed / sat.ackedPerSec : null;
+  out.push({
+    name: "processors' mean events/s at saturation against the edge's acked events/s (window: the saturation phase through our edge, warm-up included)",
+    target: '≥ 1× (they keep up)',
+    measured: keepUp !== null && sat && consumed !== null ? `${n(consumed)} against ${n(sat.ackedPerSec)} acked/s (${ratio(keepUp)})` : 'not run',
+    met: keepUp === null ? null : keepUp >= 1,
+  });
+  return out;
+}
+
+export function computeTargets(r: Pick<BenchResults, 'ingest' | 'idle' | 'offers' | 'memory' | 'tracing'> & Partial<Pick<BenchResults, 'rules' | 'processorPhases'>>, ratios: Record<string, number | null>): Target[] {
   const out: Target[] = [];
   const mem = r.memory?.stages ?? [];
   const worst = mem.reduce((m, s) => Math.max(m, s.corePerPlayer), 0);
@@ -98,8 +149,10 @@ export function computeTargets(r: Pick<BenchResults, 'ingest' | 'idle' | 'offers
     measured: t?.edgeCpuRatio != null ? `${t.edgeCpuRatio.toFixed(3)}× (${t.median.on.edgeCpuUsPerEvent.toFixed(2)} against ${t.median.off.edgeCpuUsPerEvent.toFixed(2)} µs, median of ${t.rounds.length / 2} rounds each)` : 'not run',
     met: t?.edgeCpuRatio != null ? t.edgeCpuRatio <= 1.03 : null,
   });
+  out.push(...decisionPathTargets(r));
   for (const [name, v] of Object.entries(ratios)) {
-    out.push({ name: `ratio: ${name}`, target: '≥ 2×', measured: ratio(v), met: v === null ? null : v >= 2 });
+    const want = FIVE_TIMES.has(name) ? 5 : 2;
+    out.push({ name: `ratio: ${name}`, target: `≥ ${want}×`, measured: ratio(v), met: v === null ? null : v >= want });
   }
   return out;
 }
@@ -186,14 +239,29 @@ export function markdown(r: BenchResults): string {
     }
     lines.push('');
   }
+  if ((r.processorPhases ?? []).length > 0) {
+    lines.push('**Processors per traffic phase** (the same committed offsets over each phase\'s window, from its first generator to its last, warm-up included; seconds since the lag sampler started)');
+    lines.push('');
+    lines.push('| phase | edge | offered/s | group | window s | events/s (mean) | max lag | final lag |');
+    lines.push('|---|---|---:|---|---|---:|---:|---:|');
+    for (const p of r.processorPhases ?? []) {
+      lines.push(`| ${p.phase} | ${p.target} | ${p.offeredPerSec === 'saturation' ? 'saturation' : n(p.offeredPerSec)} | ${p.group} | ${p.fromSec}–${p.toSec} | ${n(p.eventsPerSec)} | ${n(p.maxLag)} | ${n(p.finalLag)} |`);
+    }
+    lines.push('');
+  }
   if (r.processorComparison) {
     const c = r.processorComparison;
-    lines.push(`**Processors on the same events** (${c.source}: ${n(c.events)} events drained from a fresh topic, player state only, applied events counted; state check: ${c.stateCheck})`);
+    const w = c.withRules ?? null;
+    lines.push(`**Processors on the same events** (${c.source}: ${n(c.events)} events drained from a fresh topic, each run in a group and key prefix of its own; player state only: applied events counted, state check: ${c.stateCheck}; rules live: decided events counted, offers in the players' inboxes after the run)`);
     lines.push('');
-    lines.push('| processor | events/s |');
-    lines.push('|---|---:|');
-    lines.push(`| ours | ${n(c.ours)} |`);
-    lines.push(`| naive (load/peers/naive-processor.ts) | ${n(c.naive)} |`);
+    lines.push('| processor | rules | events | events/s | offers |');
+    lines.push('|---|---|---:|---:|---:|');
+    lines.push(`| ours | none | ${n(c.events)} | ${n(c.ours)} | – |`);
+    lines.push(`| naive (load/peers/naive-processor.ts) | none | ${n(c.events)} | ${n(c.naive)} | – |`);
+    if (w) {
+      lines.push(`| ours, offers decider on | live | ${n(w.oursEvents)} | ${n(w.ours)} | ${n(w.oursOffers)} |`);
+      lines.push(`| naive per-event decide (load/peers/naive-decider.ts) | live | ${n(w.naiveEvents)} | ${n(w.naive)} | ${n(w.naiveOffers)} |`);
+    }
     lines.push('');
   }
   if (r.rules) {
@@ -272,6 +340,6 @@ export function charts(r: BenchResults): Record<string, string> {
       series: latency,
     }),
     'throughput.svg': lineChart({ title: 'Events acked per second over time', xLabel: 'seconds since traffic start', yLabel: 'events/s', series: throughput }),
-    'lag.svg': lineChart({ title: 'Consumer lag over the run', xLabel: 'seconds since bench start', yLabel: 'events behind', series: lag }),
+    'lag.svg': lineChart({ title: 'Consumer lag over the run', xLabel: 'seconds since the lag sampler started', yLabel: 'events behind', series: lag }),
   };
 }

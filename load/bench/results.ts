@@ -19,6 +19,22 @@ export interface ProcessorFigures {
   readonly lagTimeline: [number, number][];
 }
 
+/** Our processors over the window of one traffic phase, from committed offsets (one entry per consumer group). */
+export interface ProcessorPhaseFigures {
+  readonly phase: 'fixed' | 'saturation' | 'manyPlayers' | 'smallFrames' | 'offers';
+  /** The edge the phase drove ('ours', 'ws peer'); the processors are ours either way. */
+  readonly target: string;
+  /** The phase's offered events/s (for the offers phase, its background rate). */
+  readonly offeredPerSec: number | 'saturation';
+  readonly group: string;
+  /** The window, seconds since the lag sampler started: the phase from its first generator to its last, warm-up included. */
+  readonly fromSec: number;
+  readonly toSec: number;
+  readonly eventsPerSec: number;
+  readonly maxLag: number;
+  readonly finalLag: number;
+}
+
 export interface ProcessorComparison {
   readonly source: string;
   readonly events: number;
@@ -27,6 +43,29 @@ export interface ProcessorComparison {
   readonly naive: number;
   readonly ratio: number | null;
   readonly stateCheck: string;
+  /** The same events with rules live (ours with the offers decider on, the naive per-event decide peer); absent in older results, null when not run. */
+  readonly withRules?: RulesComparison | null;
+}
+
+export interface RulesComparison {
+  /** The event set; each side must have decided all of it for the ratio to count. */
+  readonly events: number;
+  /** Events decided per second. */
+  readonly ours: number;
+  readonly naive: number;
+  readonly oursEvents: number;
+  readonly naiveEvents: number;
+  /** Offers in the players' inboxes after the run, each side. */
+  readonly oursOffers: number;
+  readonly naiveOffers: number;
+}
+
+/** load/bench/offers-engine.ts's decisions per second, taken from its JSON line. */
+export interface DecisionRates {
+  readonly pure: number;
+  readonly redis: number;
+  readonly redisWithLift: number | null;
+  readonly redisWithLiveOps: number | null;
 }
 
 export interface RuleCostFigures {
@@ -34,6 +73,8 @@ export interface RuleCostFigures {
   readonly lines: string[];
   /** The bench's own JSON line, as it printed it. */
   readonly figures: unknown;
+  /** Decisions per second from that line; absent in older results, null when the line was missing or incomplete. */
+  readonly decisionsPerSec?: DecisionRates | null;
 }
 
 export interface Target {
@@ -57,6 +98,8 @@ export interface BenchResults {
   readonly idle: IdleFigures[];
   /** Our processors role during the traffic phases (offers decided), from committed offsets. */
   readonly processors: ProcessorFigures[];
+  /** The same, per traffic phase; absent in older results. */
+  readonly processorPhases?: ProcessorPhaseFigures[];
   readonly processorComparison: ProcessorComparison | null;
   readonly rules: RuleCostFigures | null;
   /** Redis bytes per player for the sample game (load/bench/memory.ts); absent in older results. */

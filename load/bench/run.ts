@@ -14,11 +14,11 @@ import { nodeFlagsFor } from '../../bin/node-flags.ts';
 import type { Role } from '../../bin/roles.ts';
 import { idlePhase, ingestPhase, offersPhase, type IdleFigures, type IngestFigures, type OffersFigures, type PhaseContext, type Target } from './phases.ts';
 import { freePort } from '../../infra/ports.ts';
-import { processorFigures } from './processors.ts';
+import { processorFigures, processorPhaseFigures, type PhaseWindow } from './processors.ts';
 import { scrapeMetric, startNode, waitReady, type Proc } from './procs.ts';
 import { hotSpots, type HotSpot } from './profile.ts';
 import { charts, computeRatios, computeTargets, markdown } from './report.ts';
-import type { BenchResults, ProcessorComparison, ProcessorFigures, RuleCostFigures } from './results.ts';
+import type { BenchResults, ProcessorComparison, ProcessorFigures, ProcessorPhaseFigures, RuleCostFigures } from './results.ts';
 import { writeBenchRules } from './rules.ts';
 import { runProcessorComparison, runRuleCost } from './peers.ts';
 import { runMemoryBench, type MemoryFigures } from './memory.ts';
@@ -88,6 +88,8 @@ export async function runBench(o: RunOptions): Promise<{ markdown: string; files
   const offers: OffersFigures[] = [];
   const idle: IdleFigures[] = [];
   const processors: ProcessorFigures[] = [];
+  let processorPhases: ProcessorPhaseFigures[] = [];
+  const windows: PhaseWindow[] = [];
   let rules: RuleCostFigures | null = null;
   let memory: MemoryFigures | null = null;
   let tracing: TracingFigures | null = null;
@@ -138,6 +140,13 @@ export async function runBench(o: RunOptions): Promise<{ markdown: string; files
     };
     const warmupMs = quick ? 1_000 : 3_000;
     const settle = () => waitForLag(lag, quick ? 2_000 : 30_000);
+    // Each traffic phase's window, for the processors' figures per phase.
+    const timed = async <T>(w: Omit<PhaseWindow, 'fromMs' | 'toMs'>, run: () => Promise<T>): Promise<T> => {
+      const fromMs = Date.now();
+      const out = await run();
+      windows.push({ ...w, fromMs, toMs: Date.now() });
+      return out;
+    };
 
     if (o.phases.has('idle')) {
       for (const target of [ours, peer]) {
@@ -148,34 +157,34 @@ export async function runBench(o: RunOptions): Promise<{ markdown: string; files
         notes.push(`The open-file limit here is ${o.machine.openFilesLimit.soft} (hard ${o.machine.openFilesLimit.hard}) and cannot be raised without CAP_SYS_RESOURCE, so one process holds at most about that many sockets; the 100,000-connection target is projected from the per-connection memory, not held.`);
       }
     }
-    trafficFrom = Date.now() - t0;
+    trafficFrom = Date.now();
     if (o.phases.has('offers')) {
       for (const [role, plan] of [['ol', o.plan.offersLight], ['oh', o.plan.offers]] as const) {
         if (!plan) continue;
-        offers.push(await offersPhase(ours, plan, ctx, role, warmupMs));
+        offers.push(await timed({ phase: 'offers', target: ours.name, offeredPerSec: plan.background.ratePerSec }, () => offersPhase(ours, plan, ctx, role, warmupMs)));
         progress(`event to offer beside ${plan.background.ratePerSec} events/s, ours`);
         await settle();
       }
     }
     if (o.phases.has('ingest')) {
       for (const target of [ours, peer]) {
-        fixed.push(await ingestPhase(target, o.plan.ingestFixed, ctx, `fx${target === ours ? 'o' : 'p'}`, warmupMs));
+        fixed.push(await timed({ phase: 'fixed', target: target.name, offeredPerSec: o.plan.ingestFixed.ratePerSec }, () => ingestPhase(target, o.plan.ingestFixed, ctx, `fx${target === ours ? 'o' : 'p'}`, warmupMs)));
         progress(`ingest at a fixed rate, ${target.name}`);
         await settle();
       }
       for (const target of [ours, peer]) {
-        saturation.push(await ingestPhase(target, o.plan.ingestSaturation, ctx, `st${target === ours ? 'o' : 'p'}`, warmupMs));
+        saturation.push(await timed({ phase: 'saturation', target: target.name, offeredPerSec: 'saturation' }, () => ingestPhase(target, o.plan.ingestSaturation, ctx, `st${target === ours ? 'o' : 'p'}`, warmupMs)));
         progress(`ingest at saturation, ${target.name}`);
         await settle();
       }
       // Game-client traffic: many sockets, small frames now and then; then every event a frame of its own.
-      for (const [list, plan, tag, what] of [
-        [manyPlayers, o.plan.ingestManyPlayers, 'mp', 'many players, small frames'],
-        [smallFrames, o.plan.ingestSmallFrames, 'sf', 'one-event frames at a fixed rate'],
+      for (const [list, plan, tag, what, phase] of [
+        [manyPlayers, o.plan.ingestManyPlayers, 'mp', 'many players, small frames', 'manyPlayers'],
+        [smallFrames, o.plan.ingestSmallFrames, 'sf', 'one-event frames at a fixed rate', 'smallFrames'],
       ] as const) {
         if (!plan) continue;
         for (const target of [ours, peer]) {
-          list.push(await ingestPhase(target, plan, ctx, `${tag}${target === ours ? 'o' : 'p'}`, warmupMs));
+          list.push(await timed({ phase, target: target.name, offeredPerSec: plan.ratePerSec }, () => ingestPhase(target, plan, ctx, `${tag}${target === ours ? 'o' : 'p'}`, warmupMs)));
           progress(`ingest, ${what}, ${target.name}`);
           await settle();
         }
@@ -186,7 +195,7 @@ export async function runBench(o: RunOptions): Promise<{ markdown: string; files
       tracing = await tracingPhase(ours, traced, o.plan.ingestFixed, ctx, { sampleRate: TRACE_SAMPLE_RATE, rounds: quick ? 1 : 3, warmupMs, sink, settle });
       progress('tracing cost: off and at 1%');
     }
-    trafficTo = Date.now() - t0;
+    trafficTo = Date.now();
     // Rebalances during the traffic phases: a process joins once at start; any join after
     // that is a rebalance it took part in (an eviction under load shows here).
     const joins = await scrapeMetric(`http://127.0.0.1:${procHealth}/metrics`, 'playpulse_processor_group_joins_total');
@@ -194,13 +203,14 @@ export async function runBench(o: RunOptions): Promise<{ markdown: string; files
       notes.push(`Processors consumer group: ${joins} join${joins === 1 ? '' : 's'} over the run (1 = no rebalance after the first join; session ${o.env.PLAYPULSE_PROCESSORS_SESSION_TIMEOUT_MS ?? 'default'} ms).`);
     }
     await lag.stop();
-    const samples = lag.samples;
+    const { samples, startedAt: lagZero } = lag;
     lag = null;
     const groups = [...new Set(samples.flatMap((s) => Object.keys(s.groups)))];
     for (const g of groups) {
-      const f = processorFigures('ours', g, samples, trafficFrom, Math.max(trafficTo, trafficFrom + 1));
+      const f = processorFigures('ours', g, samples, trafficFrom - lagZero, Math.max(trafficTo, trafficFrom + 1) - lagZero);
       if (f) processors.push(f);
     }
+    processorPhases = processorPhaseFigures(windows, samples, lagZero);
     if (o.phases.has('processors')) {
       processorComparison = await runProcessorComparison({ env: base, quick });
       progress('processors, ours and naive on the same events');
@@ -241,12 +251,13 @@ export async function runBench(o: RunOptions): Promise<{ markdown: string; files
     offers,
     idle,
     processors,
+    processorPhases,
     processorComparison,
     rules,
     memory,
     tracing,
     ratios,
-    targets: computeTargets({ ingest: { fixed, saturation, manyPlayers, smallFrames }, idle, offers, memory, tracing }, ratios),
+    targets: computeTargets({ ingest: { fixed, saturation, manyPlayers, smallFrames }, idle, offers, memory, tracing, rules, processorPhases }, ratios),
     profiles,
     notes,
   };

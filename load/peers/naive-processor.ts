@@ -20,7 +20,7 @@ import { createRedis, type RedisClient } from '../../lib/redis.ts';
 import { compileBundle } from '../../designer/compile.ts';
 import { readBundleDir } from '../../designer/load.ts';
 import type { Bundle } from '../../designer/types.ts';
-import { decodeRecord } from '../../protocol/record.ts';
+import { decodeRecord, type EventRecord } from '../../protocol/record.ts';
 import { conditionInput, readPath } from '../../processors/extract.ts';
 import { PlayPulseError, errorMessage } from '../../lib/errors.ts';
 
@@ -34,6 +34,36 @@ export interface NaiveOptions {
   readonly concurrency?: number;
   /** Called after each event is fully written. */
   readonly onEvent?: () => void;
+}
+
+/**
+ * The naive apply of one event: its player's hash `<keyPrefix>:naive:<player>`, one awaited
+ * Redis command for the event count and one per matching property (windowed ones in
+ * buckets, never expired). Shared with the naive per-event decide peer (naive-decider.ts).
+ */
+export async function applyNaive(r: RedisClient, keyPrefix: string, bundle: Bundle, record: EventRecord): Promise<void> {
+  const key = `${keyPrefix}:naive:${record.player}`;
+  await r.hincrby(key, 'events_total', 1);
+  for (const p of bundle.propertiesByEvent.get(record.type) ?? []) {
+    const ok = p.when ? p.when.evaluate(conditionInput(record)).value : true;
+    const raw = p.field ? readPath(record, p.field) : undefined;
+    const bucket = p.windowMs ? `:${Math.floor(record.recvAt / Math.ceil(p.windowMs / 60))}` : '';
+    if (p.kind === 'streak') {
+      if (ok) await r.hincrby(key, p.name, 1);
+      else await r.hset(key, p.name, 0);
+    } else if (!ok) {
+      continue;
+    } else if (p.kind === 'count') {
+      await r.hincrby(key, `${p.name}${bucket}`, 1);
+    } else if (p.kind === 'sum' && typeof raw === 'number') {
+      await r.hincrbyfloat(key, `${p.name}${bucket}`, raw);
+    } else if (p.kind === 'last' && raw !== undefined) {
+      await r.hset(key, p.name, String(raw));
+    } else if ((p.kind === 'max' || p.kind === 'min') && typeof raw === 'number') {
+      const cur = Number(await r.hget(key, p.name));
+      if (Number.isNaN(cur) || (p.kind === 'max' ? raw > cur : raw < cur)) await r.hset(key, p.name, raw);
+    }
+  }
 }
 
 /** Starts the naive consumer; resolves once it runs. */
@@ -51,28 +81,7 @@ export async function startNaive(opts: NaiveOptions): Promise<{ stop(): Promise<
       } catch {
         return;
       }
-      const key = `${opts.keyPrefix}:naive:${record.player}`;
-      await r.hincrby(key, 'events_total', 1);
-      for (const p of opts.bundle.propertiesByEvent.get(record.type) ?? []) {
-        const ok = p.when ? p.when.evaluate(conditionInput(record)).value : true;
-        const raw = p.field ? readPath(record, p.field) : undefined;
-        const bucket = p.windowMs ? `:${Math.floor(record.recvAt / Math.ceil(p.windowMs / 60))}` : '';
-        if (p.kind === 'streak') {
-          if (ok) await r.hincrby(key, p.name, 1);
-          else await r.hset(key, p.name, 0);
-        } else if (!ok) {
-          continue;
-        } else if (p.kind === 'count') {
-          await r.hincrby(key, `${p.name}${bucket}`, 1);
-        } else if (p.kind === 'sum' && typeof raw === 'number') {
-          await r.hincrbyfloat(key, `${p.name}${bucket}`, raw);
-        } else if (p.kind === 'last' && raw !== undefined) {
-          await r.hset(key, p.name, String(raw));
-        } else if ((p.kind === 'max' || p.kind === 'min') && typeof raw === 'number') {
-          const cur = Number(await r.hget(key, p.name));
-          if (Number.isNaN(cur) || (p.kind === 'max' ? raw > cur : raw < cur)) await r.hset(key, p.name, raw);
-        }
-      }
+      await applyNaive(r, opts.keyPrefix, opts.bundle, record);
       opts.onEvent?.();
     },
   });

@@ -7,9 +7,11 @@ import { compileBundle } from '../../designer/compile.ts';
 import { loadBundleDir } from '../../designer/load.ts';
 import { createHistogram, encodeHistogram, mergeHistograms, recordMs, summarize } from '../../load/bench/hist.ts';
 import type { LagSample } from '../../load/bench/lag.ts';
-import { processorFigures } from '../../load/bench/processors.ts';
+import { decisionRates } from '../../load/bench/peers.ts';
+import { processorFigures, processorPhaseFigures } from '../../load/bench/processors.ts';
 import { hotSpots } from '../../load/bench/profile.ts';
-import { computeRatios, computeTargets } from '../../load/bench/report.ts';
+import { computeRatios, computeTargets, markdown, RULES_LIVE_RATIO } from '../../load/bench/report.ts';
+import type { BenchResults, ProcessorPhaseFigures, RuleCostFigures, RulesComparison } from '../../load/bench/results.ts';
 import { writeBenchRules } from '../../load/bench/rules.ts';
 import { lineChart, percentileX } from '../../load/bench/svg.ts';
 import type { IngestFigures } from '../../load/bench/phases.ts';
@@ -102,6 +104,84 @@ describe('bench report', () => {
     expect(slow.find((t) => t.name.startsWith('many players'))?.met).toBe(false);
   });
 
+  it('holds the processors to the naive peers at 5×, and counts the rules-live ratio only when both sides decided every event', () => {
+    const withRules: RulesComparison = { events: 10_000, ours: 30_000, naive: 5_000, oursEvents: 10_000, naiveEvents: 10_000, oursOffers: 800, naiveOffers: 800 };
+    const comparison = { source: 's', events: 10_000, ours: 40_000, naive: 10_000, ratio: 4, stateCheck: 'ok', withRules };
+    const ratios = computeRatios({ ingest: { fixed: [], saturation: [] }, idle: [], processorComparison: comparison });
+    expect(ratios[RULES_LIVE_RATIO]).toBe(6);
+    const targets = computeTargets({ ingest: { fixed: [], saturation: [] }, idle: [], offers: [] }, ratios);
+    expect(targets.find((t) => t.name === `ratio: ${RULES_LIVE_RATIO}`)).toMatchObject({ target: '≥ 5×', measured: '6.00×', met: true });
+    expect(targets.find((t) => t.name === 'ratio: processor events/s on the same events (ours / naive)')).toMatchObject({ target: '≥ 5×', measured: '4.00×', met: false });
+    expect(targets.find((t) => t.name === 'ratio: ingest events/s at saturation (ours / ws peer)')).toMatchObject({ target: '≥ 2×', met: null });
+    const short = computeRatios({ ingest: { fixed: [], saturation: [] }, idle: [], processorComparison: { ...comparison, withRules: { ...withRules, naiveEvents: 9_999 } } });
+    expect(short[RULES_LIVE_RATIO]).toBeNull();
+    const none = computeTargets({ ingest: { fixed: [], saturation: [] }, idle: [], offers: [] }, computeRatios({ ingest: { fixed: [], saturation: [] }, idle: [], processorComparison: null }));
+    expect(none.find((t) => t.name === `ratio: ${RULES_LIVE_RATIO}`)).toMatchObject({ measured: 'n/a', met: null });
+  });
+
+  it('takes the offers engine decisions/s from its JSON line and holds the Redis path to 50,000/s', () => {
+    const line = { pure: { decisionsPerSec: 120_000 }, redis: { decisionsPerSec: 8_512 }, redisWithLift: { decisionsPerSec: 6_000 }, redisWithLiveOps: { decisionsPerSec: 7_000 } };
+    expect(decisionRates(line)).toEqual({ pure: 120_000, redis: 8_512, redisWithLift: 6_000, redisWithLiveOps: 7_000 });
+    expect(decisionRates({ pure: { decisionsPerSec: 1 } })).toBeNull();
+    expect(decisionRates(null)).toBeNull();
+    const rules = (redis: number): RuleCostFigures => ({ source: 's', lines: [], figures: null, decisionsPerSec: { pure: 120_000, redis, redisWithLift: null, redisWithLiveOps: null } });
+    const row = (r: RuleCostFigures | null) => computeTargets({ ingest: { fixed: [], saturation: [] }, idle: [], offers: [], rules: r }, {}).find((t) => t.name.startsWith('offers engine decisions/s through Redis'));
+    expect(row(rules(8_512))).toMatchObject({ target: '≥ 50,000', measured: "8,512 (0.07× the pure evaluation's 120,000)", met: false });
+    expect(row(rules(60_000))?.met).toBe(true);
+    expect(row(null)).toMatchObject({ measured: 'not run', met: null });
+  });
+
+  it('holds the processors to a lag of 5,000 at 10,000/s and to the edge\'s acked rate at saturation, per phase window', () => {
+    const phase = (p: Partial<ProcessorPhaseFigures> & Pick<ProcessorPhaseFigures, 'phase' | 'offeredPerSec'>): ProcessorPhaseFigures => ({ target: 'ours', group: 'g', fromSec: 0, toSec: 10, eventsPerSec: 10_000, maxLag: 0, finalLag: 0, ...p });
+    const sat = [ingest('ours', 40_000, 900, 'saturation')];
+    const targetsOf = (processorPhases: ProcessorPhaseFigures[] | undefined) => {
+      const t = computeTargets({ ingest: { fixed: [], saturation: sat }, idle: [], offers: [], processorPhases }, {});
+      return { lag: t.find((x) => x.name.startsWith("processors' max lag")), keepUp: t.find((x) => x.name.startsWith("processors' mean events/s at saturation")) };
+    };
+    const met = targetsOf([
+      phase({ phase: 'fixed', offeredPerSec: 10_000, maxLag: 1_200 }),
+      phase({ phase: 'fixed', target: 'ws peer', offeredPerSec: 10_000, maxLag: 90_000 }),
+      phase({ phase: 'offers', offeredPerSec: 1_000, maxLag: 70_000 }),
+      phase({ phase: 'offers', offeredPerSec: 10_000, maxLag: 3_000 }),
+      phase({ phase: 'saturation', offeredPerSec: 'saturation', eventsPerSec: 42_000, maxLag: 300_000 }),
+    ]);
+    expect(met.lag).toMatchObject({ target: '≤ 5,000 events at 10,000/s', measured: '3,000 events (fixed rate 1,200; event→offer 3,000)', met: true });
+    expect(met.keepUp).toMatchObject({ measured: '42,000 against 40,000 acked/s (1.05×)', met: true });
+    const notMet = targetsOf([phase({ phase: 'fixed', offeredPerSec: 10_000, maxLag: 5_001 }), phase({ phase: 'saturation', offeredPerSec: 'saturation', eventsPerSec: 20_000 })]);
+    expect(notMet.lag?.met).toBe(false);
+    expect(notMet.keepUp).toMatchObject({ measured: '20,000 against 40,000 acked/s (0.50×)', met: false });
+    const slower = targetsOf([phase({ phase: 'fixed', offeredPerSec: 5_000, maxLag: 100 })]);
+    expect(slower.lag?.name).toContain('at 5,000 events/s offered');
+    expect(slower.lag?.met).toBeNull();
+    const notRun = targetsOf(undefined);
+    expect(notRun.lag).toMatchObject({ measured: 'not run', met: null });
+    expect(notRun.keepUp).toMatchObject({ measured: 'not run', met: null });
+  });
+
+  it('shows the processors per phase and the rules-live comparison in the Markdown', () => {
+    const r = {
+      runId: 'q1',
+      mode: 'quick',
+      startedAt: 'now',
+      machine: { cores: 2, cpuModel: 'cpu', memoryGiB: 1, kernel: 'k', node: 'v20', kafka: '4', redis: '7', openFilesLimit: { soft: 1, hard: 1 }, loadAvgAtStart: [0, 0, 0] },
+      ingest: { fixed: [], saturation: [] },
+      offers: [],
+      idle: [],
+      processors: [],
+      processorPhases: [{ phase: 'fixed', target: 'ours', offeredPerSec: 10_000, group: 'g', fromSec: 1.5, toSec: 9, eventsPerSec: 9_990, maxLag: 1_234, finalLag: 0 }],
+      processorComparison: { source: 's', events: 10_000, ours: 40_000, naive: 10_000, ratio: 4, stateCheck: 'ok', withRules: { events: 10_000, ours: 30_000, naive: 5_000, oursEvents: 10_000, naiveEvents: 10_000, oursOffers: 800, naiveOffers: 799 } },
+      rules: null,
+      ratios: {},
+      targets: [],
+      profiles: {},
+      notes: [],
+    } as unknown as BenchResults;
+    const md = markdown(r);
+    expect(md).toContain('| fixed | ours | 10,000 | g | 1.5–9 | 9,990 | 1,234 | 0 |');
+    expect(md).toContain('| ours, offers decider on | live | 10,000 | 30,000 | 800 |');
+    expect(md).toContain('| naive per-event decide (load/peers/naive-decider.ts) | live | 10,000 | 5,000 | 799 |');
+  });
+
   it('draws an SVG line chart by hand, with log axes', () => {
     const svg = lineChart({
       title: 'A <chart>',
@@ -127,6 +207,24 @@ describe('bench processor figures', () => {
     expect(f?.maxLag).toBe(5_000);
     expect(f?.finalLag).toBe(1_000);
     expect(processorFigures('ours', 'other', samples, 0, 10_000)).toBeNull();
+  });
+
+  it('per phase: each window against the sampler\'s zero, one entry per group, phases too short left out', () => {
+    const samples: LagSample[] = [0, 1, 2, 3, 4].map((i) => ({ atMs: i * 1000, endOffset: 5_000, groups: { g: { committed: i * 1000, lag: i === 1 ? 7_000 : 100 } } }));
+    const zero = 1_700_000_000_000;
+    const out = processorPhaseFigures(
+      [
+        { phase: 'fixed', target: 'ours', offeredPerSec: 10_000, fromMs: zero + 500, toMs: zero + 2_500 },
+        { phase: 'saturation', target: 'ours', offeredPerSec: 'saturation', fromMs: zero + 2_500, toMs: zero + 4_000 },
+        { phase: 'offers', target: 'ours', offeredPerSec: 1_000, fromMs: zero + 4_500, toMs: zero + 4_900 },
+      ],
+      samples,
+      zero,
+    );
+    expect(out).toEqual([
+      { phase: 'fixed', target: 'ours', offeredPerSec: 10_000, group: 'g', fromSec: 0.5, toSec: 2.5, eventsPerSec: 1000, maxLag: 7_000, finalLag: 100 },
+      { phase: 'saturation', target: 'ours', offeredPerSec: 'saturation', group: 'g', fromSec: 2.5, toSec: 4, eventsPerSec: 1000, maxLag: 100, finalLag: 100 },
+    ]);
   });
 });
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Partitioners, type Kafka } from 'kafkajs';
+import { Partitioners, type Kafka, type PartitionMetadata } from 'kafkajs';
 import type { Config } from '../../lib/config.ts';
 import { createDurableProducer, createKafka, ensureTopics, type DurableProducer } from '../../lib/kafka.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -9,14 +9,28 @@ import { PlayPulseError, errorMessage } from '../../lib/errors.ts';
 
 /**
  * The decision stream: every decision the engine records, as full JSON, on the Kafka topic
- * `player-decisions` (key = player id, so one player's decisions share a partition and keep
- * their order; retention is the topic's, PLAYPULSE_DECISIONS_RETENTION). Redis keeps only
- * each player's latest few, compact (explain-codec.ts); the admin API reads older ones here.
+ * `player-decisions` (one player's decisions share a partition, the key-hash partition of
+ * the player id, and keep their order; retention is the topic's,
+ * PLAYPULSE_DECISIONS_RETENTION). Redis keeps only each player's latest few, compact
+ * (explain-codec.ts); the admin API reads older ones here.
+ *
+ * Record layout, version 2 (written): one Kafka record per partition per request, holding
+ * the decisions of every player of that partition buffered since the last flush.
+ *   key        null
+ *   partition  the default partitioner's partition (murmur2) of each player id in it
+ *   value      JSON `{"v":2,"decisions":[{"player":"<id>","decision":{DecisionRecord}},…]}`,
+ *              in the order they were decided
+ *   timestamp  the latest `at` among its decisions, so a read from time T that starts at
+ *              the first record stamped T or later misses none
+ * Version 1 (one record per decision, key = player id, value = the DecisionRecord's JSON)
+ * is still read: `decodeDecisionRecord` reads both. A record per decision cost the
+ * processors about a tenth of their CPU with rules live (a Kafka record encode, its
+ * buffers and CRC per decision); one record per partition and request costs a few per flush.
  *
  * Appending is off the decision path: `add` buffers, and a flush every `lingerMs` (or at
- * `maxBuffered` records) sends the buffer (in requests of at most 256 KiB). It is an audit trail, not state: a
- * record whose send fails is retried with the next flush, up to `maxBuffered` records
- * held; beyond that the oldest are dropped and counted
+ * `maxBuffered` records) sends the buffer (in requests of at most 256 KiB). It is an audit
+ * trail, not state: decisions whose send fails are retried with the next flush, up to
+ * `maxBuffered` held; beyond that the oldest are dropped and counted
  * (playpulse_offers_decision_log_dropped_total), never blocking decisions.
  */
 export interface LoggedDecision {
@@ -47,6 +61,8 @@ export class DecisionLog {
   private flushing: Promise<void> | null = null;
   private readonly lingerMs: number;
   private readonly maxBuffered: number;
+  private readonly partitioner = Partitioners.DefaultPartitioner();
+  private partitionMetadata: PartitionMetadata[] = [];
 
   constructor(private readonly opts: DecisionLogOptions) {
     this.producer = createDurableProducer(opts.kafka);
@@ -60,6 +76,19 @@ export class DecisionLog {
       { topic: this.opts.topic, numPartitions: this.opts.partitions, configEntries: [{ name: 'retention.ms', value: String(this.opts.retentionMs) }] },
     ]);
     await this.producer.connect();
+    await this.readPartitions();
+  }
+
+  /** The topic's partitions as the brokers have them (the topic may predate this process, with another count). */
+  private async readPartitions(): Promise<void> {
+    const admin = this.opts.kafka.admin();
+    await admin.connect();
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics: [this.opts.topic] });
+      this.partitionMetadata = meta.topics[0]?.partitions ?? [];
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   add(player: string, decision: DecisionRecord): void {
@@ -85,21 +114,30 @@ export class DecisionLog {
   }
 
   /**
-   * One request per slice of the buffer, in order: a chunk decided at once adds thousands of
-   * decisions together, and a broker refuses a record batch over its max message size. Stops
-   * at the first failed send; that slice goes back to the front for the next flush.
+   * One request per slice of the buffer of at most REQUEST_BYTES, in order: a chunk decided
+   * at once adds thousands of decisions together, and a broker refuses a record batch over
+   * its max message size. Each request holds one record per partition (version 2, above).
+   * Stops at the first failed send; that slice goes back to the front for the next flush.
    */
   private async drain(): Promise<void> {
+    if (this.partitionMetadata.length === 0) await this.readPartitions();
     while (this.buffer.length > 0) {
-      const messages: { key: string; value: string; timestamp: string }[] = [];
+      const byPartition = new Map<number, { parts: string[]; latest: number }>();
       let bytes = 0;
+      let taken = 0;
       for (const d of this.buffer) {
-        const value = JSON.stringify(d.decision);
-        if (messages.length > 0 && bytes + value.length > REQUEST_BYTES) break;
-        messages.push({ key: d.player, value, timestamp: String(d.decision.at) });
-        bytes += value.length + d.player.length;
+        const part = JSON.stringify({ player: d.player, decision: d.decision });
+        if (taken > 0 && bytes + part.length > REQUEST_BYTES) break;
+        const partition = this.partitionOf(d.player);
+        const record = byPartition.get(partition) ?? { parts: [], latest: d.decision.at };
+        record.parts.push(part);
+        record.latest = Math.max(record.latest, d.decision.at);
+        byPartition.set(partition, record);
+        bytes += part.length;
+        taken += 1;
       }
-      const batch = this.buffer.splice(0, messages.length);
+      const messages = [...byPartition].map(([partition, r]) => ({ partition, key: null, value: `{"v":2,"decisions":[${r.parts.join(',')}]}`, timestamp: String(r.latest) }));
+      const batch = this.buffer.splice(0, taken);
       try {
         await this.producer.send({ topic: this.opts.topic, acks: -1, messages });
         written.inc(batch.length);
@@ -110,6 +148,11 @@ export class DecisionLog {
         return;
       }
     }
+  }
+
+  /** The partition a version 1 record of `player` would have had: the producer's default partitioner over the key. */
+  private partitionOf(player: string): number {
+    return this.partitioner({ topic: this.opts.topic, partitionMetadata: this.partitionMetadata, message: { key: player, value: null } });
   }
 
   async close(): Promise<void> {
@@ -173,12 +216,8 @@ export async function readDecisionStream(kafka: Kafka, topic: string, player: st
         }
         for (const m of batch.messages) {
           if (BigInt(m.offset) >= end) break;
-          if (m.key?.toString() !== player || !m.value) continue;
-          try {
-            const d = JSON.parse(m.value.toString()) as DecisionRecord;
-            if (d.at >= opts.sinceMs && d.at < opts.beforeMs) found.push(d);
-          } catch {
-            // A record that is not JSON is not a decision of ours: skipped.
+          for (const { player: p, decision: d } of decodeDecisionRecord(m.key, m.value)) {
+            if (p === player && d.at >= opts.sinceMs && d.at < opts.beforeMs) found.push(d);
           }
         }
         const last = batch.messages[batch.messages.length - 1];
@@ -196,6 +235,27 @@ export async function readDecisionStream(kafka: Kafka, topic: string, player: st
   }
   // Newest first: by time, and by position in the partition for decisions of the same time.
   return found.reverse().sort((a, b) => b.at - a.at).slice(0, opts.limit);
+}
+
+/**
+ * The decisions of one record of the stream, either version (see the header), in order;
+ * none for a record that is not one of ours (not JSON, or another shape).
+ */
+export function decodeDecisionRecord(key: Buffer | string | null, value: Buffer | string | null): LoggedDecision[] {
+  if (value === null || value.length === 0) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value.toString());
+  } catch {
+    return [];
+  }
+  if (typeof parsed !== 'object' || parsed === null) return [];
+  const v2 = parsed as { v?: unknown; decisions?: unknown };
+  if (v2.v === 2 && Array.isArray(v2.decisions)) {
+    return v2.decisions.filter((x): x is LoggedDecision => typeof x === 'object' && x !== null && typeof (x as LoggedDecision).player === 'string' && typeof (x as LoggedDecision).decision === 'object');
+  }
+  const player = key?.toString();
+  return player && typeof (parsed as DecisionRecord).eventId === 'string' ? [{ player, decision: parsed as DecisionRecord }] : [];
 }
 
 /** The decision stream of a running system: its own Kafka client, topic created when missing, connected. */

@@ -15,7 +15,8 @@ import { playerDecisions } from '../../offers/admin/players.ts';
 import { staticBundleSource } from '../../designer/store.ts';
 import type { Bundle } from '../../designer/types.ts';
 import { createDecider, type ClosableDecider } from '../../offers/engine/decider.ts';
-import { DecisionLog, readDecisionStream } from '../../offers/engine/decision-log.ts';
+import { DecisionLog, decodeDecisionRecord, readDecisionStream } from '../../offers/engine/decision-log.ts';
+import type { DecisionRecord } from '../../offers/engine/explain.ts';
 import { decodeDecisionList } from '../../offers/engine/explain-codec.ts';
 import { offerIdFor } from '../../offers/engine/hashing.ts';
 import { DECISIONS_KEPT, readPlayerLedger } from '../../offers/engine/redis-ops.ts';
@@ -26,6 +27,7 @@ import { planFor } from '../../processors/plan.ts';
 import { withScripts } from '../../processors/scripts.ts';
 import { readPlayerState } from '../../processors/state.ts';
 import { cleanupRedisPrefix, testConfig } from '../helpers/stack.ts';
+import { readTopic } from '../integrity/readers.ts';
 import { HOUR_MS, noonDaysAgo } from '../helpers/time.ts';
 import { applied, baseFiles, bundleOf, comebackYaml, loss, REMINDER_YAML } from './offers-fixtures.ts';
 
@@ -227,7 +229,45 @@ describe('the decision stream under a burst', () => {
     }
     await decisionLog.flush();
     const offsets = await admin.fetchTopicOffsets(topic);
-    expect(offsets.reduce((sum, o) => sum + Number(o.high), 0)).toBe(n);
+    const records = offsets.reduce((sum, o) => sum + Number(o.high), 0);
+    // One record per partition and request, not one per decision; every decision is in one of them, once.
+    expect(records).toBeGreaterThan(1);
+    expect(records).toBeLessThan(n / 10);
+    const ids = (await readTopic(config.kafkaBrokers ?? [], topic, (m) => decodeDecisionRecord(m.key, m.value))).flat().map((d) => d.decision.eventId);
+    expect(ids).toHaveLength(n);
+    expect(new Set(ids).size).toBe(n);
+  });
+
+  it('reads the records of both versions: one decision per record (version 1) and one per partition (version 2)', async () => {
+    const config = testConfig();
+    const kafka = createKafka(config.kafkaBrokers ?? [], 'test-decision-versions');
+    const topic = `${config.topics.decisions}-versions-${Date.now()}`;
+    const decisionLog = new DecisionLog({ kafka, topic, partitions: 3, retentionMs: 86_400_000, log: createLogger('test-decision-versions'), lingerMs: 5 });
+    await decisionLog.start();
+    const producer = kafka.producer();
+    await producer.connect();
+    cleanups.push(async () => {
+      await decisionLog.close();
+      await producer.disconnect();
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+      await admin.disconnect();
+    });
+    const decision = (id: string, atMs: number): DecisionRecord => ({ eventId: id, eventType: 'match.end', at: atMs, bundleVersion: 1, offerId: null, rules: [] });
+    // Version 1, as the previous release wrote it: key = player, the decision's JSON, the default partitioner.
+    await producer.send({ topic, messages: [{ key: 'veteran', value: JSON.stringify(decision('v1-a', T0)), timestamp: String(T0) }, { key: 'other', value: JSON.stringify(decision('v1-b', T0)), timestamp: String(T0) }] });
+    decisionLog.add('veteran', decision('v2-a', T0 + 1_000));
+    decisionLog.add('other', decision('v2-b', T0 + 1_000));
+    decisionLog.add('veteran', decision('v2-c', T0 + 2_000));
+    await decisionLog.flush();
+
+    const read = await readDecisionStream(kafka, topic, 'veteran', { sinceMs: T0 - HOUR_MS, beforeMs: T0 + HOUR_MS, limit: 10 });
+    expect(read.map((d) => d.eventId)).toEqual(['v2-c', 'v2-a', 'v1-a']);
+    const all = (await readTopic(config.kafkaBrokers ?? [], topic, (m) => decodeDecisionRecord(m.key, m.value))).flat();
+    expect(all.map((d) => `${d.player}:${d.decision.eventId}`).sort()).toEqual(['other:v1-b', 'other:v2-b', 'veteran:v1-a', 'veteran:v2-a', 'veteran:v2-c']);
+    expect(decodeDecisionRecord(null, Buffer.from('not json'))).toEqual([]);
+    expect(decodeDecisionRecord('someone', Buffer.from('{"v":3}'))).toEqual([]);
   });
 });
 

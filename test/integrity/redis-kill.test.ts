@@ -33,6 +33,7 @@ import { expectedLossTriggers, expectedStates, generateStream, toRecord, type St
 import { startRoles, waitFor, type RoleProcess } from '../faults/processes.ts';
 import { scrape, sumOf } from '../faults/metrics.ts';
 import { startDedicatedRedis, type DedicatedRedis } from '../faults/services.ts';
+import { decodeDecisionRecord } from '../../offers/engine/decision-log.ts';
 import { playerKeys } from '../../lib/keys.ts';
 import { sleep } from '../../lib/time.ts';
 
@@ -68,12 +69,10 @@ function incrementalAof(dataDir: string): string {
   return join(dir, last);
 }
 
-/** Live decisions that made an offer, from the decision log topic (JSON DecisionRecord values). */
-function readDecisionOffers(brokers: readonly string[], topic: string): Promise<{ eventType: string; offerId: string }[]> {
-  return readTopic(brokers, topic, (m) => {
-    const d = JSON.parse(m.value?.toString('utf8') ?? 'null') as { eventType?: string; offerId?: string | null } | null;
-    return d?.offerId && d.eventType ? { eventType: d.eventType, offerId: d.offerId } : undefined;
-  }, 60_000);
+/** Live decisions that made an offer, from the decision log topic (offers/engine/decision-log.ts reads its records). */
+async function readDecisionOffers(brokers: readonly string[], topic: string): Promise<{ eventType: string; offerId: string }[]> {
+  const records = await readTopic(brokers, topic, (m) => decodeDecisionRecord(m.key, m.value), 60_000);
+  return records.flat().flatMap(({ decision: d }) => (d.offerId ? [{ eventType: d.eventType, offerId: d.offerId }] : []));
 }
 
 /** Per partition, one past the highest offset any of `players` has applied (their watermarks). */

@@ -20,12 +20,29 @@ export const RULES_LIVE_RATIO = 'processors with rules live (ours / naive per-ev
 /** The ratios the load issue wants at 5× or more; the others at 2×. */
 const FIVE_TIMES = new Set(['processor events/s on the same events (ours / naive)', RULES_LIVE_RATIO]);
 
+/** Share of its offered rate a fixed-rate run must ack for its CPU per event and latency to be compared. */
+export const HELD_RATE = 0.9;
+
+/**
+ * Whether a run carried what it was offered: saturation runs always (they take what they
+ * can); a fixed-rate run when it acked at least HELD_RATE of its rate. An edge that did not
+ * (it stopped acking, its sends queued up) spent its CPU on a backlog, so its CPU per event
+ * is not comparable, and neither is a ratio made from it.
+ */
+export function heldRate(f: IngestFigures): boolean {
+  return f.offeredPerSec === 'saturation' || f.ackedPerSec >= HELD_RATE * f.offeredPerSec;
+}
+
 export function computeRatios(r: Pick<BenchResults, 'ingest' | 'idle' | 'processorComparison'>): Record<string, number | null> {
   const div = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? a / b : null);
   const sat = (name: string) => byTarget(r.ingest.saturation, name);
   const fix = (name: string) => byTarget(r.ingest.fixed, name);
   const idle = (name: string) => byTarget(r.idle, name);
-  const many = (name: string) => byTarget(r.ingest.manyPlayers ?? [], name);
+  // A run that did not hold its offered rate is left out of the ratios (see heldRate).
+  const many = (name: string) => {
+    const f = byTarget(r.ingest.manyPlayers ?? [], name);
+    return f && heldRate(f) ? f : undefined;
+  };
   const rulesLive = r.processorComparison?.withRules ?? null;
   return {
     'ingest events/s at saturation (ours / ws peer)': div(sat('ours')?.ackedPerSec, sat('ws peer')?.ackedPerSec),
@@ -187,6 +204,11 @@ export function markdown(r: BenchResults): string {
   for (const f of r.ingest.manyPlayers ?? []) lines.push(ingestRow(`many players (${n(f.players)}, 1–3 events every 1–2 s)`, f));
   for (const f of r.ingest.smallFrames ?? []) lines.push(ingestRow('one-event frames', f));
   lines.push('');
+  const collapsed = [...r.ingest.fixed.map((f) => ['fixed rate', f] as const), ...(r.ingest.manyPlayers ?? []).map((f) => ['many players', f] as const), ...(r.ingest.smallFrames ?? []).map((f) => ['one-event frames', f] as const)].filter(([, f]) => !heldRate(f));
+  for (const [label, f] of collapsed) {
+    lines.push(`- ${label}, ${f.target}: acked ${n(f.ackedPerSec)} of ${n(Number(f.offeredPerSec))} events/s offered (under ${HELD_RATE * 100}%): the edge did not hold the rate, so its CPU per event and latency are not comparable, and ratios made from them are left out (n/a).`);
+  }
+  if (collapsed.length > 0) lines.push('');
   if (r.offers.length > 0) {
     lines.push('**Event → offer** (fresh players play the comeback sequence at a fixed rate beside background ingest at a fixed rate; from the triggering event\'s send to the offer\'s arrival)');
     lines.push('');

@@ -10,7 +10,7 @@ import type { LagSample } from '../../load/bench/lag.ts';
 import { decisionRates } from '../../load/bench/peers.ts';
 import { processorFigures, processorPhaseFigures } from '../../load/bench/processors.ts';
 import { hotSpots } from '../../load/bench/profile.ts';
-import { computeRatios, computeTargets, markdown, RULES_LIVE_RATIO } from '../../load/bench/report.ts';
+import { computeRatios, computeTargets, heldRate, markdown, RULES_LIVE_RATIO } from '../../load/bench/report.ts';
 import type { BenchResults, ProcessorPhaseFigures, RuleCostFigures, RulesComparison } from '../../load/bench/results.ts';
 import { writeBenchRules } from '../../load/bench/rules.ts';
 import { lineChart, percentileX } from '../../load/bench/svg.ts';
@@ -102,6 +102,22 @@ describe('bench report', () => {
     expect(targets.find((t) => t.name.startsWith('many players'))).toMatchObject({ met: true, measured: '19,900 of 20,000/s, p99 7.00 ms' });
     const slow = computeTargets({ ingest: { fixed: [], saturation: sat, manyPlayers: [withCpu(ingest('ours', 15_000, 7, 20_000), 10)] }, idle: [], offers: [] }, ratios);
     expect(slow.find((t) => t.name.startsWith('many players'))?.met).toBe(false);
+  });
+
+  it('leaves out of the ratios a peer that did not hold its offered rate, and says so under the ingest table', () => {
+    const withCpu = (f: IngestFigures, usPerEvent: number): IngestFigures => ({ ...f, edgeCpuUsPerEvent: usPerEvent, edgeCpuUsPerFrame: usPerEvent, eventsPerFrame: 1 });
+    // The peer acked 2 events/s of 20,000: its CPU went to a backlog, its "CPU per event" is huge and meaningless.
+    const many = [withCpu(ingest('ours', 19_900, 7, 20_000), 10), withCpu(ingest('ws peer', 2, 6, 20_000), 500_000)];
+    const ratios = computeRatios({ ingest: { fixed: [], saturation: [], manyPlayers: many }, idle: [], processorComparison: null });
+    expect(ratios['edge CPU per event, many players (ws peer / ours)']).toBeNull();
+    const targets = computeTargets({ ingest: { fixed: [], saturation: [], manyPlayers: many }, idle: [], offers: [] }, ratios);
+    expect(targets.find((t) => t.name === 'ratio: edge CPU per event, many players (ws peer / ours)')).toMatchObject({ measured: 'n/a', met: null });
+    expect(heldRate(many[0] as IngestFigures)).toBe(true);
+    expect(heldRate(many[1] as IngestFigures)).toBe(false);
+    expect(heldRate(ingest('ws peer', 100, 9, 'saturation'))).toBe(true);
+    // Both held: the ratio is computed as before.
+    const held = [many[0] as IngestFigures, withCpu(ingest('ws peer', 18_500, 6, 20_000), 25)];
+    expect(computeRatios({ ingest: { fixed: [], saturation: [], manyPlayers: held }, idle: [], processorComparison: null })['edge CPU per event, many players (ws peer / ours)']).toBe(2.5);
   });
 
   it('holds the processors to the naive peers at 5×, and counts the rules-live ratio only when both sides decided every event', () => {

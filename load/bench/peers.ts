@@ -1,19 +1,25 @@
 /**
  * The bench's other comparisons, each run as its own process after the traffic phases: the
  * processor comparison with the naive peer (load/bench/processors-throughput.ts) and the rule-evaluation
- * cost (load/bench/offers-engine.ts).
+ * cost (load/bench/offers-engine.ts). Both run our decision path in their own process, so
+ * they start with the Node flags of the processors role (bin/node-flags.ts), as deployed;
+ * the peers in the same process run with the same flags.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { nodeFlagsFor } from '../../bin/node-flags.ts';
 import type { DecisionRates, ProcessorComparison, RuleCostFigures, RulesComparison } from './results.ts';
 
 const RULE_BENCH = 'load/bench/offers-engine.ts';
 const PROCESSOR_BENCH = 'load/bench/processors-throughput.ts';
 
-/** Runs a script to completion (bounded by `timeoutMs`) and returns its stdout lines. */
+/** The processors role's Node flags: the decision path runs in these scripts. */
+export const DECISION_PATH_FLAGS = nodeFlagsFor(['processors']);
+
+/** Runs a script to completion (bounded by `timeoutMs`) with the decision path's Node flags and returns its stdout lines. */
 function runScript(script: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; lines: string[] }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...DECISION_PATH_FLAGS, '--import', 'tsx', script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
     child.stderr.on('data', (d: Buffer) => (out += d.toString('utf8')));
@@ -37,7 +43,7 @@ export async function runRuleCost(opts: { env: NodeJS.ProcessEnv; logDir: string
     figures = null;
   }
   return {
-    source: `${RULE_BENCH} (exit ${r.code ?? 'killed'}, ${Math.round((Date.now() - t0) / 1000)} s)`,
+    source: `${RULE_BENCH} (exit ${r.code ?? 'killed'}, ${Math.round((Date.now() - t0) / 1000)} s; node ${DECISION_PATH_FLAGS.join(' ')})`,
     lines: r.lines.filter((l) => !l.startsWith('{')).slice(0, 20),
     figures,
     decisionsPerSec: decisionRates(figures),
@@ -71,7 +77,7 @@ export async function runProcessorComparison(opts: { env: NodeJS.ProcessEnv; qui
   if (!json) return { source: `${PROCESSOR_BENCH} ${args.join(' ')} (exit ${r.code ?? 'killed'}, no result line)`, events: 0, ours: 0, naive: 0, ratio: null, stateCheck: r.lines.slice(-3).join(' / ') };
   const parsed = JSON.parse(json) as { options: { events: number }; ours: { eventsPerSec: number }; naive: { eventsPerSec: number }; stateCheck: string; withRules?: RulesRun | null };
   return {
-    source: `${PROCESSOR_BENCH} ${args.join(' ')} (${Math.round((Date.now() - t0) / 1000)} s)`.replace('  ', ' '),
+    source: `${PROCESSOR_BENCH} ${args.join(' ')} (${Math.round((Date.now() - t0) / 1000)} s; node ${DECISION_PATH_FLAGS.join(' ')})`.replace('  ', ' '),
     events: parsed.options.events,
     ours: parsed.ours.eventsPerSec,
     naive: parsed.naive.eventsPerSec,

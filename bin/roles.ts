@@ -38,6 +38,10 @@ export async function runRoles(roles: readonly Role[], config: Config): Promise<
   const redisUrl = config.redisUrl;
   if (!redisUrl) throw new PlayPulseError('CONFIG_INVALID', 'REDIS_URL is not resolved');
   const health = new Health();
+  // Not ready until every role of the process is up: the health server listens before the
+  // offers role's admin API or the processors have started.
+  let started = false;
+  health.addCheck('started', () => started);
   // Registered first, so it stops last: the roles' final spans are flushed.
   const tracing = startTracing(config.tracing, config.instanceId);
   if (tracing) {
@@ -90,4 +94,5 @@ export async function runRoles(roles: readonly Role[], config: Config): Promise<
     onShutdown('edge', () => edge.stop());
     log.info({ url: `ws://127.0.0.1:${edge.port}/v1/play`, instance: edge.instanceId }, 'edge listening');
   }
+  started = true;
 }

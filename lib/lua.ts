@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, basename } from 'node:path';
+import { Cluster } from 'ioredis';
 import type { RedisClient } from './redis.ts';
 
 /** Script folders already defined per client: defining them again is a no-op. */
@@ -24,6 +25,12 @@ export function loadScripts(client: RedisClient, dir: string): string[] {
     const [, name, keys] = m as unknown as [string, string, string];
     const lua = readFileSync(join(dir, file), 'utf8');
     client.defineCommand(name, keys === 'n' ? { lua } : { numberOfKeys: Number(keys), lua });
+    // An auto-pipelined Cluster client routes a command by the slot of its first argument,
+    // which for a `-n` script is the number of keys: such calls go on their own, routed by
+    // their keys (a call's keys share one slot, lib/redis.ts slotGroups).
+    if (keys === 'n' && client instanceof Cluster) {
+      client.options.autoPipeliningIgnoredCommands = [...(client.options.autoPipeliningIgnoredCommands ?? []), name];
+    }
     names.push(name);
   }
   const dirs = done ?? new Set<string>();

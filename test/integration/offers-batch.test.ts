@@ -257,15 +257,17 @@ describe('batched decisions', () => {
     const r = rig(bundle, { config, gate });
     prefixes.push({ redis: r.redis, prefix: config.keyPrefix });
     const at = Date.now();
-    // More players than one call takes (PLAYERS_PER_CALL), one loss each: three reads and three writes.
+    // More players than one call takes (PLAYERS_PER_CALL), one loss each: three reads and three
+    // writes on a single Redis, one per slot group on a Redis Cluster.
     const players = Array.from({ length: 2 * PLAYERS_PER_CALL + 50 }, (_, i) => `p-slice-${i}`);
     const events = players.map((p, i) => loss(p, at + i, 3, `slice-${i}`));
     const before = await fallbacks('refused');
 
     const deciding = r.decider.decideBatch(events);
     await reached;
-    // While the first call's write is held, another processor gives one of its players today's offer.
-    const taken = players[7] as string;
+    // While the first call's write is held, another processor gives one of its players (the
+    // first player is in the first call, whatever the grouping) today's offer.
+    const taken = players[0] as string;
     await r.redis.hset(playerKeys(config.keyPrefix, taken).state, 'offers_today', '1', 'offers_day', String(Math.floor(at / 86_400_000)));
     open();
     await deciding;

@@ -23,14 +23,16 @@ import { edgeMetrics } from './metrics.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { sleep } from '../lib/time.ts';
 
+/** One Kafka record: the events of one client frame that went to Kafka (protocol/record.ts, version 2). */
 export interface ProduceItem {
-  readonly id: string;
+  /** The ids of the record's events, in order. */
+  readonly ids: string[];
   readonly key: string;
-  readonly value: Buffer;
-  readonly headers: Record<string, string>;
+  value: Buffer;
+  headers: Record<string, string>;
   /** Accounted size: value, key and headers. */
-  readonly bytes: number;
-  /** performance.now() when the frame holding the event arrived. */
+  bytes: number;
+  /** performance.now() when the frame arrived. */
   readonly receivedAt: number;
   readonly sink: ProduceSink;
   /** Set by the sink once it told the client `unavailable` for this item. */
@@ -56,6 +58,7 @@ export interface ProducerOptions {
 interface InFlight {
   items: ProduceItem[];
   bytes: number;
+  events: number;
   startedAt: number;
   timedOut: boolean;
 }
@@ -159,20 +162,24 @@ export class EventProducer {
 
   private flush(): void {
     if (this.sending || !this.connected || this.stopped || this.head >= this.queue.length) return;
+    // Batch boundary: one produce request holds whole records, up to maxBatchEvents events
+    // and maxBatchBytes (a record larger than either goes alone).
     const items: ProduceItem[] = [];
     let bytes = 0;
-    while (this.head < this.queue.length && items.length < this.opts.maxBatchEvents) {
+    let events = 0;
+    while (this.head < this.queue.length) {
       const item = this.queue[this.head] as ProduceItem;
-      if (items.length > 0 && bytes + item.bytes > this.opts.maxBatchBytes) break;
+      if (items.length > 0 && (bytes + item.bytes > this.opts.maxBatchBytes || events + item.ids.length > this.opts.maxBatchEvents)) break;
       items.push(item);
       bytes += item.bytes;
+      events += item.ids.length;
       this.queue[this.head++] = undefined;
     }
     this.compact();
     this.queuedBytes -= bytes;
-    const batch: InFlight = { items, bytes, startedAt: performance.now(), timedOut: false };
+    const batch: InFlight = { items, bytes, events, startedAt: performance.now(), timedOut: false };
     this.sending = batch;
-    edgeMetrics.batchSize.observe(items.length);
+    edgeMetrics.batchSize.observe(events);
     edgeMetrics.batchBytes.observe(bytes);
     this.producer
       .send({
@@ -192,12 +199,13 @@ export class EventProducer {
     if (err === null) {
       this.healthy = true;
       this.lastSuccessAt = performance.now();
-      edgeMetrics.eventsProduced.inc(batch.items.length);
+      edgeMetrics.eventsProduced.inc(batch.events);
+      edgeMetrics.recordsProduced.inc(batch.items.length);
       for (const [sink, items] of bySink(batch.items)) safely(this.log, () => sink.produced(items));
     } else {
-      this.log.warn({ err, events: batch.items.length }, 'produce failed; events refused as unavailable');
+      this.log.warn({ err, events: batch.events }, 'produce failed; events refused as unavailable');
       this.markDown();
-      edgeMetrics.produceFailures.inc(batch.items.length);
+      edgeMetrics.produceFailures.inc(batch.events);
       for (const [sink, items] of bySink(batch.items)) safely(this.log, () => sink.refused(items, 'Kafka did not take the events; retry', true));
     }
     if (this.head < this.queue.length) setImmediate(() => this.flush());
@@ -209,7 +217,7 @@ export class EventProducer {
     const limit = this.opts.produceTimeoutMs;
     if (this.sending && !this.sending.timedOut && now - this.sending.startedAt > limit) {
       this.sending.timedOut = true;
-      edgeMetrics.produceFailures.inc(this.sending.items.length);
+      edgeMetrics.produceFailures.inc(this.sending.events);
       for (const [sink, items] of bySink(this.sending.items)) safely(this.log, () => sink.refused(items, 'Kafka did not answer in time; retry', false));
     }
     const old: ProduceItem[] = [];
@@ -222,7 +230,7 @@ export class EventProducer {
     }
     if (old.length > 0) {
       this.compact();
-      edgeMetrics.produceFailures.inc(old.length);
+      edgeMetrics.produceFailures.inc(eventCount(old));
       edgeMetrics.inflightBytes.set(this.inflightBytes);
       for (const [sink, items] of bySink(old)) safely(this.log, () => sink.refused(items, 'Kafka did not take the events in time; retry', true));
     }
@@ -235,7 +243,7 @@ export class EventProducer {
     this.queuedBytes = 0;
     edgeMetrics.inflightBytes.set(this.inflightBytes);
     if (items.length === 0) return;
-    edgeMetrics.produceFailures.inc(items.length);
+    edgeMetrics.produceFailures.inc(eventCount(items));
     for (const [sink, list] of bySink(items)) safely(this.log, () => sink.refused(list, reason, true));
   }
 
@@ -305,6 +313,12 @@ export class EventProducer {
       this.probing = false;
     }
   }
+}
+
+function eventCount(items: readonly ProduceItem[]): number {
+  let n = 0;
+  for (const item of items) n += item.ids.length;
+  return n;
 }
 
 function bySink(items: readonly ProduceItem[]): Map<ProduceSink, ProduceItem[]> {

@@ -13,11 +13,11 @@ import type { WireErrorCode } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import { TRACEPARENT, type Tracing } from '../lib/tracing.ts';
 import type { BundleSource } from '../designer/types.ts';
-import { parseClientFrame } from '../protocol/client-frames.ts';
+import { parseClientFrame, type WireEvent } from '../protocol/client-frames.ts';
 import { CLOSE, CLOSE_REASON } from '../protocol/close-codes.ts';
 import { decodeFrame, encodeFrame } from '../protocol/codec.ts';
 import type { Offer } from '../protocol/offer.ts';
-import { encodeRecord, recordHeaders, RECORD_VERSION, type EventRecord } from '../protocol/record.ts';
+import { encodeFrameRecord, frameRecordHeaders, RECORD_VERSION, type FrameRecord } from '../protocol/record.ts';
 import { ackFrame, errFrame, helloFrame, offerFrame, pongFrame, type ServerFrame } from '../protocol/server-frames.ts';
 import { validateEvent } from '../protocol/validate-event.ts';
 import { BoundedSet } from './bounded-set.ts';
@@ -52,6 +52,7 @@ const ACKED_IDS_PER_SESSION = 10_000;
 const OFFERS_REMEMBERED_PER_SESSION = 1_000;
 /** Key and headers of a record, counted on top of its value. */
 const RECORD_OVERHEAD_BYTES = 96;
+const EMPTY = Buffer.alloc(0);
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class Session implements ProduceSink {
@@ -117,12 +118,12 @@ export class Session implements ProduceSink {
     // Head sampling (lib/tracing.ts): off, one null check; on, one random draw per frame.
     const tracing = this.ctx.tracing;
     if (tracing === null || !tracing.sample()) {
-      this.ingest(frame.events, receivedAt, undefined);
+      this.ingest(frame.events, bytes.length, receivedAt, undefined);
       return;
     }
     const span = tracing.start('edge.receive', undefined, { 'playpulse.player': this.player, 'playpulse.edge': this.ctx.instanceId, 'playpulse.events': frame.events.length }, receivedAt);
     // The span ends when Kafka has the frame's first record (produced) or it is refused; now, if nothing of the frame went to Kafka.
-    if (this.ingest(frame.events, receivedAt, span) === 0) span.end();
+    if (this.ingest(frame.events, bytes.length, receivedAt, span) === 0) span.end();
   }
 
   onClose(): void {
@@ -162,8 +163,10 @@ export class Session implements ProduceSink {
     const ids: string[] = [];
     for (const item of items) {
       this.release(item);
-      this.acked.add(item.id);
-      ids.push(item.id);
+      for (const id of item.ids) {
+        this.acked.add(id);
+        ids.push(id);
+      }
       edgeMetrics.ackLatency.observe((now - item.receivedAt) / 1000);
       if (item.span?.isRecording()) item.span.end();
     }
@@ -180,7 +183,7 @@ export class Session implements ProduceSink {
       }
       if (!item.notified) {
         item.notified = true;
-        notify.push(item.id);
+        for (const id of item.ids) notify.push(id);
       }
     }
     if (this.closed || notify.length === 0) return;
@@ -189,26 +192,32 @@ export class Session implements ProduceSink {
     });
   }
 
-  /** Validates and submits a frame's events; returns how many went to Kafka. `span`: the frame is traced. */
-  private ingest(rawEvents: readonly unknown[], receivedAt: number, span: Span | undefined): number {
-    let submitted = 0;
-    const traceparent = span && this.ctx.tracing ? this.ctx.tracing.traceparent(span) : undefined;
+  /**
+   * Validates a frame's events and submits the new ones as one Kafka record (protocol/record.ts,
+   * version 2); returns how many went to Kafka. `span`: the frame is traced. Per frame: one
+   * record encode, one produce item, one metrics update each; per event: the validation and
+   * two set lookups.
+   */
+  private ingest(rawEvents: readonly unknown[], frameBytes: number, receivedAt: number, span: Span | undefined): number {
     const taxonomy = this.ctx.bundles.current().events;
-    const ackNow: string[] = [];
-    const recvAt = Date.now();
-    const eventContext = { hasStream: this.stream !== undefined };
+    let ackNow: string[] | null = null;
+    let item: ProduceItem | null = null;
+    const events: WireEvent[] = [];
+    let withoutSeq = 0;
+    let valid = 0;
+    const eventContext = { hasStream: this.stream !== undefined, frameBytes };
     for (const raw of rawEvents) {
-      if (this.closed) return submitted;
+      if (this.closed) break;
       const check = validateEvent(raw, taxonomy, eventContext);
       if (!check.ok) {
         this.error('bad_event', check.message, check.id);
         continue;
       }
       const event = check.event;
-      edgeMetrics.eventsIn.inc();
+      valid += 1;
       if (this.acked.has(event.id)) {
         edgeMetrics.eventsDuplicate.inc();
-        ackNow.push(event.id);
+        (ackNow ??= []).push(event.id);
         continue;
       }
       const inFlight = this.pending.get(event.id);
@@ -222,30 +231,39 @@ export class Session implements ProduceSink {
         this.error('unavailable', refusal, event.id);
         continue;
       }
-      const record: EventRecord = { v: RECORD_VERSION, player: this.player, id: event.id, type: event.type, recvAt, edge: this.ctx.instanceId, session: this.id };
-      if (event.ts !== undefined) record.ts = event.ts;
-      if (event.data !== undefined) record.data = event.data;
-      if (event.seq !== undefined && this.stream !== undefined) {
-        record.stream = this.stream;
-        record.seq = event.seq;
-      }
-      const value = encodeRecord(record);
-      const bytes = value.length + this.player.length + RECORD_OVERHEAD_BYTES + (traceparent === undefined ? 0 : TRACEPARENT.length + traceparent.length);
-      if (!this.fits(bytes)) {
-        this.error('unavailable', 'the edge is at its in-flight limit (Kafka is slow); retry', event.id);
-        continue;
-      }
-      const headers = recordHeaders(record);
-      if (traceparent !== undefined) headers[TRACEPARENT] = traceparent;
-      const item: ProduceItem = { id: event.id, key: this.player, value, headers, bytes, receivedAt, sink: this, notified: false, span };
-      submitted += 1;
+      item ??= { ids: [], key: this.player, value: EMPTY, headers: {}, bytes: 0, receivedAt, sink: this, notified: false, span };
+      item.ids.push(event.id);
+      // Taken in the frame's record: a later copy of the same id in this frame is a duplicate.
       this.pending.set(event.id, item);
-      this.inflightBytes += bytes;
-      if (record.seq === undefined) edgeMetrics.eventsWithoutSeq.inc();
-      this.ctx.producer.submit(item);
+      events.push(event);
+      if (event.seq === undefined) withoutSeq += 1;
     }
-    if (ackNow.length > 0) this.send(ackFrame(ackNow));
-    return submitted;
+    if (valid > 0) edgeMetrics.eventsIn.inc(valid);
+    if (ackNow !== null) this.send(ackFrame(ackNow));
+    if (item === null || this.closed) {
+      if (item !== null) for (const id of item.ids) this.pending.delete(id);
+      return 0;
+    }
+    const record: FrameRecord = { v: RECORD_VERSION, player: this.player, recvAt: Date.now(), edge: this.ctx.instanceId, session: this.id, events };
+    if (this.stream !== undefined) record.stream = this.stream;
+    const value = encodeFrameRecord(record);
+    const traceparent = span && this.ctx.tracing ? this.ctx.tracing.traceparent(span) : undefined;
+    const bytes = value.length + this.player.length + RECORD_OVERHEAD_BYTES + (traceparent === undefined ? 0 : TRACEPARENT.length + traceparent.length);
+    if (!this.fits(bytes)) {
+      for (const id of item.ids) {
+        this.pending.delete(id);
+        this.error('unavailable', 'the edge is at its in-flight limit (Kafka is slow); retry', id);
+      }
+      return 0;
+    }
+    item.value = value;
+    item.bytes = bytes;
+    item.headers = frameRecordHeaders(events);
+    if (traceparent !== undefined) item.headers[TRACEPARENT] = traceparent;
+    this.inflightBytes += bytes;
+    if (withoutSeq > 0) edgeMetrics.eventsWithoutSeq.inc(withoutSeq);
+    this.ctx.producer.submit(item);
+    return events.length;
   }
 
   private admissionProblem(): string | null {
@@ -260,10 +278,14 @@ export class Session implements ProduceSink {
   }
 
   private release(item: ProduceItem): void {
-    if (this.pending.get(item.id) === item) {
-      this.pending.delete(item.id);
-      this.inflightBytes -= item.bytes;
+    let held = false;
+    for (const id of item.ids) {
+      if (this.pending.get(id) === item) {
+        this.pending.delete(id);
+        held = true;
+      }
     }
+    if (held) this.inflightBytes -= item.bytes;
   }
 
   /** Takes `cost` rate tokens; on refusal sends rate_limited and closes with 1008 on sustained abuse. */

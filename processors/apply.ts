@@ -1,7 +1,7 @@
 import type { Context } from '@opentelemetry/api';
 import { Unpackr } from 'msgpackr';
 import type { AppliedEvent } from './decider-seam.ts';
-import type { EventRecord } from '../protocol/record.ts';
+import { RECORD_EVENTS_MAX, type EventRecord } from '../protocol/record.ts';
 import { playerKeys } from '../lib/keys.ts';
 import { PlayPulseError } from '../lib/errors.ts';
 import { RESEND_WINDOW } from '../protocol/limits.ts';
@@ -19,7 +19,10 @@ import { ROW_HEAD, STATUS_APPLIED, STATUS_DUPLICATE_ID, STATUS_DUPLICATE_OFFSET,
 export interface ApplyItem {
   readonly record: EventRecord;
   readonly partition: number;
+  /** The Kafka offset of the event's record. */
   readonly offset: string;
+  /** The event's place in its record (0 for a version-1 record): with the offset, its position (protocol/record.ts). */
+  readonly index: number;
   /** The record came with a traceparent (lib/tracing.ts): its remote parent. */
   readonly trace?: Context | undefined;
 }
@@ -83,11 +86,13 @@ function startGroup(player: string, plan: ApplyPlan, opts: ApplyOptions): Group 
   return { player, at: [], payload: [opts.seenMax, opts.seenAgeMs, plan.retentionMs, RESEND_WINDOW, STREAMS_KEPT, GAPS_KEPT, 0] };
 }
 
-/** One event of the payload: partition, offset, id, recvAt, flags, stream, seq, N, then the ops. */
+/** One event of the payload: partition, position, id, recvAt, flags, stream, seq, N, then the ops. */
 function pushEvent(payload: (string | number)[], item: ApplyItem, ops: readonly (number | string)[]): void {
   const r = item.record;
   const seq = r.stream !== undefined && r.seq !== undefined ? r.seq : 0;
-  payload.push(String(item.partition), Number(item.offset), r.id, r.recvAt, r.type === 'offer.purchased' ? 'p' : '', seq > 0 ? (r.stream as string) : '', seq, ops.length / 2);
+  // The event's position (eventPosition in protocol/record.ts) as an exact double.
+  const position = Number(item.offset) + item.index / RECORD_EVENTS_MAX;
+  payload.push(String(item.partition), position, r.id, r.recvAt, r.type === 'offer.purchased' ? 'p' : '', seq > 0 ? (r.stream as string) : '', seq, ops.length / 2);
   for (const op of ops) payload.push(op);
 }
 
@@ -192,6 +197,7 @@ function toApplied(item: ApplyItem, plan: ApplyPlan, reply: readonly unknown[], 
       record: item.record,
       partition: item.partition,
       offset: item.offset,
+      index: item.index,
       state: stateFromRow(item.record.player, plan, reply, at),
       duplicate: status !== STATUS_APPLIED,
       resent: status === STATUS_DUPLICATE_ID || status === STATUS_DUPLICATE_SEQ,

@@ -101,9 +101,10 @@ export function createBatchHandler(deps: BatchDeps): (payload: EachBatchPayload)
           // Off: one null check per record. On: a header lookup; only sampled records carry one.
           const trace = tracing === null ? undefined : tracing.extract(headerText(message.headers?.[TRACEPARENT]));
           if (trace) traced += 1;
-          items.push({ record: d.record, partition, offset: message.offset, trace });
+          const records = d.records;
+          for (let index = 0; index < records.length; index++) items.push({ record: records[index] as EventRecord, partition, offset: message.offset, index, trace });
           byOffset.set(message.offset, message);
-          if (d.futureRecvAt !== undefined) reportFutureTime(deps, d.record, d.futureRecvAt, partition, message.offset, throttle);
+          if (d.futureRecvAt !== undefined) reportFutureTime(deps, records[0] as EventRecord, d.futureRecvAt, partition, message.offset, throttle);
         } else {
           letters.push({ topic, partition, message, reason: d.reason, error: d.error });
         }
@@ -115,7 +116,7 @@ export function createBatchHandler(deps: BatchDeps): (payload: EachBatchPayload)
       const outcome = applied.value;
       m.applyLatency.observe((performance.now() - t0) / 1000);
       for (const f of outcome.failed) {
-        letters.push({ topic, partition, message: byOffset.get(f.item.offset) as KafkaMessage, reason: 'apply_failed', error: f.error.message });
+        letters.push({ topic, partition, message: byOffset.get(f.item.offset) as KafkaMessage, reason: 'apply_failed', error: f.error.message, event: f.item.record.id });
       }
       report(deps, outcome, partition, throttle);
       failAfterApply?.(chunkPosition(partition, chunk));
@@ -125,7 +126,7 @@ export function createBatchHandler(deps: BatchDeps): (payload: EachBatchPayload)
         if (!sent.done) return;
         for (const l of letters) {
           m.deadLettered.inc({ reason: l.reason });
-          deps.log.warn({ topic, partition, offset: l.message.offset, reason: l.reason, err: l.error }, 'event dead-lettered');
+          deps.log.warn({ topic, partition, offset: l.message.offset, event: l.event, reason: l.reason, err: l.error }, 'event dead-lettered');
         }
       }
 
@@ -144,6 +145,7 @@ export function createBatchHandler(deps: BatchDeps): (payload: EachBatchPayload)
           message: byOffset.get(f.event.offset) as KafkaMessage,
           reason: 'decide_failed',
           error: f.error,
+          event: f.event.record.id,
         }));
         if (poisoned.length > 0) {
           const sent = await untilDone(control, hooks('dead-letter'), () => sendDeadLetters(deps.producer, deps.deadLetterTopic, poisoned));
@@ -162,7 +164,7 @@ export function createBatchHandler(deps: BatchDeps): (payload: EachBatchPayload)
       failAfterDecide?.(chunkPosition(partition, chunk));
       resolveOffset((chunk[chunk.length - 1] as KafkaMessage).offset);
       setLag(Number((chunk[chunk.length - 1] as KafkaMessage).offset) + 1);
-      m.batchSize.observe(chunk.length);
+      m.batchSize.observe(items.length);
       await heartbeat();
       await commitOffsetsIfNecessary();
     }

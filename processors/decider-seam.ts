@@ -17,7 +17,10 @@ export interface PlayerState {
 export interface AppliedEvent {
   readonly record: EventRecord;
   readonly partition: number;
+  /** The Kafka offset of the event's record. */
   readonly offset: string;
+  /** The event's place in its record (0 for a version-1 record); `eventPosition` (protocol/record.ts) makes the two one position. */
+  readonly index: number;
   readonly state: PlayerState;
   /** True when the apply script found the event already applied (redelivery or a client resend). */
   readonly duplicate: boolean;

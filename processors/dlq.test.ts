@@ -1,6 +1,6 @@
 import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { encodeRecord, type EventRecord } from '../protocol/record.ts';
+import { encodeFrameRecord, encodeRecord, type EventRecord, type FrameRecord } from '../protocol/record.ts';
 import { MAX_FUTURE_RECV_AT_MS } from '../protocol/limits.ts';
 import { deadLetterMessage, decodeMessage } from './dlq.ts';
 
@@ -15,7 +15,22 @@ const decode = (m: KafkaMessage) => decodeMessage(m, NOW);
 
 describe('decodeMessage', () => {
   it('accepts a record whose key is its valid player id', () => {
-    expect(decode(message('p-1', encodeRecord(record)))).toEqual({ ok: true, record });
+    expect(decode(message('p-1', encodeRecord(record)))).toEqual({ ok: true, records: [record] });
+  });
+
+  it('accepts a version-2 record: its events in order, sharing the player, edge, session and recvAt', () => {
+    const frame: FrameRecord = { v: 2, player: 'p-1', recvAt: 7, edge: 'e', session: 's', stream: 'app', events: [{ id: 'a', type: 'match.end', seq: 4 }, { id: 'b', type: 'level.up', data: { level: 2 } }] };
+    expect(decode(message('p-1', encodeFrameRecord(frame)))).toEqual({
+      ok: true,
+      records: [
+        { v: 2, player: 'p-1', id: 'a', type: 'match.end', recvAt: 7, edge: 'e', session: 's', stream: 'app', seq: 4 },
+        { v: 2, player: 'p-1', id: 'b', type: 'level.up', data: { level: 2 }, recvAt: 7, edge: 'e', session: 's' },
+      ],
+    });
+    expect(decode(message('p-2', encodeFrameRecord(frame)))).toMatchObject({ ok: false, reason: 'key_mismatch' });
+    expect(decode(message('p-1', encodeFrameRecord({ ...frame, events: [] })))).toMatchObject({ ok: false, reason: 'undecodable', error: 'record field events is not a list of 1..1024 events' });
+    const { stream: _stream, ...unstreamed } = frame;
+    expect(decode(message('p-1', encodeFrameRecord(unstreamed as FrameRecord)))).toMatchObject({ ok: false, reason: 'undecodable', error: 'record event 0 has seq but the record has no stream' });
   });
 
   it('refuses undecodable values, bad player ids and mismatched keys, with reasons', () => {
@@ -47,12 +62,13 @@ describe('decodeMessage', () => {
   it('names a wrong version without calling into it (found by fuzzing: a map with a toString key made the decoder throw a TypeError)', () => {
     const value = encodeRecord({ ...record, v: { toString: [] } } as unknown as EventRecord);
     expect(decode(message('p-1', value))).toEqual({ ok: false, reason: 'undecodable', error: 'unsupported record version object' });
-    expect(decode(message('p-1', encodeRecord({ ...record, v: 2 })))).toEqual({ ok: false, reason: 'undecodable', error: 'unsupported record version 2' });
+    expect(decode(message('p-1', encodeRecord({ ...record, v: 3 })))).toEqual({ ok: false, reason: 'undecodable', error: 'unsupported record version 3' });
+    expect(decode(message('p-1', encodeRecord({ ...record, v: 2 })))).toEqual({ ok: false, reason: 'undecodable', error: 'record field events is not a list of 1..1024 events' });
   });
 
   it('round-trips a record whose optional fields are set to undefined (they are omitted, not written as an extension)', () => {
     const loose = { ...record, ts: undefined, stream: undefined, seq: undefined };
-    expect(decode(message('p-1', encodeRecord(loose)))).toEqual({ ok: true, record });
+    expect(decode(message('p-1', encodeRecord(loose)))).toEqual({ ok: true, records: [record] });
   });
 });
 
@@ -67,13 +83,13 @@ describe('decodeMessage: trusted time', () => {
 
   it('applies a recvAt further ahead than the skew bound at the processing time, and says what it was', () => {
     const yearAhead = NOW + 365 * 86_400_000;
-    expect(at(yearAhead)).toEqual({ ok: true, record: { ...record, recvAt: NOW }, futureRecvAt: yearAhead });
-    expect(at(NOW + MAX_FUTURE_RECV_AT_MS + 1)).toEqual({ ok: true, record: { ...record, recvAt: NOW }, futureRecvAt: NOW + MAX_FUTURE_RECV_AT_MS + 1 });
+    expect(at(yearAhead)).toEqual({ ok: true, records: [{ ...record, recvAt: NOW }], futureRecvAt: yearAhead });
+    expect(at(NOW + MAX_FUTURE_RECV_AT_MS + 1)).toEqual({ ok: true, records: [{ ...record, recvAt: NOW }], futureRecvAt: NOW + MAX_FUTURE_RECV_AT_MS + 1 });
   });
 
   it('keeps a recvAt within the bound ahead, and any recvAt in the past (lag and replays are legitimate)', () => {
     for (const recvAt of [NOW + MAX_FUTURE_RECV_AT_MS, NOW + 1_000, NOW, NOW - 365 * 86_400_000, 0]) {
-      expect(at(recvAt)).toEqual({ ok: true, record: { ...record, recvAt } });
+      expect(at(recvAt)).toEqual({ ok: true, records: [{ ...record, recvAt }] });
     }
   });
 });
@@ -93,6 +109,12 @@ describe('deadLetterMessage', () => {
       'pp-dlq-offset': '42',
       'pp-dlq-at': '1234',
     });
+  });
+
+  it('names the one failed event of a record that holds several', () => {
+    const out = deadLetterMessage({ topic: 't', partition: 0, message: message('p-1', Buffer.from('x')), reason: 'decide_failed', error: 'boom', event: 'e7' }, 0);
+    expect(out.headers?.['pp-dlq-event']).toBe('e7');
+    expect(deadLetterMessage({ topic: 't', partition: 0, message: message('p-1', null), reason: 'undecodable', error: 'bad' }, 0).headers).not.toHaveProperty('pp-dlq-event');
   });
 
   it('cuts long error messages to 1 KiB', () => {

@@ -1,6 +1,6 @@
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 import type { DurableProducer } from '../lib/kafka.ts';
-import { decodeRecord, type EventRecord } from '../protocol/record.ts';
+import { decodeRecords, type EventRecord } from '../protocol/record.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { MAX_FUTURE_RECV_AT_MS, PLAYER_ID_PATTERN } from '../protocol/limits.ts';
 
@@ -14,6 +14,9 @@ import { MAX_FUTURE_RECV_AT_MS, PLAYER_ID_PATTERN } from '../protocol/limits.ts'
  *   pp-dlq-reason     undecodable | bad_player | key_mismatch | apply_failed | decide_failed
  *   pp-dlq-error      the error message (at most 1 KiB)
  *   pp-dlq-topic, pp-dlq-partition, pp-dlq-offset   where the record was read
+ *   pp-dlq-event      apply_failed and decide_failed only: the id of the one event of the
+ *                     record that failed (a version-2 record holds a frame's events; the
+ *                     others were applied and decided)
  *   pp-dlq-at         when it was dead-lettered (ms, wall clock)
  */
 export type PoisonReason = 'undecodable' | 'bad_player' | 'key_mismatch' | 'apply_failed' | 'decide_failed';
@@ -24,23 +27,33 @@ export interface DeadLetter {
   readonly message: KafkaMessage;
   readonly reason: PoisonReason;
   readonly error: string;
+  /** The failed event's id, when the record was read and one of its events failed. */
+  readonly event?: string;
 }
 
 export type Decoded =
-  | { readonly ok: true; readonly record: EventRecord; /** The record's own recvAt, when it was too far ahead and replaced by `now`. */ readonly futureRecvAt?: number }
+  | {
+      readonly ok: true;
+      /** The record's events in order: one for a version-1 record, a frame's for version 2. */
+      readonly records: EventRecord[];
+      /** The record's own recvAt, when it was too far ahead and replaced by `now`. */
+      readonly futureRecvAt?: number;
+    }
   | { readonly ok: false; readonly reason: PoisonReason; readonly error: string };
 
 /**
- * Decodes a record and checks it can be applied: a valid player id that matches the key, and
- * a trusted time (trustedTime). `now` is the processing time. Pure.
+ * Decodes a record of either version and checks it can be applied: a valid player id that
+ * matches the key, and a trusted time (trustedTime). `now` is the processing time. Pure. A
+ * record is refused or taken whole: its events share the player, key and recvAt.
  */
 export function decodeMessage(message: Pick<KafkaMessage, 'key' | 'value'>, now: number): Decoded {
-  let record: EventRecord;
+  let records: EventRecord[];
   try {
-    record = decodeRecord(message.value);
+    records = decodeRecords(message.value);
   } catch (err) {
     return { ok: false, reason: 'undecodable', error: errorMessage(err) };
   }
+  const record = records[0] as EventRecord;
   if (!PLAYER_ID_PATTERN.test(record.player)) {
     return { ok: false, reason: 'bad_player', error: `player id ${JSON.stringify(record.player.slice(0, 80))} is not 1-64 chars of [A-Za-z0-9_.:-]` };
   }
@@ -48,7 +61,7 @@ export function decodeMessage(message: Pick<KafkaMessage, 'key' | 'value'>, now:
   if (key !== record.player) {
     return { ok: false, reason: 'key_mismatch', error: `record key ${JSON.stringify(key)} is not the player id ${JSON.stringify(record.player)}` };
   }
-  return trustedTime(record, now);
+  return trustedTime(records, now);
 }
 
 /**
@@ -60,9 +73,10 @@ export function decodeMessage(message: Pick<KafkaMessage, 'key' | 'value'>, now:
  * and an old time cannot move a player's clock backwards (the apply script takes the later
  * of it and last_seen) nor stretch a window into the future.
  */
-function trustedTime(record: EventRecord, now: number): Decoded {
-  if (record.recvAt <= now + MAX_FUTURE_RECV_AT_MS) return { ok: true, record };
-  return { ok: true, record: { ...record, recvAt: now }, futureRecvAt: record.recvAt };
+function trustedTime(records: EventRecord[], now: number): Decoded {
+  const recvAt = (records[0] as EventRecord).recvAt;
+  if (recvAt <= now + MAX_FUTURE_RECV_AT_MS) return { ok: true, records };
+  return { ok: true, records: records.map((r) => ({ ...r, recvAt: now })), futureRecvAt: recvAt };
 }
 
 export function deadLetterMessage(letter: DeadLetter, now: number): Message {
@@ -72,6 +86,7 @@ export function deadLetterMessage(letter: DeadLetter, now: number): Message {
   headers['pp-dlq-topic'] = letter.topic;
   headers['pp-dlq-partition'] = String(letter.partition);
   headers['pp-dlq-offset'] = letter.message.offset;
+  if (letter.event !== undefined) headers['pp-dlq-event'] = letter.event;
   headers['pp-dlq-at'] = String(now);
   return { key: letter.message.key, value: letter.message.value, headers };
 }

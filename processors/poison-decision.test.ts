@@ -10,6 +10,7 @@ function event(offset: number): AppliedEvent {
     record: { v: 1, player, id: `e${offset}`, type: 'match.end', recvAt: 1_000 + offset, edge: 'e', session: 's' },
     partition: 0,
     offset: String(offset),
+    index: 0,
     state: { id: player, first_seen: 0, last_seen: 0, events_total: 1, offers_today: 0, last_purchase_at: null, props: {} },
     duplicate: false,
     resent: false,

@@ -135,7 +135,7 @@ export async function replayInto(opts: ReplayOptions): Promise<ReplayProgress> {
       const items: ApplyItem[] = [];
       for (const m of chunk) {
         const d = decodeMessage(m, Date.now());
-        if (d.ok) items.push({ record: d.record, partition: batch.partition, offset: m.offset });
+        if (d.ok) d.records.forEach((record, index) => items.push({ record, partition: batch.partition, offset: m.offset, index }));
         else progress.skipped += 1;
       }
       const r = await untilDone(control, hooks, () => applyItems(opts.redis, plan, items, applyOpts));

@@ -122,7 +122,7 @@ export async function runMemoryBench(opts: { config: Config; quick: boolean; run
             const w = (sources[i] as ReturnType<typeof createEventSource>).next(at);
             seq[i] = (seq[i] as number) + 1;
             const record: EventRecord = { v: 1, player, id: w.id, type: w.type, ...(w.data ? { data: w.data } : {}), ts: at, recvAt: at, edge: 'bench', session: 'bench', stream: `${player}-app`, seq: seq[i] as number };
-            items.push({ record, partition: i % 6, offset: String((offset[0] = (offset[0] as number) + 1)) });
+            items.push({ record, partition: i % 6, offset: String((offset[0] = (offset[0] as number) + 1)), index: 0 });
           }
         }
         const out = await applyItems(apply, plan, items, { keyPrefix: prefix, seenMax: DEFAULT_SEEN_MAX, seenAgeMs: DEFAULT_SEEN_AGE_MS });

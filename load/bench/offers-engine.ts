@@ -93,6 +93,7 @@ function appliedEvent(i: number, players: number, at: number): AppliedEvent {
     record: { v: 1, player, id: `ev-${i}-${randomUUID().slice(0, 8)}`, type: `e${e}.happened`, data: { value: (i * 37) % 100, kind: ['a', 'b', 'c'][i % 3] }, recvAt: at + i, edge: 'bench', session: 'bench' },
     partition: 0,
     offset: String(i),
+    index: 0,
     state: { id: player, first_seen: at, last_seen: at + i, events_total: i, offers_today: 0, last_purchase_at: null, props },
     duplicate: false,
     resent: false,

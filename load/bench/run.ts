@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import type { Config } from '../../lib/config.ts';
 import type { BenchPlan } from '../scenarios/index.ts';
-import { startLagSampler, type LagSampler } from './lag.ts';
+import { inEvents, startLagSampler, type LagSampler } from './lag.ts';
 import type { Machine } from './machine.ts';
 import { nodeFlagsFor } from '../../bin/node-flags.ts';
 import type { Role } from '../../bin/roles.ts';
@@ -123,7 +123,18 @@ export async function runBench(o: RunOptions): Promise<{ markdown: string; files
       waitReady(peerP, `http://127.0.0.1:${peerPort}/readyz`, READY_TIMEOUT_MS),
     ]);
     progress('system under test and ws peer ready');
-    lag = await startLagSampler(o.config.kafkaBrokers ?? [], o.config.topics.events, 500);
+    // Our edges write a record per frame: their counters say how many events beyond one per record are in the topic.
+    const ourEdges = [edgePort, ...(tracedP ? [tracedPort] : [])].map((port) => `http://127.0.0.1:${port}/metrics`);
+    const extraEvents = async (): Promise<number | null> => {
+      let extra = 0;
+      for (const url of ourEdges) {
+        const [events, records] = await Promise.all([scrapeMetric(url, 'playpulse_edge_events_produced_total'), scrapeMetric(url, 'playpulse_edge_records_produced_total')]);
+        if (events === null || records === null) return null;
+        extra += events - records;
+      }
+      return extra;
+    };
+    lag = await startLagSampler(o.config.kafkaBrokers ?? [], o.config.topics.events, 500, extraEvents);
     const ours: Target = {
       name: 'ours',
       url: `ws://127.0.0.1:${edgePort}`,
@@ -203,7 +214,8 @@ export async function runBench(o: RunOptions): Promise<{ markdown: string; files
       notes.push(`Processors consumer group: ${joins} join${joins === 1 ? '' : 's'} over the run (1 = no rebalance after the first join; session ${o.env.PLAYPULSE_PROCESSORS_SESSION_TIMEOUT_MS ?? 'default'} ms).`);
     }
     await lag.stop();
-    const { samples, startedAt: lagZero } = lag;
+    const { startedAt: lagZero } = lag;
+    const samples = inEvents(lag.samples);
     lag = null;
     const groups = [...new Set(samples.flatMap((s) => Object.keys(s.groups)))];
     for (const g of groups) {

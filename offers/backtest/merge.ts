@@ -8,6 +8,8 @@
 export interface Positioned<T> {
   readonly partition: number;
   readonly offset: string;
+  /** The event's place in its Kafka record (protocol/record.ts); 0 when absent. */
+  readonly index?: number;
   readonly recvAt: number;
   readonly item: T;
 }

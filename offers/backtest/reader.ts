@@ -60,11 +60,12 @@ export async function resolveWindow(kafka: Kafka, topic: string, from: number, t
 }
 
 export interface ReadStats {
+  /** Records read (a version-2 record holds a frame's events). */
   read: number;
   skipped: number;
 }
 
-/** Yields the window's records in merge order, in chunks of up to `chunk`. */
+/** Yields the window's events in merge order, in chunks of up to `chunk` (a record's events stay in order). */
 export async function* readWindow(
   kafka: Kafka,
   topic: string,
@@ -108,7 +109,12 @@ export async function* readWindow(
           if (offset >= end) break;
           const d = decodeMessage(m, Date.now());
           if (d.ok) {
-            buf.push({ partition: p, offset: m.offset, recvAt: d.record.recvAt, item: d.record });
+            stats.read += 1;
+            const records = d.records;
+            for (let index = 0; index < records.length; index++) {
+              const record = records[index] as EventRecord;
+              buf.push({ partition: p, offset: m.offset, index, recvAt: record.recvAt, item: record });
+            }
           } else {
             stats.skipped += 1;
             log.debug({ partition: p, offset: m.offset, reason: d.reason, err: d.error }, 'record the processors dead-letter skipped');
@@ -149,7 +155,6 @@ export async function* readWindow(
         if (buf.length === 0 && !done.has(p)) break;
       }
       if (out.length === 0) return;
-      stats.read += out.length;
       yield out;
     }
   } finally {

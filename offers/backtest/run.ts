@@ -168,7 +168,7 @@ async function replay(
     return { side, pass, decider, plan: planFor(side.bundle), followUps, runDue, minAfterMs: minFollowUpDelay(side.bundle) };
   });
   type Run = (typeof runs)[number];
-  type Item = { record: EventRecord; partition: number; offset: string };
+  type Item = { record: EventRecord; partition: number; offset: string; index: number };
   const applyAndDecide = async (run: Run, items: readonly Item[]) => {
     for (const part of splitAtPurchases(items)) {
       const outcome = await applyItems(applyRedis, run.plan, part, { keyPrefix: run.side.prefix, seenMax: DEFAULT_SEEN_MAX, seenAgeMs: DEFAULT_SEEN_AGE_MS });
@@ -201,7 +201,7 @@ async function replay(
   const stats: ReadStats = { read: 0, skipped: 0 };
   try {
     for await (const chunk of readWindow(kafka, deps.config.topics.events, window, groupId, stats, CHUNK)) {
-      const items = chunk.map((c) => ({ record: c.item, partition: c.partition, offset: c.offset }));
+      const items = chunk.map((c) => ({ record: c.item, partition: c.partition, offset: c.offset, index: c.index ?? 0 }));
       await Promise.all(runs.map((run) => feed(run, items)));
       progress(stats.read + stats.skipped);
     }

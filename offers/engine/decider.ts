@@ -16,6 +16,7 @@ import { routeOffer } from './offer-routing.ts';
 import { BanditAllocations } from './bandit-cache.ts';
 import type { Tracing } from '../../lib/tracing.ts';
 import type { AppliedEvent, Decider } from '../../processors/decider-seam.ts';
+import { eventPosition } from '../../protocol/record.ts';
 
 export interface DeciderDeps {
   readonly config: Config;
@@ -127,7 +128,7 @@ export function createDecider(deps: DeciderDeps): ClosableDecider {
                 input: conditionInput(r, e.state, bundle),
                 rules,
                 bundle,
-                position: { partition: e.partition, offset: e.offset },
+                position: { partition: e.partition, offset: eventPosition(e.offset, e.index) },
                 trace: e.trace,
               },
             }
@@ -144,7 +145,7 @@ export function createDecider(deps: DeciderDeps): ClosableDecider {
   async function special(bundle: Bundle, e: AppliedEvent): Promise<void> {
     const r = e.record;
     await handleResponse(context, r, bundle.policy);
-    if (r.type === bundle.policy.revenue?.event) await attributeRevenueEvent(context, bundle.policy, r, { partition: e.partition, offset: e.offset });
+    if (r.type === bundle.policy.revenue?.event) await attributeRevenueEvent(context, bundle.policy, r, { partition: e.partition, offset: eventPosition(e.offset, e.index) });
   }
 
   return {

@@ -485,6 +485,7 @@ export interface SpendWindow {
 /** Where an event sits in Kafka: what the decided and attributed markers compare. */
 export interface EventPosition {
   readonly partition: number;
+  /** The event's position in the partition (eventPosition, protocol/record.ts): its record's offset, plus its place in the record. */
   readonly offset: string;
 }
 

@@ -3,7 +3,9 @@
   state, atomically; each event at most once.
 
   KEYS[1] state      HASH  built-ins and plain property values
-  KEYS[2] markers    HASH  <partition> -> offset of the last event applied from it;
+  KEYS[2] markers    HASH  <partition> -> position of the last event applied from it (its
+                           record's offset, plus index / 1024 for the index-th event of a
+                           record that holds a frame: eventPosition in protocol/record.ts);
                            s:<stream> -> MessagePack {lastUsed, hi, from1, to1, ...} of a client
                            stream (below). Kept apart from `state` so that a stream with
                            many holes cannot turn the state hash into Redis' large encoding.
@@ -27,7 +29,7 @@
             window     resend window W: a seq at or below (stream's highest seq) - W is old
             streamsKept, gapsKept  streams remembered per player, holes per stream
             E          number of events; then per event:
-              partition (string), offset, event id (string), recvAt (ms),
+              partition (string), position, event id (string), recvAt (ms),
               flags ("p" for offer.purchased, "" otherwise), stream ("" when none),
               seq (0 when none), N (ops), then N pairs:
               property index (1-based), value
@@ -35,7 +37,7 @@
                last: a string, stored as is)
 
   Event time t = max(recvAt, last_seen): a player's clock never runs backwards.
-  An event is a duplicate when its offset is at or below its partition's watermark (Kafka
+  An event is a duplicate when its position is at or below its partition's watermark (Kafka
   redelivery), or it is a client resend: with a stream and seq, the seq was applied before
   on that stream; without, its id is in `seen` with a time within seenAgeMs of t. A
   duplicate changes nothing but the watermark. The state field `seen_n` counts the ids in

@@ -7,7 +7,9 @@
 import { encode } from '@msgpack/msgpack';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_DEPTH } from '../../protocol/limits.ts';
+import { MAX_DATA_BYTES, MAX_DEPTH } from '../../protocol/limits.ts';
+import { decodeFrame, encodeFrame } from '../../protocol/codec.ts';
+import { DATA_SIZE_EVIDENT_FRAME_BYTES } from '../../protocol/validate-event.ts';
 import { raw, invalidUtf8, validEvent, validFrame, wrongTypeFor } from './arbitraries.ts';
 import { checkProperty, classify, guardPrototype, type Outcome, plainAllTheWay } from './pipeline.ts';
 
@@ -48,6 +50,26 @@ describe('frame fuzzing', () => {
       },
       3_000,
     );
+  });
+
+  it('an event\'s data re-encodes to at most twice the bytes the client sent (why a frame of 8 KiB needs no size check)', () => {
+    const leaf = fc.oneof(fc.integer(), fc.double({ noNaN: true }), fc.float({ noNaN: true }), fc.maxSafeInteger(), fc.string({ maxLength: 40 }), fc.boolean(), fc.constant(null));
+    const value = fc.letrec((tie) => ({
+      v: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('v'), { maxLength: 4 }), tie('o')),
+      o: fc.dictionary(fc.string({ maxLength: 8 }).filter((k) => !['__proto__', 'constructor', 'prototype'].includes(k)), tie('v'), { maxKeys: 5 }),
+    })).o;
+    checkProperty(
+      'data growth',
+      fc.tuple(value, fc.constantFrom({ forceFloat32: true }, {}, { forceIntegerToFloat: true })),
+      ([data, options]) => {
+        const sent = encode(data, options);
+        const decoded = decodeFrame(encode({ t: 'ev', data }, options));
+        expect(decoded.ok).toBe(true);
+        if (decoded.ok) expect(encodeFrame(decoded.frame.data).length).toBeLessThanOrEqual(2 * sent.length);
+      },
+      5_000,
+    );
+    expect(DATA_SIZE_EVIDENT_FRAME_BYTES * 2).toBe(MAX_DATA_BYTES);
   });
 
   it('random bytes never throw', () => {

@@ -1,6 +1,6 @@
 /**
  * Property-based fuzzing of the Kafka record decoder (protocol/record.ts): a record value is
- * untrusted input like a client frame. Whatever the bytes, decodeRecord returns a record with
+ * untrusted input like a client frame. Whatever the bytes, decodeRecords returns events with
  * no `__proto__`/`constructor`/`prototype` own key anywhere, or throws PROC_POISON_EVENT
  * (which processors dead-letter); never another error, never a touched Object.prototype.
  * Case counts per property are printed at the end (FUZZ_RUNS scales them; default 1).
@@ -9,22 +9,25 @@ import { encode } from '@msgpack/msgpack';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isPlayPulseError } from '../../lib/errors.ts';
-import { FORBIDDEN_KEYS } from '../../protocol/limits.ts';
-import { decodeRecord, encodeRecord, type EventRecord } from '../../protocol/record.ts';
+import { FORBIDDEN_KEYS, STREAM_PATTERN } from '../../protocol/limits.ts';
+import { decodeRecords, encodeFrameRecord, encodeRecord, type EventRecord, type FrameRecord } from '../../protocol/record.ts';
 import { validEvent } from './arbitraries.ts';
 import { checkProperty, guardPrototype, plainAllTheWay } from './pipeline.ts';
 
 guardPrototype('records');
 
-type Decoded = { kind: 'record'; record: EventRecord } | { kind: 'poison'; message: string };
+type Decoded = { kind: 'record'; record: EventRecord; records: EventRecord[] } | { kind: 'poison'; message: string };
 
-/** decodeRecord's outcome; a throw of anything but PROC_POISON_EVENT fails the case. */
+/** decodeRecords' outcome (`record`: the first event); a throw of anything but PROC_POISON_EVENT fails the case. */
 function decode(bytes: Uint8Array): Decoded {
   try {
-    const record = decodeRecord(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    expect(plainAllTheWay(record)).toBe(true);
-    expect(forbiddenKeyIn(record)).toBeNull();
-    return { kind: 'record', record };
+    const records = decodeRecords(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    expect(records.length).toBeGreaterThan(0);
+    for (const record of records) {
+      expect(plainAllTheWay(record)).toBe(true);
+      expect(forbiddenKeyIn(record)).toBeNull();
+    }
+    return { kind: 'record', record: records[0] as EventRecord, records };
   } catch (err) {
     expect(isPlayPulseError(err) && err.code === 'PROC_POISON_EVENT', `unexpected throw: ${String(err)}`).toBe(true);
     return { kind: 'poison', message: (err as Error).message };
@@ -55,6 +58,36 @@ const validRecord: fc.Arbitrary<EventRecord> = fc
     }
     return r;
   });
+
+/** A version-2 record as the edge writes it: 1..6 valid events of one frame, with or without a stream. */
+const validFrameRecord: fc.Arbitrary<FrameRecord> = fc
+  .tuple(fc.array(fc.tuple(validEvent, fc.option(fc.integer({ min: 1, max: 2 ** 40 }), { nil: undefined })), { minLength: 1, maxLength: 6 }), fc.stringMatching(/^[A-Za-z0-9_.:-]{1,64}$/), fc.integer({ min: 0, max: 2 ** 50 }), fc.boolean())
+  .map(([list, player, recvAt, streamed]) => {
+    const events = list.map(([e, seq]) => {
+      const out: FrameRecord['events'][number] = { id: e.id, type: e.type };
+      if (e.ts !== undefined) out.ts = e.ts;
+      if (e.data !== undefined) out.data = e.data;
+      if (streamed && seq !== undefined) out.seq = seq;
+      return out;
+    });
+    const r: FrameRecord = { v: 2, player, recvAt, edge: 'edge-1', session: 's-1', events };
+    if (streamed) r.stream = 'app-1';
+    return r;
+  });
+
+/** The events a reader should get from a version-2 record. */
+function flattened(r: FrameRecord): EventRecord[] {
+  return r.events.map((e) => {
+    const out: EventRecord = { v: 2, player: r.player, id: e.id, type: e.type, recvAt: r.recvAt, edge: r.edge, session: r.session };
+    if (e.ts !== undefined) out.ts = e.ts;
+    if (e.data !== undefined) out.data = e.data;
+    if (e.seq !== undefined) {
+      out.stream = r.stream as string;
+      out.seq = e.seq;
+    }
+    return out;
+  });
+}
 
 /** `obj` with an own enumerable property `key` (even `__proto__`), as a hostile producer would encode it. */
 function withOwnKey(obj: Record<string, unknown>, key: string, value: unknown): Record<string, unknown> {
@@ -91,8 +124,60 @@ describe('record fuzzing', () => {
       const bytes = encodeRecord(r);
       const d = decode(bytes);
       expect(d.kind).toBe('record');
-      if (d.kind === 'record') expect(encodeRecord(d.record)).toEqual(bytes);
+      if (d.kind === 'record') {
+        expect(d.records).toHaveLength(1);
+        expect(encodeRecord(d.record)).toEqual(bytes);
+      }
     }, 3_000);
+  });
+
+  it('decodes every version-2 record (one per frame) as the events written, in order', () => {
+    checkProperty('valid frame records', validFrameRecord, (r) => {
+      const d = decode(encodeFrameRecord(r));
+      expect(d.kind).toBe('record');
+      // Compared as encoded: -0 in data is written as 0.
+      if (d.kind === 'record') expect(d.records.map((e) => encodeRecord(e))).toEqual(flattened(r).map((e) => encodeRecord(e)));
+    }, 3_000);
+  });
+
+  it('random bytes spliced into a valid version-2 record are events or PROC_POISON_EVENT', () => {
+    checkProperty(
+      'spliced frame records',
+      fc.tuple(validFrameRecord, fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 16 }), fc.boolean()),
+      ([r, at, junk, overwrite]) => {
+        const bytes = [...encodeFrameRecord(r)];
+        bytes.splice(at % bytes.length, overwrite ? junk.length : 0, ...junk);
+        decode(Uint8Array.from(bytes));
+      },
+      10_000,
+    );
+  });
+
+  it('a wrong type in a version-2 record or one of its events is PROC_POISON_EVENT, never accepted', () => {
+    const field = fc.constantFrom('v', 'player', 'recvAt', 'edge', 'session', 'stream', 'events');
+    const eventField = fc.constantFrom('id', 'type', 'ts', 'data', 'seq');
+    const wrong = fc.oneof(fc.string({ maxLength: 4 }), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.integer(), { maxLength: 2 }), fc.uint8Array({ maxLength: 4 }), fc.bigInt({ min: 2n ** 60n, max: 2n ** 62n }));
+    checkProperty(
+      'wrong types in frame records',
+      fc.tuple(validFrameRecord, fc.oneof(field.map((f) => ({ f, inEvent: false })), eventField.map((f) => ({ f, inEvent: true }))), wrong, fc.nat()),
+      ([r, { f, inEvent }, bad, at]) => {
+        const i = at % r.events.length;
+        const value = inEvent ? { ...r, events: r.events.map((e, j) => (j === i ? { ...e, [f]: bad } : e)) } : { ...r, [f]: bad };
+        const d = decode(enc(value));
+        if (d.kind === 'record') {
+          const kept = inEvent ? (d.records[i] as unknown as Record<string, unknown>)[f] : (d.record as unknown as Record<string, unknown>)[f];
+          if (f === 'v') expect(d.record.v).toBe(2);
+          else if (f === 'events') expect(d.records.length).toBeGreaterThan(0);
+          // A record-level stream reaches only the events that have a seq.
+          else if (f === 'stream') expect(kept === undefined || (typeof kept === 'string' && STREAM_PATTERN.test(kept))).toBe(true);
+          else if (f === 'ts' || f === 'recvAt') expect(Number.isFinite(kept)).toBe(true);
+          else if (f === 'seq') expect(Number.isSafeInteger(kept)).toBe(true);
+          else if (f === 'data') expect(plainAllTheWay(kept) && kept !== null && typeof kept === 'object' && !Array.isArray(kept)).toBe(true);
+          else expect(typeof kept).toBe('string');
+        }
+      },
+      5_000,
+    );
   });
 
   it('random bytes are a record or PROC_POISON_EVENT, nothing else', () => {

@@ -12,7 +12,7 @@ import { createDecider } from '../../offers/engine/decider.ts';
 import { startOffers } from '../../offers/index.ts';
 import { cleanupRedisPrefix, createTestTopics } from '../helpers/stack.ts';
 import { createDurableProducer, createKafka } from '../../lib/kafka.ts';
-import { encodeRecord, recordHeaders } from '../../protocol/record.ts';
+import { encodeFrameRecord, encodeRecord, recordHeaders, type EventRecord, type FrameRecord } from '../../protocol/record.ts';
 import type { RecordedEvents } from './backtest-events.ts';
 import { sleep } from '../../lib/time.ts';
 
@@ -76,16 +76,20 @@ export async function startPlayPulse(config: Config, rulesDir = 'offers/rules'):
   };
 }
 
-/** Produces recorded events to the events topic, in order, with their recvAt as the record timestamp. */
+/**
+ * Produces recorded events to the events topic, in order, with their recvAt as the record
+ * timestamp: every other one as a version-2 record (a one-event frame, as the edge writes
+ * it), the rest as version 1, so every backtest reads both versions.
+ */
 export async function produceRecorded(cfg: Config, events: RecordedEvents): Promise<void> {
   const kafka = createKafka(cfg.kafkaBrokers ?? [], 'backtest-test-producer');
   const producer = createDurableProducer(kafka);
   await producer.connect();
   try {
     for (let i = 0; i < events.records.length; i += 5_000) {
-      const messages = events.records.slice(i, i + 5_000).map((r) => ({
+      const messages = events.records.slice(i, i + 5_000).map((r, j) => ({
         key: r.player,
-        value: encodeRecord(r),
+        value: (i + j) % 2 === 0 ? encodeRecord(r) : encodeFrameRecord(asFrame(r)),
         headers: recordHeaders(r),
         timestamp: String(r.recvAt),
       }));
@@ -94,6 +98,17 @@ export async function produceRecorded(cfg: Config, events: RecordedEvents): Prom
   } finally {
     await producer.disconnect();
   }
+}
+
+/** One event as the version-2 record of a one-event frame. */
+function asFrame(r: EventRecord): FrameRecord {
+  const event: FrameRecord['events'][number] = { id: r.id, type: r.type };
+  if (r.ts !== undefined) event.ts = r.ts;
+  if (r.data !== undefined) event.data = r.data;
+  if (r.seq !== undefined) event.seq = r.seq;
+  const frame: FrameRecord = { v: 2, player: r.player, recvAt: r.recvAt, edge: r.edge, session: r.session, events: [event] };
+  if (r.stream !== undefined) frame.stream = r.stream;
+  return frame;
 }
 
 /** Waits until the processors' group has committed every partition to its end. */

@@ -12,7 +12,7 @@ import { createRedis, type RedisClient } from '../../lib/redis.ts';
 import { compileBundle } from '../../designer/compile.ts';
 import { staticBundleSource } from '../../designer/store.ts';
 import type { BundleSource } from '../../designer/types.ts';
-import { decodeRecord, type EventRecord } from '../../protocol/record.ts';
+import { decodeRecords, type EventRecord } from '../../protocol/record.ts';
 import { signPlayerTokenWith } from '../../edge/auth.ts';
 import { startEdge, type EdgeTuning, type RunningEdge } from '../../edge/index.ts';
 import { cleanupRedisPrefix, createTestTopics, testConfig, uniqueName } from '../helpers/stack.ts';
@@ -250,26 +250,37 @@ export async function metricValue(port: number, name: string, labels = ''): Prom
   return sum;
 }
 
-/** Reads the events topic from the beginning until `until` holds or `count` records are read. */
-export async function readEvents(config: Config, until: (records: EventRecord[]) => boolean): Promise<{ records: EventRecord[]; keys: string[] }> {
+/** Reads the events topic from the beginning, one entry per event, until `until` holds. */
+export async function readEvents(
+  config: Config,
+  until: (records: EventRecord[]) => boolean,
+): Promise<{ records: EventRecord[]; keys: string[]; messages: { key: string; headers: Record<string, string>; events: EventRecord[] }[] }> {
   const kafka = new Kafka({ clientId: 'edge-test-reader', brokers: [...(config.kafkaBrokers ?? [])], logLevel: logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId: uniqueName('edge-test') });
   const records: EventRecord[] = [];
   const keys: string[] = [];
+  const messages: { key: string; headers: Record<string, string>; events: EventRecord[] }[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic: config.topics.events, fromBeginning: true });
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
   await consumer.run({
     eachMessage: async ({ message }) => {
-      records.push(decodeRecord(message.value));
-      keys.push(message.key?.toString() ?? '');
+      const events = decodeRecords(message.value);
+      const key = message.key?.toString() ?? '';
+      for (const record of events) {
+        records.push(record);
+        keys.push(key);
+      }
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = String(Array.isArray(v) ? v[0] : v);
+      messages.push({ key, headers, events });
       if (until(records)) done();
     },
   });
   await finished;
   await consumer.disconnect();
-  return { records, keys };
+  return { records, keys, messages };
 }
 
 export async function withRedis<T>(config: Config, fn: (redis: RedisClient) => Promise<T>): Promise<T> {

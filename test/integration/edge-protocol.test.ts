@@ -49,7 +49,7 @@ describe('edge protocol v1', () => {
     const { records, keys } = await readEvents(t.config, (rs) => rs.some((r) => r.id === 'rec-1'));
     const i = records.findIndex((r) => r.id === 'rec-1');
     expect(keys[i]).toBe('rec-player');
-    expect(records[i]).toMatchObject({ v: 1, player: 'rec-player', id: 'rec-1', type: 'level.up', ts: 1_700_000_000_000, data: { level: 7 }, edge: t.edge.instanceId, session: hello.session });
+    expect(records[i]).toMatchObject({ v: 2, player: 'rec-player', id: 'rec-1', type: 'level.up', ts: 1_700_000_000_000, data: { level: 7 }, edge: t.edge.instanceId, session: hello.session });
     expect(typeof records[i]?.recvAt).toBe('number');
     await c.close();
   });
@@ -75,6 +75,27 @@ describe('edge protocol v1', () => {
     }
     expect(c.ackedIds()).not.toContain('b-2');
     expect((await c.next(isErr('b-3'))).message).toMatch(/unknown event type/);
+    // The frame's valid events are one version-2 record, in order; pp-type only when they share a type.
+    const { messages } = await readEvents(t.config, (rs) => rs.some((r) => r.id === 'b-6'));
+    const record = messages.find((m) => m.events.some((e) => e.id === 'b-1'));
+    expect(record?.key).toBe('batch-player');
+    expect(record?.events.map((e) => [e.v, e.id])).toEqual([
+      [2, 'b-1'],
+      [2, 'b-6'],
+    ]);
+    expect(record?.headers).not.toHaveProperty('pp-type');
+    await c.close();
+  });
+
+  it('writes one record per frame: an id twice in a frame is one event, and a one-type frame carries pp-type', async () => {
+    const c = await client('frame-player');
+    c.send({ t: 'evs', events: [{ id: 'fr-1', type: 'level.up', data: { level: 1 } }, { id: 'fr-2', type: 'level.up', data: { level: 2 } }, { id: 'fr-1', type: 'level.up', data: { level: 1 } }] });
+    await c.acked(['fr-1', 'fr-2']);
+    const { messages, records } = await readEvents(t.config, (rs) => rs.some((r) => r.id === 'fr-2'));
+    expect(records.filter((r) => r.id === 'fr-1')).toHaveLength(1);
+    const record = messages.find((m) => m.events.some((e) => e.id === 'fr-2'));
+    expect(record?.events.map((e) => e.id)).toEqual(['fr-1', 'fr-2']);
+    expect(record?.headers['pp-type']).toBe('level.up');
     await c.close();
   });
 

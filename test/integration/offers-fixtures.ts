@@ -115,6 +115,7 @@ export function applied(playerId: string, type: string, data: Record<string, unk
     record: { v: 1, player: playerId, id, type, data, recvAt, edge: 'test-edge', session: 'test-session' },
     partition: 0,
     offset: String(offset),
+    index: 0,
     state: stateOf(playerId, props, recvAt),
     duplicate: false,
     resent: false,

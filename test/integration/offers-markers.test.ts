@@ -73,6 +73,26 @@ describe('decided markers', () => {
     expect(await r.redis.hgetall(offerKeys(r.prefix).stats('comeback'))).toMatchObject({ 'default|triggered': '2' });
   });
 
+  it('decides each event of a version-2 record (one offset, several positions) once, together or one call at a time', async () => {
+    const r = await rig(bundleOf(baseFiles({ 'comeback.yaml': comebackYaml() })));
+    const inRecord = (e: AppliedEvent, index: number): AppliedEvent => ({ ...at(e, 1, 100), index });
+    const frame = [inRecord(loss('m5', T0, 3, 'f0'), 0), inRecord(loss('m5', T0, 4, 'f1'), 1), inRecord(loss('m5', T0, 5, 'f2'), 2)];
+    await r.decider.decideBatch(frame);
+    const decisions = () => r.redis.getBuffer(playerKeys(r.prefix, 'm5').decisions).then((b) => decodeDecisionList(b));
+    expect((await decisions()).map((d) => d.eventId).sort()).toEqual(['f0', 'f1', 'f2']);
+    expect(await r.redis.hget(playerKeys(r.prefix, 'm5').limits, 'd:1')).toBe('100.001953125');
+    // Redelivered whole, or one event at a time: nothing decided again.
+    await r.decider.decideBatch(frame);
+    for (const e of frame) await r.decider.decideBatch([e]);
+    expect(await decisions()).toHaveLength(3);
+
+    // A record's events decided over two calls (a chunk's slow path): the second call still decides the rest.
+    const split = [inRecord(loss('m6', T0, 3, 's0'), 0), inRecord(loss('m6', T0, 4, 's1'), 1)];
+    await r.decider.decideBatch([split[0] as AppliedEvent]);
+    await r.decider.decideBatch([split[1] as AppliedEvent]);
+    expect((await r.redis.getBuffer(playerKeys(r.prefix, 'm6').decisions).then((b) => decodeDecisionList(b))).map((d) => d.eventId).sort()).toEqual(['s0', 's1']);
+  });
+
   it('skips a client resend (its first copy is the one decided), even at a new offset', async () => {
     const r = await rig(bundleOf(baseFiles({ 'comeback.yaml': comebackYaml() })));
     const first = at(loss('m2', T0, 3, 'x'), 0, 10);
@@ -128,15 +148,15 @@ describe('retention', () => {
     const plan = planFor(bundle);
     const apply = withScripts(r.redis);
     const events = [
-      { record: { v: 1, player: 'ret', id: 'l1', type: 'match.end', data: { result: 'loss' }, recvAt: T0, edge: 'e', session: 's' }, partition: 0, offset: '1' },
-      { record: { v: 1, player: 'ret', id: 'l2', type: 'match.end', data: { result: 'loss' }, recvAt: T0 + 1, edge: 'e', session: 's', stream: 'dev', seq: 1 }, partition: 0, offset: '2' },
-      { record: { v: 1, player: 'ret', id: 'l3', type: 'match.end', data: { result: 'loss' }, recvAt: T0 + 2, edge: 'e', session: 's', stream: 'dev', seq: 2 }, partition: 0, offset: '3' },
-      { record: { v: 1, player: 'ret', id: 'o1', type: 'store.open', data: {}, recvAt: T0 + 3, edge: 'e', session: 's' }, partition: 0, offset: '4' },
+      { record: { v: 1, player: 'ret', id: 'l1', type: 'match.end', data: { result: 'loss' }, recvAt: T0, edge: 'e', session: 's' }, partition: 0, offset: '1', index: 0 },
+      { record: { v: 1, player: 'ret', id: 'l2', type: 'match.end', data: { result: 'loss' }, recvAt: T0 + 1, edge: 'e', session: 's', stream: 'dev', seq: 1 }, partition: 0, offset: '2', index: 0 },
+      { record: { v: 1, player: 'ret', id: 'l3', type: 'match.end', data: { result: 'loss' }, recvAt: T0 + 2, edge: 'e', session: 's', stream: 'dev', seq: 2 }, partition: 0, offset: '3', index: 0 },
+      { record: { v: 1, player: 'ret', id: 'o1', type: 'store.open', data: {}, recvAt: T0 + 3, edge: 'e', session: 's' }, partition: 0, offset: '4', index: 0 },
     ];
     const out = await applyItems(apply, plan, events, { keyPrefix: r.prefix, seenMax: DEFAULT_SEEN_MAX, seenAgeMs: DEFAULT_SEEN_AGE_MS });
     await r.decider.decideBatch(out.applied);
     const offerId = offerIdFor('comeback', 'ret', 'l3');
-    const shown = { record: { v: 1, player: 'ret', id: 's1', type: 'offer.shown', data: { offerId }, recvAt: T0 + 4, edge: 'e', session: 's' }, partition: 0, offset: '5' };
+    const shown = { record: { v: 1, player: 'ret', id: 's1', type: 'offer.shown', data: { offerId }, recvAt: T0 + 4, edge: 'e', session: 's' }, partition: 0, offset: '5', index: 0 };
     const out2 = await applyItems(apply, plan, [shown], { keyPrefix: r.prefix, seenMax: DEFAULT_SEEN_MAX, seenAgeMs: DEFAULT_SEEN_AGE_MS });
     await r.decider.decideBatch(out2.applied);
 
@@ -163,6 +183,7 @@ describe('an inactive player', () => {
       record: { v: 1, player: 'gone', id: `g${i}`, type: 'match.end', data: { result: 'loss' }, recvAt: T0 + i, edge: 'e', session: 's', stream: 'dev', seq: i },
       partition: 0,
       offset: String(i),
+      index: 0,
     }));
     const out = await applyItems(apply, planFor(bundle), events, { keyPrefix: r.prefix, seenMax: DEFAULT_SEEN_MAX, seenAgeMs: DEFAULT_SEEN_AGE_MS });
     await r.decider.decideBatch(out.applied);

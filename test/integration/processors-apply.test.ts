@@ -46,7 +46,7 @@ function seqItem(player: string, stream: string, seq: number, recvAt: number, at
 function item(player: string, type: string, data: Record<string, unknown> | undefined, recvAt: number, id = `id-${offset}`, partition = 0, at?: string): ApplyItem {
   const record: EventRecord = { v: 1, player, id, type, data, recvAt, edge: 'e', session: 's' };
   offset += 1;
-  return { record, partition, offset: at ?? String(offset) };
+  return { record, partition, offset: at ?? String(offset), index: 0 };
 }
 
 async function apply(bundle: Bundle, items: ApplyItem[], opts: ApplyOptions) {

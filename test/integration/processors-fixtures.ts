@@ -8,11 +8,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Kafka } from 'kafkajs';
+import type { Kafka, Message } from 'kafkajs';
 import { compileBundle } from '../../designer/compile.ts';
 import type { Bundle, BundleSource } from '../../designer/types.ts';
 import type { AppliedEvent, Decider } from '../../processors/decider-seam.ts';
-import { encodeRecord, recordHeaders, type EventRecord } from '../../protocol/record.ts';
+import { encodeFrameRecord, encodeRecord, frameRecordHeaders, recordHeaders, type EventRecord, type FrameRecord } from '../../protocol/record.ts';
 import type { Config } from '../../lib/config.ts';
 import { createDurableProducer } from '../../lib/kafka.ts';
 import { createRng } from '../../load/scenarios/events.ts';
@@ -179,6 +179,48 @@ export async function produceRecords(kafka: Kafka, topic: string, records: reado
   } finally {
     await producer.disconnect();
   }
+}
+
+/**
+ * `events` as the topic's messages of both record versions (protocol/record.ts): each
+ * player's events, in order, cut into runs of 1..`maxRun`; a run of one alternates between a
+ * version-1 and a one-event version-2 record, a longer run is one version-2 record (one
+ * frame), whose events share the run's last recvAt. Players' records interleave. Returns the
+ * messages and the events as readers see them (recvAt shared per frame), in message order.
+ */
+export function mixedVersionMessages(events: readonly EventRecord[], seed: number, maxRun = 6): { messages: Message[]; events: EventRecord[] } {
+  const rnd = createRng(seed);
+  const byPlayer = new Map<string, EventRecord[]>();
+  for (const e of events) byPlayer.set(e.player, [...(byPlayer.get(e.player) ?? []), e]);
+  const queues = [...byPlayer.values()].map((list) => ({ list, at: 0 }));
+  const messages: Message[] = [];
+  const applied: EventRecord[] = [];
+  let ones = 0;
+  while (queues.some((q) => q.at < q.list.length)) {
+    for (const q of queues) {
+      if (q.at >= q.list.length) continue;
+      const run = q.list.slice(q.at, q.at + 1 + Math.floor(rnd() * maxRun));
+      q.at += run.length;
+      const first = run[0] as EventRecord;
+      if (run.length === 1 && ones++ % 2 === 0) {
+        messages.push({ key: first.player, value: encodeRecord(first), headers: recordHeaders(first) });
+        applied.push(first);
+        continue;
+      }
+      const recvAt = (run[run.length - 1] as EventRecord).recvAt;
+      const frame: FrameRecord = {
+        v: 2,
+        player: first.player,
+        recvAt,
+        edge: first.edge,
+        session: first.session,
+        events: run.map((e) => ({ id: e.id, type: e.type, ...(e.ts === undefined ? {} : { ts: e.ts }), ...(e.data === undefined ? {} : { data: e.data }) })),
+      };
+      messages.push({ key: first.player, value: encodeFrameRecord(frame), headers: frameRecordHeaders(frame.events) });
+      for (const e of run) applied.push({ ...e, v: 2, recvAt });
+    }
+  }
+  return { messages, events: applied };
 }
 
 /** Runs `fn`, retrying a few times: topic creation right after another can meet stale metadata. */

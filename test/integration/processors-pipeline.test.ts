@@ -14,7 +14,7 @@ import { registry } from '../../lib/metrics.ts';
 import { startProcessors, type Processors } from '../../processors/index.ts';
 import { createApplyClient, type ScriptClient } from '../../processors/scripts.ts';
 import { readPlayerState } from '../../processors/state.ts';
-import { encodeRecord, recordHeaders, type EventRecord } from '../../protocol/record.ts';
+import { encodeRecord, eventPosition, recordHeaders, type EventRecord } from '../../protocol/record.ts';
 import { createDurableProducer } from '../../lib/kafka.ts';
 import { cleanupRedisPrefix, createTestTopics, testConfig, testServices } from '../helpers/stack.ts';
 import { DAY_MS } from '../helpers/time.ts';
@@ -24,6 +24,7 @@ import {
   expectedStates,
   gameEvents,
   groupProgress,
+  mixedVersionMessages,
   produceRecords,
   retried,
   RecordingDecider,
@@ -79,6 +80,16 @@ async function assertState(config: Config, events: readonly EventRecord[], sourc
   }
 }
 
+/** Stops the running processors and resets their group to offset 0; returns the offset-duplicates counter before the rerun. */
+async function restartFromEarliest(config: Config): Promise<number> {
+  await running.pop()?.stop();
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.resetOffsets({ groupId: `${config.keyPrefix}-processors`, topic: config.topics.events, earliest: true });
+  await admin.disconnect();
+  return counterValue('playpulse_processor_duplicates_skipped_total', { reason: 'offset' });
+}
+
 function counterValue(name: string, labels: Record<string, string> = {}): Promise<number> {
   return registry.getSingleMetric(name)?.get().then((m) =>
     m.values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((s, v) => s + v.value, 0),
@@ -130,18 +141,42 @@ describe('processors pipeline', () => {
     expect(first.decider.events.filter((e) => e.duplicate)).toHaveLength(events.length);
     expect((await counterValue('playpulse_processor_duplicates_skipped_total', { reason: 'event_id' })) - dupById).toBe(events.length);
 
-    await running.pop()?.stop();
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.resetOffsets({ groupId: `${config.keyPrefix}-processors`, topic: config.topics.events, earliest: true });
-    await admin.disconnect();
-    const dupByOffset = await counterValue('playpulse_processor_duplicates_skipped_total', { reason: 'offset' });
+    const dupByOffset = await restartFromEarliest(config);
     const second = await start(config, source);
     await drained(config);
     await assertState(config, events, source);
     expect(second.decider.events).toHaveLength(events.length * 2);
     expect(second.decider.events.every((e) => e.duplicate)).toBe(true);
     expect((await counterValue('playpulse_processor_duplicates_skipped_total', { reason: 'offset' })) - dupByOffset).toBe(events.length * 2);
+  });
+
+  it('reads records of both versions in one topic: exact state, every event once in position order, and a reset to offset 0 finds each a duplicate by position', async () => {
+    const config = await setup();
+    const source = new SwappableSource(compileGame());
+    const mixed = mixedVersionMessages(gameEvents(12, 25, 17), 17);
+    expect(mixed.messages.length).toBeLessThan(mixed.events.length);
+    const producer = createDurableProducer(kafka);
+    await producer.connect();
+    await producer.send({ topic: config.topics.events, acks: -1, messages: mixed.messages });
+    await producer.disconnect();
+    const first = await start(config, source);
+    await drained(config);
+    await assertState(config, mixed.events, source);
+    expect(first.decider.events.map((e) => e.record.id).sort()).toEqual(mixed.events.map((e) => e.id).sort());
+    expect(first.decider.events.every((e) => !e.duplicate)).toBe(true);
+    // Positions strictly increase within a partition, across records and within a frame's record.
+    const positions = new Map<number, number[]>();
+    for (const e of first.decider.events) positions.set(e.partition, [...(positions.get(e.partition) ?? []), Number(eventPosition(e.offset, e.index))]);
+    for (const list of positions.values()) for (let i = 1; i < list.length; i++) expect(list[i]).toBeGreaterThan(list[i - 1] as number);
+    expect(first.decider.events.some((e) => e.index > 0)).toBe(true);
+
+    const dupByOffset = await restartFromEarliest(config);
+    const second = await start(config, source);
+    await drained(config);
+    await assertState(config, mixed.events, source);
+    expect(second.decider.events).toHaveLength(mixed.events.length);
+    expect(second.decider.events.every((e) => e.duplicate)).toBe(true);
+    expect((await counterValue('playpulse_processor_duplicates_skipped_total', { reason: 'offset' })) - dupByOffset).toBe(mixed.events.length);
   });
 
   it('sends poison events (a forbidden key among them) to the dead-letter topic with the reason and keeps the partition flowing', async () => {

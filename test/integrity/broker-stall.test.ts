@@ -13,7 +13,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logLevel } from 'kafkajs';
 import { createDurableProducer, createKafka, ensureTopics } from '../../lib/kafka.ts';
-import { encodeRecord, recordHeaders, RECORD_VERSION, type EventRecord } from '../../protocol/record.ts';
+import { encodeRecord, recordHeaders, type EventRecord } from '../../protocol/record.ts';
 import { assertNoLostAcks, type AckedEvent } from './checks.ts';
 import { readTopicRecords } from './readers.ts';
 import { startDedicatedKafka, type DedicatedKafka } from '../faults/services.ts';
@@ -23,7 +23,7 @@ const REQUEST_TIMEOUT_MS = 1_500;
 const PLAYER = 'pstall';
 
 function records(tag: string, n: number): EventRecord[] {
-  return Array.from({ length: n }, (_, i) => ({ v: RECORD_VERSION, player: PLAYER, id: `${tag}-${i}`, type: 'match.end', recvAt: Date.now(), edge: 'test', session: 'test' }));
+  return Array.from({ length: n }, (_, i) => ({ v: 1, player: PLAYER, id: `${tag}-${i}`, type: 'match.end', recvAt: Date.now(), edge: 'test', session: 'test' }));
 }
 
 describe('a broker that stalls past the request timeout, then writes the batch', () => {

@@ -34,9 +34,12 @@ export interface AckedEvent {
 }
 
 /** One record of a topic as read back; `record` is null when the value did not decode. */
+/** One event of a topic: a version-1 record, or one event of a version-2 record (protocol/record.ts). */
 export interface TopicRecord {
   readonly partition: number;
   readonly offset: string;
+  /** The event's place in its record (0 for a version-1 record). */
+  readonly index?: number;
   readonly key: string | null;
   readonly record: EventRecord | null;
   readonly decodeError: string | null;

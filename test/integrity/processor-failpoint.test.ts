@@ -25,6 +25,7 @@ import { TestClient, type WireEvent } from '../faults/client.ts';
 import { scrape, sumOf } from '../faults/metrics.ts';
 import type { FailPointStep } from '../../lib/config.ts';
 import { DAY_MS } from '../../processors/state.ts';
+import { positionOffset } from '../../protocol/record.ts';
 
 const SOAK = process.env.PLAYPULSE_SOAK === '1';
 const PLAYERS = SOAK ? 400 : 40;
@@ -183,7 +184,7 @@ async function appliedBeyondCommit(world: World, players: readonly string[]): Pr
   for (const wm of await Promise.all(players.map((p) => world.redis.hgetall(playerKeys(world.keyPrefix, p).watermark)))) {
     for (const [partition, offset] of Object.entries(wm)) {
       if (!/^\d+$/.test(partition)) continue;
-      const n = BigInt(offset) + 1n;
+      const n = BigInt(positionOffset(offset)) + 1n;
       if (n > (applied.get(Number(partition)) ?? 0n)) applied.set(Number(partition), n);
     }
   }

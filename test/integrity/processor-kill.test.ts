@@ -14,6 +14,7 @@ import { startRoles, waitFor, type RoleProcess } from '../faults/processes.ts';
 import { playerKeys } from '../../lib/keys.ts';
 import type { Admin } from 'kafkajs';
 import { scrape, sumOf } from '../faults/metrics.ts';
+import { positionOffset } from '../../protocol/record.ts';
 
 /**
  * PLAYPULSE_INTEGRITY_EVENTS, else 1M with PLAYPULSE_SOAK=1, else 30k on the test Redis
@@ -103,7 +104,7 @@ async function appliedBeyondCommit(world: World, admin: Admin, players: readonly
     const wms = await Promise.all(chunk.map((p) => world.redis.hgetall(playerKeys(world.keyPrefix, p).watermark)));
     for (const wm of wms) {
       for (const [partition, offset] of Object.entries(wm)) {
-        const next = BigInt(offset) + 1n;
+        const next = BigInt(positionOffset(offset)) + 1n;
         if (next > (applied.get(Number(partition)) ?? 0n)) applied.set(Number(partition), next);
       }
     }

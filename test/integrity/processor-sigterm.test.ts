@@ -14,6 +14,7 @@ import { expectedStates, generateStream, toRecord } from './stream.ts';
 import { startRoles, waitFor } from '../faults/processes.ts';
 import { scrape, sumOf } from '../faults/metrics.ts';
 import { sleep } from '../../lib/time.ts';
+import { positionOffset } from '../../protocol/record.ts';
 
 describe('SIGTERM a processor mid-batch', () => {
   const world = useWorld();
@@ -68,7 +69,7 @@ async function appliedPositions(world: World, players: readonly string[]): Promi
   for (const player of players) {
     const wm = await world.redis.hgetall(playerKeys(world.keyPrefix, player).watermark);
     for (const [partition, offset] of Object.entries(wm)) {
-      const next = BigInt(offset) + 1n;
+      const next = BigInt(positionOffset(offset)) + 1n;
       const p = Number(partition);
       if (next > (out.get(p) ?? 0n)) out.set(p, next);
     }

@@ -31,6 +31,7 @@ import { distinctLevelUps, expectedLossTriggers, expectedStates, randomEvent, rn
 import { startRoles, waitFor, type RoleProcess } from '../faults/processes.ts';
 import { scrape, sumOf } from '../faults/metrics.ts';
 import type { WireEvent } from '../faults/client.ts';
+import { positionOffset } from '../../protocol/record.ts';
 
 const SOAK = process.env.PLAYPULSE_SOAK === '1';
 const PLAYERS = SOAK ? 1_000 : 120;
@@ -198,7 +199,7 @@ async function appliedUpTo(w: World, players: readonly string[]): Promise<Map<nu
   for (const wm of await Promise.all(players.map((p) => w.redis.hgetall(playerKeys(w.keyPrefix, p).watermark)))) {
     for (const [partition, offset] of Object.entries(wm)) {
       if (!/^\d+$/.test(partition)) continue;
-      const n = BigInt(offset) + 1n;
+      const n = BigInt(positionOffset(offset)) + 1n;
       if (n > (applied.get(Number(partition)) ?? 0n)) applied.set(Number(partition), n);
     }
   }

@@ -11,7 +11,7 @@ import { decodeDecisionList } from '../../offers/engine/explain-codec.ts';
 import { decodeLedger } from '../../offers/engine/offer.ts';
 import { playerKeys } from '../../lib/keys.ts';
 import type { RedisClient } from '../../lib/redis.ts';
-import { decodeRecord } from '../../protocol/record.ts';
+import { decodeRecords } from '../../protocol/record.ts';
 import type { Offer } from '../../protocol/offer.ts';
 import type { OfferSeen, StateValue, TopicRecord } from './checks.ts';
 import { errorMessage } from '../../lib/errors.ts';
@@ -26,12 +26,14 @@ export interface TopicMessage {
 }
 
 /**
- * Every record of `topic` from offset 0 to the high watermark of each partition as it is
- * when the call starts. Uses a throw-away consumer group (deleted afterwards). Values that
- * do not decode as event records come back with `record: null` and the reason.
+ * Every event of `topic` from offset 0 to the high watermark of each partition as it is
+ * when the call starts, one entry per event (a version-2 record holds a frame's events).
+ * Uses a throw-away consumer group (deleted afterwards). Values that do not decode as event
+ * records come back as one entry with `record: null` and the reason.
  */
 export async function readTopicRecords(brokers: readonly string[], topic: string, timeoutMs = 120_000): Promise<TopicRecord[]> {
-  return readTopic(brokers, topic, (m) => ({ ...toTopicRecord(m.partition, m.offset, m.key, m.value), headers: headerText(m.headers) }), timeoutMs);
+  const perMessage = await readTopic(brokers, topic, (m) => toTopicRecords(m.partition, m.offset, m.key, m.value, headerText(m.headers)), timeoutMs);
+  return perMessage.flat();
 }
 
 /**
@@ -97,11 +99,12 @@ function headerText(headers: IHeaders | undefined): Record<string, string> {
   return out;
 }
 
-function toTopicRecord(partition: number, offset: string, key: Buffer | null, value: Buffer | null): TopicRecord {
+function toTopicRecords(partition: number, offset: string, key: Buffer | null, value: Buffer | null, headers: Record<string, string>): TopicRecord[] {
+  const k = key ? key.toString('utf8') : null;
   try {
-    return { partition, offset, key: key ? key.toString('utf8') : null, record: decodeRecord(value), decodeError: null };
+    return decodeRecords(value).map((record, index) => ({ partition, offset, index, key: k, record, decodeError: null, headers }));
   } catch (err) {
-    return { partition, offset, key: key ? key.toString('utf8') : null, record: null, decodeError: errorMessage(err) };
+    return [{ partition, offset, key: k, record: null, decodeError: errorMessage(err), headers }];
   }
 }
 

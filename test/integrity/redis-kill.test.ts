@@ -36,6 +36,7 @@ import { startDedicatedRedis, type DedicatedRedis } from '../faults/services.ts'
 import { decodeDecisionRecord } from '../../offers/engine/decision-log.ts';
 import { playerKeys } from '../../lib/keys.ts';
 import { sleep } from '../../lib/time.ts';
+import { positionOffset } from '../../protocol/record.ts';
 
 const SOAK = process.env.PLAYPULSE_SOAK === '1';
 const PLAYERS = SOAK ? 2_000 : 200;
@@ -82,7 +83,7 @@ async function appliedPositions(world: World, players: readonly string[]): Promi
     const wms = await Promise.all(players.slice(i, i + 200).map((p) => world.redis.hgetall(playerKeys(world.keyPrefix, p).watermark)));
     for (const wm of wms) {
       for (const [partition, offset] of Object.entries(wm)) {
-        const next = BigInt(offset) + 1n;
+        const next = BigInt(positionOffset(offset)) + 1n;
         if (next > (out.get(Number(partition)) ?? 0n)) out.set(Number(partition), next);
       }
     }

@@ -6,7 +6,7 @@ import { parseDocument } from 'yaml';
 import { compileBundle } from '../../designer/compile.ts';
 import { loadBundleDir } from '../../designer/load.ts';
 import { createHistogram, encodeHistogram, mergeHistograms, recordMs, summarize } from '../../load/bench/hist.ts';
-import type { LagSample } from '../../load/bench/lag.ts';
+import { inEvents, type LagSample } from '../../load/bench/lag.ts';
 import { decisionRates } from '../../load/bench/peers.ts';
 import { processorFigures, processorPhaseFigures } from '../../load/bench/processors.ts';
 import { hotSpots } from '../../load/bench/profile.ts';
@@ -223,6 +223,28 @@ describe('bench processor figures', () => {
     expect(f?.maxLag).toBe(5_000);
     expect(f?.finalLag).toBe(1_000);
     expect(processorFigures('ours', 'other', samples, 0, 10_000)).toBeNull();
+  });
+
+  it('count events, not records, when our edges write a record per frame', () => {
+    // 10 records of 50 events each per second, then 1,000 one-event records (the ws peer) per second.
+    const samples: LagSample[] = [
+      { atMs: 0, endOffset: 0, extraEvents: 0, groups: { g: { committed: 0, lag: 0 } } },
+      { atMs: 1000, endOffset: 10, extraEvents: 490, groups: { g: { committed: 5, lag: 5 } } },
+      { atMs: 2000, endOffset: 1010, extraEvents: 490, groups: { g: { committed: 10, lag: 1000 } } },
+      { atMs: 3000, endOffset: 1010, extraEvents: 490, groups: { g: { committed: 1010, lag: 0 } } },
+    ];
+    const events = inEvents(samples);
+    expect(events.map((s) => s.endOffset)).toEqual([0, 500, 1500, 1500]);
+    expect(events.map((s) => s.groups.g)).toEqual([
+      { committed: 0, lag: 0 },
+      { committed: 250, lag: 250 },
+      { committed: 500, lag: 1000 },
+      { committed: 1500, lag: 0 },
+    ]);
+    expect(processorFigures('ours', 'g', events, 0, 10_000)?.eventsPerSec).toBe(500);
+    // Without the edges' counters, the figures stay in records.
+    const plain = samples.map(({ extraEvents: _x, ...s }) => s);
+    expect(inEvents(plain)).toEqual(plain);
   });
 
   it('per phase: each window against the sampler\'s zero, one entry per group, phases too short left out', () => {

@@ -6,7 +6,7 @@ import type { EventSpec } from '../../designer/types.ts';
 import { evFrame, evsFrame } from '../../protocol/client-frames.ts';
 import { decodeFrame } from '../../protocol/codec.ts';
 import { RESEND_WINDOW, STREAM_PATTERN } from '../../protocol/limits.ts';
-import { decodeRecord, encodeRecord, RECORD_VERSION, type EventRecord } from '../../protocol/record.ts';
+import { decodeRecord, encodeRecord, type EventRecord } from '../../protocol/record.ts';
 import { helloFrame, parseServerFrame } from '../../protocol/server-frames.ts';
 import { validateEvent } from '../../protocol/validate-event.ts';
 
@@ -72,7 +72,7 @@ describe('stream of the upgrade', () => {
 });
 
 describe('stream and seq in the Kafka record', () => {
-  const base: EventRecord = { v: RECORD_VERSION, player: 'p', id: 'e', type: 'ping.only', recvAt: Date.now(), edge: 'edge-1', session: 'sess' };
+  const base: EventRecord = { v: 1, player: 'p', id: 'e', type: 'ping.only', recvAt: Date.now(), edge: 'edge-1', session: 'sess' };
 
   it('round-trip when both are present, and stay absent when neither is', () => {
     const withSeq = { ...base, stream: 'st-1', seq: 42 };

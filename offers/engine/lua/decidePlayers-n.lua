@@ -27,7 +27,8 @@
           N, the number of their decisions, then 17 values per decision, in event order
           (with N at ARGV[b], decision i starts at ARGV[b + 17 * (i - 1) + 1]):
      1  decided marker field "d:<partition>", or "" for a follow-up
-     2  the event's offset in that partition (with a marker field)
+     2  the event's position in that partition (with a marker field; eventPosition in
+        protocol/record.ts: an exact decimal, stored as given)
      3  follow-up: the first offer's id (its ledger record carries `followUpAt` once the
         follow-up is decided), or ""
      4  now: the event's recvAt (ms)

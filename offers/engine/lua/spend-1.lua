@@ -13,7 +13,7 @@
   ARGV[1] marker field "|@<partition>", or "" (an offer purchase: its response is recorded
           once already, respond-4.lua)
   ARGV[2] now (ms): the spend event's recvAt
-  ARGV[3] the event's offset in its partition (with a marker)
+  ARGV[3] the event's position in its partition (with a marker; protocol/record.ts, eventPosition)
   ARGV[4] currency
   ARGV[5] amount (minor units, a non-negative integer)
 

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --profile] [-- --baseline] [-- --keep] [-- --only ingest,offers,idle,tracing,processors,rules,memory]`
+ * `npm run bench [-- --quick] [-- --profile] [-- --baseline] [-- --keep] [-- --edge-alone] [-- --only ingest,offers,idle,tracing,processors,rules,memory]`
  *
  * Resolves the stack (infra/stack.ts), starts the system under test as separate processes
  * (edge, processors and offers roles of bin/start.ts) and the ws peer edge, all on fresh topic
@@ -33,6 +33,7 @@ async function main(): Promise<number> {
       only: { type: 'string' },
       out: { type: 'string', default: 'load/results' },
       keep: { type: 'boolean', default: false },
+      'edge-alone': { type: 'boolean', default: false },
     },
     allowPositionals: false,
   });
@@ -67,6 +68,7 @@ async function main(): Promise<number> {
       outDir,
       startedAt,
       baseline: values.baseline ?? false,
+      edgeAlone: values['edge-alone'] ?? false,
     });
     process.stdout.write(`\n${results.markdown}\nwrote ${results.files.join(', ')}\n`);
     return 0;

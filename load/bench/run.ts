@@ -45,6 +45,12 @@ export interface RunOptions {
   readonly startedAt: Date;
   /** Also write load/results/baseline.json and the charts under load/charts/ (a deliberate refresh). */
   readonly baseline: boolean;
+  /**
+   * The processors and offers roles stopped (SIGSTOP) from readiness to the end of the
+   * traffic: what the edges and Kafka do with the machine to themselves. For finding what
+   * limits the edge; the processors' figures of such a run mean nothing.
+   */
+  readonly edgeAlone?: boolean;
 }
 
 /** Committed copies of the baseline run's table and charts, shown in load/README.md. */
@@ -98,6 +104,7 @@ export async function runBench(o: RunOptions): Promise<{ markdown: string; files
   let profiles: Record<string, HotSpot[]> = {};
   let trafficFrom = 0;
   let trafficTo = 0;
+  const paused: number[] = [];
 
   try {
     // Each role starts with the Node flags it is shipped with (bin/node-flags.ts); a bin/start.ts process is named by its role.
@@ -123,6 +130,12 @@ export async function runBench(o: RunOptions): Promise<{ markdown: string; files
       waitReady(peerP, `http://127.0.0.1:${peerPort}/readyz`, READY_TIMEOUT_MS),
     ]);
     progress('system under test and ws peer ready');
+    if (o.edgeAlone) {
+      for (const p of [procP, offersP]) process.kill(p.pid, 'SIGSTOP');
+      paused.push(procP.pid, offersP.pid);
+      notes.push('Run with --edge-alone: the processors and offers roles were stopped (SIGSTOP) during the traffic, so the edges, Kafka and the load generators had the machine; processor figures of this run mean nothing.');
+      progress('processors and offers stopped (--edge-alone)');
+    }
     // Our edges write a record per frame: their counters say how many events beyond one per record are in the topic.
     const ourEdges = [edgePort, ...(tracedP ? [tracedPort] : [])].map((port) => `http://127.0.0.1:${port}/metrics`);
     const extraEvents = async (): Promise<number | null> => {
@@ -150,7 +163,8 @@ export async function runBench(o: RunOptions): Promise<{ markdown: string; files
       pids: { edge: peerP.pid, processors: procP.pid, offers: offersP.pid },
     };
     const warmupMs = quick ? 1_000 : 3_000;
-    const settle = () => waitForLag(lag, quick ? 2_000 : 30_000);
+    // With the processors stopped nothing drains the lag: no wait.
+    const settle = () => (o.edgeAlone ? Promise.resolve() : waitForLag(lag, quick ? 2_000 : 30_000));
     // Each traffic phase's window, for the processors' figures per phase.
     const timed = async <T>(w: Omit<PhaseWindow, 'fromMs' | 'toMs'>, run: () => Promise<T>): Promise<T> => {
       const fromMs = Date.now();
@@ -207,6 +221,8 @@ export async function runBench(o: RunOptions): Promise<{ markdown: string; files
       progress('tracing cost: off and at 1%');
     }
     trafficTo = Date.now();
+    // The stopped roles go on before anything below asks them (their /metrics).
+    resume(paused);
     // Rebalances during the traffic phases: a process joins once at start; any join after
     // that is a rebalance it took part in (an eviction under load shows here).
     const joins = await scrapeMetric(`http://127.0.0.1:${procHealth}/metrics`, 'playpulse_processor_group_joins_total');
@@ -236,6 +252,7 @@ export async function runBench(o: RunOptions): Promise<{ markdown: string; files
       progress('Redis memory per player');
     }
   } finally {
+    resume(paused);
     await lag?.stop().catch(() => undefined);
     await Promise.all(procs.map((p) => p.stop()));
     await sink?.close();
@@ -274,6 +291,17 @@ export async function runBench(o: RunOptions): Promise<{ markdown: string; files
     notes,
   };
   return writeResults(results, o.outDir, o.runDir, o.baseline);
+}
+
+/** SIGCONT to every process of `pids` (emptied); one already gone is skipped. */
+function resume(pids: number[]): void {
+  for (const pid of pids.splice(0)) {
+    try {
+      process.kill(pid, 'SIGCONT');
+    } catch {
+      // already gone: nothing to resume
+    }
+  }
 }
 
 async function waitForLag(lag: LagSampler | null, maxMs: number): Promise<void> {

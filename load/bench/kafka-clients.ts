@@ -26,6 +26,7 @@ import { compatibilityPartitioner, ProduceAcks, Producer, stringSerializer, type
 import type { Kafka, Message } from 'kafkajs';
 import { createDurableProducer, createKafka, ensureTopics } from '../../lib/kafka.ts';
 import { startKafkaBroker, type LocalKafka } from '../../infra/kafka-broker.ts';
+import { isPlayPulseError, PlayPulseError } from '../../lib/errors.ts';
 
 const PARTITIONS = 6;
 const PLAYERS = 2_000;
@@ -141,6 +142,7 @@ async function checkWritten(kafka: Kafka, topic: string, expected: number): Prom
     const offsets = (await admin.fetchTopicOffsets(topic)).sort((a, b) => a.partition - b.partition);
     const counts = offsets.map((o) => Number(o.high) - Number(o.low));
     const total = counts.reduce((a, b) => a + b, 0);
+    // programmer error: the bench's own check of what a client wrote; only a client that lost or doubled records fails it
     if (total !== expected) throw new Error(`${topic} holds ${total} records, not ${expected}`);
     return counts.join(',');
   } finally {
@@ -165,7 +167,7 @@ function round2(n: number): number {
 
 function positiveInt(name: string, raw: string): number {
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} takes a positive integer; got ${raw}`);
+  if (!Number.isInteger(n) || n < 1) throw new PlayPulseError('CONFIG_INVALID', `--${name} takes a positive integer; got ${raw}`);
   return n;
 }
 
@@ -223,6 +225,7 @@ async function main(): Promise<number> {
         process.stderr.write(`${client} round ${round}: ${r.recordsPerSec} records/s, ${r.cpuUsPerRecord} µs CPU/record\n`);
       }
       if (spread.get('kafkajs') !== spread.get('platformatic')) {
+        // programmer error: the bench's own check that both clients partition keys alike, or the comparison is not like for like
         throw new Error(`the clients spread the keys differently over the partitions: kafkajs ${spread.get('kafkajs')}, platformatic ${spread.get('platformatic')}`);
       }
     }
@@ -271,6 +274,10 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
+    if (isPlayPulseError(err)) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
     process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   },

@@ -24,6 +24,12 @@ function cond(source: string, s: ConditionScope = scope): Condition {
   return r.condition;
 }
 
+function cond2(source: string, cache: ConditionCache): Condition {
+  const r = compileCondition(source, scope, cache);
+  if (!r.ok) throw new Error(JSON.stringify(r.problems));
+  return r.condition;
+}
+
 function input(data: Record<string, unknown>, props: Record<string, unknown> = {}): ConditionInput {
   return {
     event: { type: 'match.end', id: 'e1', ts: 1_700_000_000_000, data },
@@ -90,6 +96,22 @@ describe('condition evaluation', () => {
     expect(a.ok && a.condition.evaluate(i)).toEqual({ value: true });
     expect(b.ok && b.condition.evaluate(i)).toEqual({ value: true });
     expect(i.player.level).toBe(5);
+  });
+
+  it('adapts the fields its conditions read, including those of a condition compiled after an input was adapted', () => {
+    const cache = new ConditionCache();
+    const first = cond2('player.level > 1 && event.data.duration_s > 60', cache);
+    const i = input({ duration_s: 90, accuracy: 0.5, ranked: true }, { level: 5, loss_streak: 2, coins_spent_7d: 12.5 });
+    expect(first.evaluate(i)).toEqual({ value: true });
+    // Compiled once `i` was adapted for `first`: its fields must be there too.
+    const later = cond2('player.loss_streak == 2 && event.data.accuracy > 0.4 && event.data.ranked', cache);
+    expect(later.evaluate(i)).toEqual({ value: true });
+    expect(first.evaluate(i)).toEqual({ value: true });
+    // A read of the whole map (here through dyn) gets every declared field.
+    const whole = cond2('dyn(player).coins_spent_7d > 12.0 && dyn(event.data).ranked == true', cache);
+    expect(whole.evaluate(i)).toEqual({ value: true });
+    // A field that is absent still reads as absent.
+    expect(cond2('has(player.level)', cache).evaluate(input({}, {}))).toEqual({ value: false });
   });
 
   it('refuses what does not type-check, with offsets into the source', () => {

@@ -72,12 +72,6 @@ type Context = { event?: Record<string, unknown>; player: Record<string, unknown
 export class ConditionCache {
   private readonly envs = new Map<string, Environment>();
   private readonly adapters = new Map<string, Adapter>();
-  /**
-   * Adapted `player` maps by declared field list, shared by the adapters of every scope with
-   * that list (a segment's and the rules' of an event read the same player object): the
-   * player is adapted once per decision, not once per scope.
-   */
-  private readonly players = new Map<string, WeakMap<object, Record<string, unknown>>>();
 
   env(scope: ConditionScope): Environment {
     const key = scopeKey(scope);
@@ -96,14 +90,7 @@ export class ConditionCache {
     const key = scopeKey(scope);
     let a = this.adapters.get(key);
     if (!a) {
-      const fields = scope.player ? [...scope.player] : [];
-      const fieldsKey = JSON.stringify(fields);
-      let players = this.players.get(fieldsKey);
-      if (!players) {
-        players = new WeakMap();
-        this.players.set(fieldsKey, players);
-      }
-      a = new Adapter(scope, fields, players);
+      a = new Adapter(scope);
       this.adapters.set(key, a);
     }
     return a;
@@ -222,6 +209,7 @@ export function compileCondition(source: string, scope: ConditionScope, cache: C
   const fn = runtimeEnv.parse(source);
   const adapter = cache.adapter(scope);
   const reads = readsOf(ast, rootsOf(scope));
+  adapter.noteReads(reads);
   const condition: Condition = {
     source,
     reads,
@@ -245,7 +233,9 @@ export function compileCondition(source: string, scope: ConditionScope, cache: C
 export function runnable(source: string, ast: ASTNode, scope: ConditionScope, cache: ConditionCache): { run(input: ConditionInput): unknown; reads: readonly string[] } {
   const fn = runtimeEnv.parse(source);
   const adapter = cache.adapter(scope);
-  return { run: (input) => fn(adapter.adapt(input)), reads: readsOf(ast, rootsOf(scope)) };
+  const reads = readsOf(ast, rootsOf(scope));
+  adapter.noteReads(reads);
+  return { run: (input) => fn(adapter.adapt(input)), reads };
 }
 
 /** The one-line summary of a CEL runtime error. */
@@ -402,22 +392,55 @@ function checkEnumLiterals(ast: ASTNode, scope: ConditionScope): ConditionProble
   return problems;
 }
 
-/** Turns plain inputs into CEL values by declared type; one adapted context per input object. */
+/**
+ * Turns plain inputs into CEL values by declared type; one adapted context per input object.
+ *
+ * Only the `player` and `event.data` fields some expression of the scope reads are adapted
+ * (each expression's reads are noted as it is compiled, `noteReads`): a game declares tens of
+ * properties, an event type's rules read a few, and adapting one (an int becomes a BigInt) per
+ * field per decision was the largest single cost of evaluation. An expression that reads
+ * `player` or `event.data` as a whole (an index that is not a literal, a macro over the map)
+ * gets every declared field. A field no expression reads is absent from the adapted map,
+ * which no expression can tell.
+ */
 class Adapter {
-  private readonly cache = new WeakMap<object, Context>();
-  private readonly dataFields: [string, ValueType][];
+  private cache = new WeakMap<object, Context>();
+  private players = new WeakMap<object, Record<string, unknown>>();
   private readonly withEvent: boolean;
   private readonly segments: SegmentScope | null;
+  private readonly declaredPlayer: readonly [string, ValueType][];
+  private readonly declaredData: readonly [string, ValueType][];
+  private readonly playerReads = new Set<string>();
+  private readonly dataReads = new Set<string>();
+  private allPlayer = false;
+  private allData = false;
+  private playerFields: readonly [string, ValueType][] = [];
+  private dataFields: readonly [string, ValueType][] = [];
 
-  /** `players`: adapted players of `playerFields`, shared with the other adapters of that list. */
-  constructor(
-    scope: ConditionScope,
-    private readonly playerFields: readonly [string, ValueType][],
-    private readonly players: WeakMap<object, Record<string, unknown>>,
-  ) {
-    this.dataFields = scope.event ? [...scope.event.fields.values()].map((f) => [f.name, f.type]) : [];
+  constructor(scope: ConditionScope) {
+    this.declaredPlayer = scope.player ? [...scope.player] : [];
+    this.declaredData = scope.event ? [...scope.event.fields.values()].map((f): [string, ValueType] => [f.name, f.type]) : [];
     this.withEvent = scope.event !== null;
     this.segments = scope.segments ?? null;
+  }
+
+  /** The paths an expression of this scope reads (readsOf): their fields are adapted from now on. */
+  noteReads(reads: readonly string[]): void {
+    for (const path of reads) {
+      const [root, a, b] = path.split('.');
+      if (root === 'player') {
+        if (a === undefined) this.allPlayer = true;
+        else this.playerReads.add(a);
+      } else if (root === 'event' && (a === undefined || a === 'data')) {
+        if (a === undefined || b === undefined) this.allData = true;
+        else this.dataReads.add(b);
+      }
+    }
+    this.playerFields = this.allPlayer ? this.declaredPlayer : this.declaredPlayer.filter(([name]) => this.playerReads.has(name));
+    this.dataFields = this.allData ? this.declaredData : this.declaredData.filter(([name]) => this.dataReads.has(name));
+    // Contexts adapted before this expression was compiled may lack its fields.
+    this.cache = new WeakMap();
+    this.players = new WeakMap();
   }
 
   adapt(input: ConditionInput): Context {

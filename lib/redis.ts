@@ -1,5 +1,5 @@
 import calculateSlot from 'cluster-key-slot';
-import { Redis, Cluster, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { Redis, Cluster, type ChainableCommander, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { PlayPulseError, errorMessage } from './errors.ts';
 
 /** A single Redis or a Redis Cluster; every key of one player shares a hash tag, so both work. */
@@ -65,6 +65,25 @@ export function slotGroups<T>(redis: RedisClient, items: readonly T[], keyOf: (i
     group.push(item);
   }
   return groups;
+}
+
+/**
+ * Small write groups (a rule's counters, a segment's day) sent as one MULTI per Redis Cluster
+ * slot: on a single Redis, one MULTI whatever the number of groups. A MULTI is not
+ * auto-pipelined: one per group cost a socket write each, per chunk, which at a live rate of
+ * small chunks was a tenth of the processors' CPU. `keyOf` names a key of the item's slot
+ * (every key `add` writes must share it). Resolves when every transaction ran; a command's
+ * own error is in its EXEC reply, as with one MULTI per group.
+ */
+export async function multiPerSlot<T>(redis: RedisClient, items: readonly T[], keyOf: (item: T) => string, add: (tx: ChainableCommander, item: T) => void): Promise<void> {
+  if (items.length === 0) return;
+  await Promise.all(
+    slotGroups(redis, items, keyOf, Number.POSITIVE_INFINITY).map((group) => {
+      const tx = redis.multi();
+      for (const item of group) add(tx, item);
+      return tx.exec();
+    }),
+  );
 }
 
 /** Fails with STACK_UNAVAILABLE naming the address when Redis does not answer PING in time. */

@@ -81,6 +81,32 @@ export interface TriggerRun {
   readonly triggers: readonly Trigger[];
 }
 
+/**
+ * What the steps of one chunk share (decider.ts): the chunk's stats, summed and written in
+ * one MULTI per slot when the whole chunk is decided, and the writes no later step of the
+ * chunk reads (routing, lifecycle jobs, segment sizes), awaited then too. They leave with
+ * the next step's read, in the same write to Redis, instead of a round trip of their own
+ * per step. What a later step does read (the player scripts' writes, the attribution
+ * windows a revenue event spends against) is awaited within the step.
+ */
+export class ChunkTail {
+  readonly stats = new StatsDelta();
+  private readonly pending: Promise<unknown>[] = [];
+
+  /** A write to finish before the chunk counts as decided; its failure fails `settle`. */
+  defer(write: Promise<unknown>): void {
+    write.catch(() => undefined);
+    this.pending.push(write);
+  }
+
+  /** Batch boundary: the deferred writes, then the chunk's stats. Rejects when any write failed. */
+  async settle(ctx: EngineContext): Promise<void> {
+    await Promise.all(this.pending);
+    this.pending.length = 0;
+    await this.stats.flush(ctx.redis, ctx.keyPrefix);
+  }
+}
+
 type Counters = {
   rules: Map<string, { cooldownUntil: number | null; lifetime: number; arm?: string | null }>;
   offersToday: number;
@@ -128,8 +154,11 @@ export async function decideRuns(
   bundle: Bundle,
   runs: readonly TriggerRun[],
   onDecision?: (playerId: string, record: DecisionRecord) => void,
+  chunk?: ChunkTail,
 ): Promise<void> {
   if (runs.length === 0) return;
+  // Without a chunk's: this call's own, settled before it returns.
+  const tail = chunk ?? new ChunkTail();
   const started = process.hrtime.bigint();
   const windows = new Map<string, WindowUse>();
   // By rule id, then window start: each window's key is built once per call, not per event.
@@ -235,7 +264,8 @@ export async function decideRuns(
   const fallen = players.filter((p) => p.fallback !== null);
   const recorded = players.filter((p) => p.fallback === null);
   if (ctx.failAfterRecord && recorded.some((p) => p.planned.some((x) => x.offer !== null))) ctx.failAfterRecord(`${runs.length} players, offers recorded, not yet routed`);
-  await Promise.all([after(ctx, bundle, recorded, started, onDecision), ...fallen.map((p) => slowPath(ctx, p, onDecision)), reroute(ctx, redelivered)]);
+  await Promise.all([after(ctx, bundle, recorded, started, tail, onDecision), ...fallen.map((p) => slowPath(ctx, p, onDecision)), reroute(ctx, redelivered)]);
+  if (!chunk) await tail.settle(ctx);
 }
 
 /** A triggering event found decided: the ids any of its rules would have given its offer. */
@@ -362,16 +392,18 @@ function plan(
 
 /**
  * Batch boundary 4 — after the write: explanations to the decision stream, metrics, then
- * routing, attribution windows and lifecycle jobs sent together, then the chunk's stats.
+ * routing, attribution windows and lifecycle jobs sent together; the step waits for the
+ * windows only, the rest and the stats are the chunk's (ChunkTail).
  */
 async function after(
   ctx: EngineContext,
   bundle: Bundle,
   recorded: readonly PlayerWork[],
   started: bigint,
+  tail: ChunkTail,
   onDecision?: (playerId: string, record: DecisionRecord) => void,
 ): Promise<void> {
-  const stats = new StatsDelta();
+  const stats = tail.stats;
   const sizes = new SegmentSizes(ctx.keyPrefix);
   const expiries: { playerId: string; offer: Offer }[] = [];
   const followUps: FollowUpJob[] = [];
@@ -405,8 +437,9 @@ async function after(
   const jobs = ctx.queues
     ? Promise.all([ctx.queues.scheduleExpiries(expiries), ctx.queues.scheduleFollowUps(followUps)])
     : Promise.resolve(followUps.forEach((j) => ctx.followUps?.(j)));
-  await Promise.all([...routes, ...windows, jobs, sizes.flush(ctx.redis)]);
-  await stats.flush(ctx.redis, ctx.keyPrefix);
+  // Routing, jobs and sizes: no later step reads them (ChunkTail); the windows a later revenue event spends against: now.
+  tail.defer(Promise.all([...routes, jobs, sizes.flush(ctx.redis)]));
+  await Promise.all(windows);
 }
 
 async function route(ctx: EngineContext, playerId: string, rule: Rule, offer: Offer, stats: StatsDelta, trace: Context | undefined): Promise<void> {

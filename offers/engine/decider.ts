@@ -6,7 +6,7 @@ import type { Bundle, BundleSource } from '../../designer/types.ts';
 import { createOfferQueues, type FollowUpJob, type OfferQueues } from '../jobs/queues.ts';
 import { attributeRevenueEvent } from './attribution.ts';
 import type { EngineContext, PublishOffer } from './decide.ts';
-import { decideRuns, type Trigger, type TriggerRun } from './decide-batch.ts';
+import { ChunkTail, decideRuns, type Trigger, type TriggerRun } from './decide-batch.ts';
 import type { DecisionRecord } from './explain.ts';
 import { conditionInput } from './input.ts';
 import { handleResponse, RESPONSE_EVENTS } from './responses.ts';
@@ -163,6 +163,7 @@ export function createDecider(deps: DeciderDeps): ClosableDecider {
       });
       const players = [...byPlayer].map(([playerId, list]) => ({ playerId, steps: stepsOf(bundle, list) }));
       const rounds = Math.max(0, ...players.map((p) => p.steps.length));
+      const tail = new ChunkTail();
       // Bandit shares older than their refresh interval: read with the first step's calls (bandit-cache.ts).
       const bandits = rounds > 0 ? context.bandits?.refresh(context.redis, context.keyPrefix, bundle) : undefined;
       for (let k = 0; k < rounds; k += 1) {
@@ -173,8 +174,10 @@ export function createDecider(deps: DeciderDeps): ClosableDecider {
         // Batch boundary: the step's response and revenue events, sent together across players.
         await Promise.all([...(k === 0 && bandits ? [bandits] : []), ...step.flatMap((s) => (s.step.special ? [special(bundle, s.step.special)] : []))]);
         const runs = step.filter((s) => s.step.triggers.length > 0).map((s) => ({ playerId: s.playerId, triggers: s.step.triggers }));
-        for (const slice of slices(runs)) await decideRuns(context, bundle, slice, deps.onDecision);
+        for (const slice of slices(runs)) await decideRuns(context, bundle, slice, deps.onDecision, tail);
       }
+      // Batch boundary: the chunk's routing, jobs and segment sizes, then its stats (decide-batch.ts ChunkTail).
+      await tail.settle(context);
     },
     async close() {
       if (ownQueues && queues) await queues.close();

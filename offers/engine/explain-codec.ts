@@ -113,7 +113,18 @@ const HEADS: readonly [string, string][] = [
   ['event.', '\u0003'],
 ];
 const ESCAPE = '\u0004';
+/** Packed paths by path: a bundle's conditions read a few paths, packed on every decision. */
+const packedPaths = new Map<string, string>();
 function packPath(path: string): string {
+  let packed = packedPaths.get(path);
+  if (packed === undefined) {
+    packed = packPathOnce(path);
+    if (packedPaths.size >= 10_000) packedPaths.clear();
+    packedPaths.set(path, packed);
+  }
+  return packed;
+}
+function packPathOnce(path: string): string {
   for (const [head, mark] of HEADS) if (path.startsWith(head)) return mark + path.slice(head.length);
   const c = path.charCodeAt(0);
   return c >= 1 && c <= 4 ? ESCAPE + path : path;
@@ -125,7 +136,7 @@ function unpackPath(path: string): string {
 }
 function packValues(values: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(values)) out[packPath(k)] = v;
+  for (const k in values) out[packPath(k)] = values[k];
   return out;
 }
 function unpackValues(values: Readonly<Record<string, unknown>>): Record<string, unknown> {

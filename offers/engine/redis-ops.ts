@@ -1,3 +1,4 @@
+import { Packr } from 'msgpackr';
 import { offerKeys, playerKeys } from '../../lib/keys.ts';
 import type { Rule } from '../../designer/types.ts';
 import type { Offer } from '../../protocol/offer.ts';
@@ -7,7 +8,7 @@ import { budgetWindowEnd, budgetWindowStart, DAY_MS, HOUR_MS, type PlayerCounter
 import { decodeLedger, encodeLedgerRecord, type LedgerRecord } from './offer.ts';
 import type { EngineCommands } from './scripts.ts';
 import { hourOf, isTimelineField, TIMELINE_TTL_MS } from './timeline.ts';
-import { slotGroups, type RedisClient } from '../../lib/redis.ts';
+import { multiPerSlot, slotGroups, type RedisClient } from '../../lib/redis.ts';
 
 /**
  * The engine's Redis reads and writes. Per-player work touches only keys with the player's
@@ -229,8 +230,6 @@ export type DecideResult =
   | { status: 'dup'; offerExists: boolean }
   | { status: 'refused'; outcome: string; value: number };
 
-const opt = (v: number | null) => (v === null ? '' : v);
-
 /** How a decision is marked decided: by its event's Kafka position, or (a follow-up) in its first offer's ledger record. */
 export type DecisionMark = { readonly position: EventPosition } | { readonly followUpOf: string };
 
@@ -248,29 +247,41 @@ export type PlayerDecideResult =
   | { status: 'dup'; index: number; offerExists: boolean }
   | { status: 'refused'; index: number; outcome: string; value: number };
 
-/** Values per decision in decidePlayers-n.lua's ARGV. */
-const DECISION_ARGS = 17;
+/** Values per decision in decidePlayers-n.lua's value array. */
+const DECISION_VALUES = 17;
 
-function decisionArgs(d: DecisionWrite, out: (string | Buffer | number)[]): void {
+/** Packs decidePlayers-n.lua's value array: strings only, as its MessagePack reader reads them. */
+const valuesPackr = new Packr({ useRecords: false, variableMapSize: true, moreTypes: false });
+
+const str = (v: number | null) => (v === null ? '' : String(v));
+
+/**
+ * One decision's 17 values onto `values`, its two binary values onto `args` (decidePlayers-n.lua
+ * takes them as arguments of their own: its MessagePack reader has no binary type; the value
+ * is their index in ARGV).
+ */
+function decisionValues(d: DecisionWrite, values: string[], args: (string | Buffer | number)[]): void {
   const position = 'position' in d.mark ? d.mark.position : null;
-  out.push(decidedMarker(position) ?? '', position ? position.offset : '', 'followUpOf' in d.mark ? d.mark.followUpOf : '', d.now, encodeDecision(d.record));
+  args.push(encodeDecision(d.record));
+  values.push(decidedMarker(position) ?? '', position ? position.offset : '', 'followUpOf' in d.mark ? d.mark.followUpOf : '', String(d.now), String(args.length));
   const w = d.write;
   if (!w) {
-    for (let i = 5; i < DECISION_ARGS; i += 1) out.push('');
+    for (let i = 5; i < DECISION_VALUES; i += 1) values.push('');
     return;
   }
-  out.push(
+  args.push(encodeLedgerRecord(w.ledger));
+  values.push(
     w.offer.id,
     w.rule.id,
-    opt(w.cooldownUntil),
-    opt(w.rule.limits.maxPerPlayer),
-    opt(w.maxPerDay),
-    opt(w.quietAfterPurchaseMs),
-    opt(w.quietAfterDeclineMs),
+    str(w.cooldownUntil),
+    str(w.rule.limits.maxPerPlayer ?? null),
+    str(w.maxPerDay),
+    str(w.quietAfterPurchaseMs),
+    str(w.quietAfterDeclineMs),
     JSON.stringify({ ...w.offer, createdAt: d.now }),
-    encodeLedgerRecord(w.ledger),
-    w.offer.expiresAt,
-    opt(w.lastPurchaseAt),
+    String(args.length),
+    String(w.offer.expiresAt),
+    str(w.lastPurchaseAt),
     w.rule.experiment?.bandit ? (w.offer.variant ?? '') : '',
   );
 }
@@ -295,12 +306,15 @@ export async function runDecidePlayers(redis: Client, prefix: string, players: r
   await Promise.all(
     slotGroups(redis, indexed, (x) => x.keys.limits, PLAYERS_PER_CALL).map(async (group) => {
       const keys: string[] = [];
-      const args: (string | Buffer | number)[] = [DECISIONS_KEPT, LEDGER_KEPT, LEDGER_KEEP_MS, retentionMs, explanationsKeepMs, group.length];
+      // ARGV[7], the value array, is packed once every decision of the group is on it.
+      const args: (string | Buffer | number)[] = [DECISIONS_KEPT, LEDGER_KEPT, LEDGER_KEEP_MS, retentionMs, explanationsKeepMs, group.length, ''];
+      const values: string[] = [];
       for (const { p, keys: k } of group) {
         keys.push(k.limits, k.state, k.inbox, k.offers, k.ledger, k.decisions);
-        args.push(p.decisions.length);
-        for (const d of p.decisions) decisionArgs(d, args);
+        values.push(String(p.decisions.length));
+        for (const d of p.decisions) decisionValues(d, values, args);
       }
+      args[6] = valuesPackr.pack(values);
       const replies = (await redis.decidePlayers(keys.length, ...keys, ...args)) as unknown[][];
       group.forEach(({ i }, g) => {
         out[i] = decideResultOf(replies[g] ?? []);
@@ -388,7 +402,7 @@ export interface Money {
 }
 
 /**
- * Additions to rules' counters, summed in memory and written with one MULTI per rule
+ * Additions to rules' counters, summed in memory and written in one MULTI per slot
  * (`flush`): a chunk's decisions, routings and responses add up here instead of one write
  * each. Per arm (variant, or `(holdout)`); `revenue` (offer purchases) and `spend` (what the
  * player spent in an attribution window) are per currency.
@@ -416,28 +430,34 @@ export class StatsDelta {
   }
 
   /**
-   * Writes every addition (one MULTI per rule, sent together) and empties the delta. The
+   * Writes every addition (each rule's in one MULTI with the other rules of its Redis Cluster
+   * slot: one MULTI on a single Redis, lib/redis.ts multiPerSlot) and empties the delta. The
    * funnel stages (timeline.ts) also go to the rule's HASH of the current hour by `now`,
    * in the same MULTI, with one PEXPIRE: no extra round trip.
    */
   async flush(redis: RedisClient, prefix: string, now = Date.now()): Promise<void> {
     const keys = offerKeys(prefix);
-    const writes: Promise<unknown>[] = [];
-    for (const [ruleId, fields] of this.byRule) {
-      if (fields.size > 0) {
-        const pipe = redis.multi();
-        const hourKey = keys.statsHour(ruleId, hourOf(now));
-        let hourly = false;
-        for (const [field, n] of fields) {
-          pipe.hincrby(keys.stats(ruleId), field, n);
-          if (isTimelineField(field)) {
-            pipe.hincrby(hourKey, field, n);
-            hourly = true;
+    const rules = [...this.byRule].filter(([, fields]) => fields.size > 0);
+    const writes: Promise<unknown>[] = [
+      multiPerSlot(
+        redis,
+        rules,
+        ([ruleId]) => keys.stats(ruleId),
+        (tx, [ruleId, fields]) => {
+          const hourKey = keys.statsHour(ruleId, hourOf(now));
+          let hourly = false;
+          for (const [field, n] of fields) {
+            tx.hincrby(keys.stats(ruleId), field, n);
+            if (isTimelineField(field)) {
+              tx.hincrby(hourKey, field, n);
+              hourly = true;
+            }
           }
-        }
-        if (hourly) pipe.pexpire(hourKey, TIMELINE_TTL_MS);
-        writes.push(pipe.exec());
-      }
+          if (hourly) tx.pexpire(hourKey, TIMELINE_TTL_MS);
+        },
+      ),
+    ];
+    for (const ruleId of this.byRule.keys()) {
       const registration = `${prefix}\u0000${ruleId}`;
       if (!registeredStats.has(registration)) {
         writes.push(redis.sadd(keys.statsRules, ruleId).then(() => registeredStats.add(registration)));
@@ -527,8 +547,9 @@ export const SEGMENT_SIZE_TTL_MS = 3 * DAY_MS;
 
 /**
  * The players decisions found in each active segment, per UTC day of the decision, to add
- * to the segments' HyperLogLogs: one MULTI (PFADD, PEXPIRE) per segment and day, all sent
- * together, so a chunk of decisions costs a few commands, not one round trip per event.
+ * to the segments' HyperLogLogs: PFADD and PEXPIRE per segment and day, in one MULTI per
+ * Redis Cluster slot (lib/redis.ts multiPerSlot), so a chunk of decisions costs a few
+ * commands, not one round trip per event.
  */
 export class SegmentSizes {
   private readonly byKey = new Map<string, Set<string>>();
@@ -549,10 +570,14 @@ export class SegmentSizes {
   }
 
   async flush(redis: RedisClient): Promise<void> {
-    const writes: Promise<unknown>[] = [];
-    for (const [key, ids] of this.byKey) writes.push(redis.multi().pfadd(key, ...ids).pexpire(key, SEGMENT_SIZE_TTL_MS).exec());
+    const days = [...this.byKey];
     this.byKey.clear();
-    await Promise.all(writes);
+    await multiPerSlot(
+      redis,
+      days,
+      ([key]) => key,
+      (tx, [key, ids]) => tx.pfadd(key, ...ids).pexpire(key, SEGMENT_SIZE_TTL_MS),
+    );
   }
 }
 

@@ -23,16 +23,21 @@
   ARGV[3] ledger records created longer ago than this (ms before the latest decision) are dropped
   ARGV[4] retention (ms): every key written expires this long after the write
   ARGV[5] explanations expire this long after the latest (ms)
-  ARGV[6] P, the number of players; then per player, in KEYS order:
-          N, the number of their decisions, then 17 values per decision, in event order
-          (with N at ARGV[b], decision i starts at ARGV[b + 17 * (i - 1) + 1]):
+  ARGV[6] P, the number of players
+  ARGV[7] the decisions' values, one MessagePack array V of strings (unpacked once: a value
+          per ARGV cost the client a command argument each, 17 per decision, which was most
+          of the cost of sending a chunk's writes). Per player, in KEYS order: N, the number
+          of their decisions, then 17 values per decision, in event order (with N at V[b],
+          decision i starts at V[b + 17 * (i - 1) + 1]). Redis' MessagePack reader has no
+          binary type, so the two binary values (5 and 14) are each the index in ARGV of an
+          argument of their own, from ARGV[8] on:
      1  decided marker field "d:<partition>", or "" for a follow-up
      2  the event's position in that partition (with a marker field; eventPosition in
         protocol/record.ts: an exact decimal, stored as given)
      3  follow-up: the first offer's id (its ledger record carries `followUpAt` once the
         follow-up is decided), or ""
      4  now: the event's recvAt (ms)
-     5  compact explanation
+     5  ARGV index of the compact explanation
      6  offer id, or "" when the decision makes no offer (then 7..17 are ignored)
      7  rule id
      8  cooldown until (ms), or ""
@@ -41,7 +46,7 @@
     11  policy quietAfterPurchase (ms), or ""
     12  policy quietAfterDecline (ms), or ""
     13  offer JSON (Offer plus createdAt)
-    14  ledger record (MessagePack map)
+    14  ARGV index of the ledger record (MessagePack map), or "" without an offer
     15  expiresAt (ms)
     16  the player's last purchase (ms) in the state applied with this event, or "". The
         later of it and the state hash's last_purchase_at counts, the hash's only when not
@@ -75,17 +80,20 @@ local ledgerKeepMs = tonumber(ARGV[3])
 local retention = tonumber(ARGV[4])
 local decisionsKeepMs = tonumber(ARGV[5])
 
--- One player's decisions: K, their six keys; b, the ARGV index of their N (the values of
--- decision i start at ARGV[b + W * (i - 1) + 1]).
+-- The decisions' values (ARGV[7], unpacked once).
+local V = cmsgpack.unpack(ARGV[7])
+
+-- One player's decisions: K, their six keys; b, the index in V of their N (the values of
+-- decision i start at V[b + W * (i - 1) + 1]).
 local function decidePlayer(K, b)
-  local n = tonumber(ARGV[b])
+  local n = tonumber(V[b])
 
   -- The ledger (and the state's counters) only matter to a call that makes an offer or
   -- decides a follow-up: most decisions make none, and skip reading them.
   local needsLedger = false
   for i = 1, n do
     local o = b + W * (i - 1)
-    if ARGV[o + 6] ~= '' or ARGV[o + 3] ~= '' then needsLedger = true break end
+    if V[o + 6] ~= '' or V[o + 3] ~= '' then needsLedger = true break end
   end
   local ledger, ledgerDirty = {}, false
   if needsLedger then
@@ -136,8 +144,8 @@ local function decidePlayer(K, b)
   -- Every check, in event order; nothing is written until all of them passed.
   for i = 1, n do
     local o = b + W * (i - 1)
-    local field, offset, firstId = ARGV[o + 1], ARGV[o + 2], ARGV[o + 3]
-    local now, offerId = tonumber(ARGV[o + 4]), ARGV[o + 6]
+    local field, offset, firstId = V[o + 1], V[o + 2], V[o + 3]
+    local now, offerId = tonumber(V[o + 4]), V[o + 6]
     local made = offerId ~= '' and ledger[offerId] ~= nil
     if field ~= '' then
       local mark = marker(field)
@@ -152,33 +160,33 @@ local function decidePlayer(K, b)
     if made then return {'dup', i, 1} end
 
     if offerId ~= '' then
-      local ruleId = ARGV[o + 7]
+      local ruleId = V[o + 7]
       local cdUntil = cooldownOf(ruleId)
-      if ARGV[o + 8] ~= '' and cdUntil and now < cdUntil then return {'refused', i, 'cooldown', tostring(cdUntil)} end
+      if V[o + 8] ~= '' and cdUntil and now < cdUntil then return {'refused', i, 'cooldown', tostring(cdUntil)} end
       local lifetime = lifetimeOf(ruleId)
-      if ARGV[o + 9] ~= '' and lifetime >= tonumber(ARGV[o + 9]) then return {'refused', i, 'cap_reached', tostring(lifetime)} end
+      if V[o + 9] ~= '' and lifetime >= tonumber(V[o + 9]) then return {'refused', i, 'cap_reached', tostring(lifetime)} end
       local d = math.floor(now / 86400000)
       local count = (day == d) and today or 0
-      if ARGV[o + 10] ~= '' and count >= tonumber(ARGV[o + 10]) then return {'refused', i, 'fatigue_daily_cap', tostring(count)} end
-      local lastPurchase = tonumber(ARGV[o + 16])
+      if V[o + 10] ~= '' and count >= tonumber(V[o + 10]) then return {'refused', i, 'fatigue_daily_cap', tostring(count)} end
+      local lastPurchase = tonumber(V[o + 16])
       if storedPurchase and storedPurchase <= now and (not lastPurchase or storedPurchase > lastPurchase) then
         lastPurchase = storedPurchase
       end
-      local quietP = tonumber(ARGV[o + 11])
+      local quietP = tonumber(V[o + 11])
       if quietP and lastPurchase and lastPurchase <= now and now < lastPurchase + quietP then
         return {'refused', i, 'fatigue_after_purchase', tostring(lastPurchase + quietP)}
       end
-      local quietD = tonumber(ARGV[o + 12])
+      local quietD = tonumber(V[o + 12])
       if quietD and lastDecline and lastDecline <= now and now < lastDecline + quietD then
         return {'refused', i, 'fatigue_after_decline', tostring(lastDecline + quietD)}
       end
-      if ARGV[o + 8] ~= '' then
-        cooldowns[ruleId] = tonumber(ARGV[o + 8])
-        setCooldowns[ruleId] = ARGV[o + 8]
+      if V[o + 8] ~= '' then
+        cooldowns[ruleId] = tonumber(V[o + 8])
+        setCooldowns[ruleId] = V[o + 8]
       end
       lifetimes[ruleId] = lifetime + 1
       today, day = count + 1, d
-      ledger[offerId] = cmsgpack.unpack(ARGV[o + 14])
+      ledger[offerId] = cmsgpack.unpack(ARGV[tonumber(V[o + 14])])
       ledgerDirty = true
       offers[#offers + 1] = o
       if not latest or now > latest then latest = now end
@@ -199,11 +207,11 @@ local function decidePlayer(K, b)
   if #offers > 0 then
     for ruleId, untilMs in pairs(setCooldowns) do redis.call('HSET', K[1], 'cd:' .. ruleId, untilMs) end
     for _, o in ipairs(offers) do
-      local ruleId = ARGV[o + 7]
+      local ruleId = V[o + 7]
       redis.call('HSET', K[1], 'n:' .. ruleId, tostring(lifetimes[ruleId]))
-      if ARGV[o + 17] ~= '' then redis.call('HSET', K[1], 'a:' .. ruleId, ARGV[o + 17]) end
-      redis.call('ZADD', K[3], ARGV[o + 15], ARGV[o + 6])
-      redis.call('HSET', K[4], ARGV[o + 6], ARGV[o + 13])
+      if V[o + 17] ~= '' then redis.call('HSET', K[1], 'a:' .. ruleId, V[o + 17]) end
+      redis.call('ZADD', K[3], V[o + 15], V[o + 6])
+      redis.call('HSET', K[4], V[o + 6], V[o + 13])
     end
     redis.call('HSET', K[2], 'offers_today', tostring(today), 'offers_day', tostring(day))
     -- Bounded ledger: the newest records up to the count, none created before the horizon.
@@ -227,7 +235,7 @@ local function decidePlayer(K, b)
   local parts, count = {}, 0
   for i = n, 1, -1 do
     if count >= keptDecisions then break end
-    local e = ARGV[b + W * (i - 1) + 5]
+    local e = ARGV[tonumber(V[b + W * (i - 1) + 5])]
     parts[#parts + 1] = struct.pack('>I4', #e) .. e
     count = count + 1
   end
@@ -252,10 +260,10 @@ end
 -- Every player of the call, in order; one player's refusal or duplicate stops only them.
 local players = tonumber(ARGV[6])
 local results = {}
-local b = 7
+local b = 1
 for p = 1, players do
   local k = 6 * (p - 1)
   results[p] = decidePlayer({ KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5], KEYS[k + 6] }, b)
-  b = b + 1 + W * tonumber(ARGV[b])
+  b = b + 1 + W * tonumber(V[b])
 end
 return results

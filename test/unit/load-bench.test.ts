@@ -10,6 +10,7 @@ import { inEvents, type LagSample } from '../../load/bench/lag.ts';
 import { decisionRates } from '../../load/bench/peers.ts';
 import { processorFigures, processorPhaseFigures } from '../../load/bench/processors.ts';
 import { hotSpots } from '../../load/bench/profile.ts';
+import { parseSteps, stepFigures } from '../../load/bench/processors-rate.ts';
 import { computeRatios, computeTargets, heldRate, markdown, RULES_LIVE_RATIO } from '../../load/bench/report.ts';
 import type { BenchResults, ProcessorPhaseFigures, RuleCostFigures, RulesComparison } from '../../load/bench/results.ts';
 import { writeBenchRules } from '../../load/bench/rules.ts';
@@ -306,5 +307,24 @@ describe('shared event mix against the sample taxonomy', () => {
       }
       for (const k of Object.keys(e.data ?? {})) expect(spec?.fields.has(k), `${e.type}.${k} is declared`).toBe(true);
     }
+  });
+});
+
+describe('processors at a fixed rate', () => {
+  it('reads steps as <events per frame>x<events per second> and refuses anything else with a clear error', () => {
+    expect(parseSteps('1x200, 10x1000,100x2000')).toEqual([
+      { frame: 1, rate: 200 },
+      { frame: 10, rate: 1000 },
+      { frame: 100, rate: 2000 },
+    ]);
+    for (const bad of ['10', 'x100', '0x100', '2000x10', '10x0', '10x1000,']) {
+      expect(() => parseSteps(bad), bad).toThrow(/--steps: ".*" is not/);
+    }
+  });
+
+  it('splits the CPU of a step over the events and chunks the processors counted in it', () => {
+    const f = stepFigures({ frame: 10, rate: 1000 }, { cpu: 1_000, sum: 500, count: 40 }, { cpu: 7_000, sum: 15_500, count: 1_340 }, 20_000, true);
+    expect(f).toMatchObject({ events: 15_000, chunks: 1_300, eventsPerChunk: 11.5, cpuMs: 6_000, cpuPct: 30, cpuUsPerEvent: 400, cpuUsPerChunk: 4_615, drained: true });
+    expect(stepFigures({ frame: 1, rate: 1 }, { cpu: 5, sum: 0, count: 0 }, { cpu: 5, sum: 0, count: 0 }, 0, false)).toMatchObject({ events: 0, eventsPerChunk: 0, cpuPct: 0, cpuUsPerEvent: 0, cpuUsPerChunk: 0 });
   });
 });

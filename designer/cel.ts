@@ -66,8 +66,8 @@ type Context = { event?: Record<string, unknown>; player: Record<string, unknown
 /**
  * Caches type-checking environments and input adapters per scope. One per compiled bundle:
  * conditions of one trigger event share one adapter, so an input is adapted once for all
- * of that event's rules. Inputs are immutable (ConditionInput is readonly): the adapted
- * values are kept per input object for as long as the caller holds it.
+ * of that event's rules. Inputs are immutable (ConditionInput is readonly): the adapter
+ * keeps the last input it adapted, with its values.
  */
 export class ConditionCache {
   private readonly envs = new Map<string, Environment>();
@@ -404,8 +404,13 @@ function checkEnumLiterals(ast: ASTNode, scope: ConditionScope): ConditionProble
  * which no expression can tell.
  */
 class Adapter {
-  private cache = new WeakMap<object, Context>();
-  private players = new WeakMap<object, Record<string, unknown>>();
+  // The last input adapted, and the last player: the rules of one event (or a segment's
+  // conditions) are evaluated one after another on the same input, so one entry finds it.
+  // (A WeakMap per input cost two inserts per event and adapter.)
+  private lastInput: ConditionInput | null = null;
+  private lastContext: Context | null = null;
+  private lastSource: object | null = null;
+  private lastPlayer: Record<string, unknown> | null = null;
   private readonly withEvent: boolean;
   private readonly segments: SegmentScope | null;
   private readonly declaredPlayer: readonly [string, ValueType][];
@@ -439,26 +444,28 @@ class Adapter {
     this.playerFields = this.allPlayer ? this.declaredPlayer : this.declaredPlayer.filter(([name]) => this.playerReads.has(name));
     this.dataFields = this.allData ? this.declaredData : this.declaredData.filter(([name]) => this.dataReads.has(name));
     // Contexts adapted before this expression was compiled may lack its fields.
-    this.cache = new WeakMap();
-    this.players = new WeakMap();
+    this.lastInput = null;
+    this.lastContext = null;
+    this.lastSource = null;
+    this.lastPlayer = null;
   }
 
   adapt(input: ConditionInput): Context {
-    let ctx = this.cache.get(input);
-    if (!ctx) {
-      const e = input.event;
-      const source = input.player ?? {};
-      let player = this.players.get(source);
-      if (!player) {
-        player = pick(source, this.playerFields);
-        this.players.set(source, player);
-      }
-      ctx = { player };
-      if (this.withEvent) ctx.event = { type: e.type, id: e.id, ts: toCel(e.ts, 'int'), data: pick(e.data ?? {}, this.dataFields) };
-      // Segment values are bools already; a segment's own input carries the values found so far (designer/segments.ts).
-      if (this.segments) ctx.segment = input.segment ?? this.segments.values?.(input) ?? {};
-      this.cache.set(input, ctx);
+    if (input === this.lastInput && this.lastContext !== null) return this.lastContext;
+    const e = input.event;
+    const source = input.player ?? {};
+    let player = source === this.lastSource ? this.lastPlayer : null;
+    if (player === null) {
+      player = pick(source, this.playerFields);
+      this.lastSource = source;
+      this.lastPlayer = player;
     }
+    const ctx: Context = { player };
+    if (this.withEvent) ctx.event = { type: e.type, id: e.id, ts: toCel(e.ts, 'int'), data: pick(e.data ?? {}, this.dataFields) };
+    // Segment values are bools already; a segment's own input carries the values found so far (designer/segments.ts).
+    if (this.segments) ctx.segment = input.segment ?? this.segments.values?.(input) ?? {};
+    this.lastInput = input;
+    this.lastContext = ctx;
     return ctx;
   }
 }

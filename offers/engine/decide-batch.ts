@@ -213,7 +213,8 @@ export async function decideRuns(
       reads.forEach((r, i) => {
         const p = players[i] as PlayerWork;
         p.markers = r.markers;
-        p.counters = { ...r.counters, rules: new Map(r.counters.rules) };
+        const c = r.counters;
+        p.counters = { rules: new Map(c.rules), offersToday: c.offersToday, offersDay: c.offersDay, lastPurchaseAt: c.lastPurchaseAt, lastDeclineAt: c.lastDeclineAt };
       }),
     ),
     ...[...windows.values()].map(async (w) => {
@@ -342,7 +343,8 @@ function plan(
     if (w) used.set(c.rule.id, w.used);
   }
   const lastPurchaseAt = purchaseAsOfEvent(d, counters.lastPurchaseAt);
-  const seen: PlayerCounters = { ...counters, lastPurchaseAt };
+  // Field by field, not a spread (input.ts playerView): once per decision.
+  const seen: PlayerCounters = { rules: counters.rules, offersToday: counters.offersToday, offersDay: counters.offersDay, lastPurchaseAt, lastDeclineAt: counters.lastDeclineAt };
   const cap = dailyCapFor(policy, bundle.segments.evaluate(d.input));
   const verdicts = limitVerdicts(considered, seen, used, policy, d.at, cap);
   const winner = liveCandidates(considered, verdicts)[0] ?? null;

@@ -2,17 +2,23 @@ import type { Bundle, ConditionInput } from '../../designer/types.ts';
 import type { EventRecord } from '../../protocol/record.ts';
 import type { PlayerState } from '../../processors/decider-seam.ts';
 
-/** `player` as conditions see it: the built-ins, then every designer property by name. */
+/**
+ * `player` as conditions see it: every designer property by name, then the built-ins (which
+ * win over a property of the same name). Built by assignment, once per triggering event: an
+ * object spread of the properties followed by the built-ins took V8's slow path, about 10 µs
+ * a call on the development machine against 0.15 µs for this loop.
+ */
 export function playerView(state: PlayerState): Record<string, unknown> {
-  return {
-    ...state.props,
-    id: state.id,
-    first_seen: state.first_seen,
-    last_seen: state.last_seen,
-    events_total: state.events_total,
-    offers_today: state.offers_today,
-    last_purchase_at: state.last_purchase_at,
-  };
+  const view: Record<string, unknown> = {};
+  const props = state.props;
+  for (const name in props) view[name] = props[name];
+  view.id = state.id;
+  view.first_seen = state.first_seen;
+  view.last_seen = state.last_seen;
+  view.events_total = state.events_total;
+  view.offers_today = state.offers_today;
+  view.last_purchase_at = state.last_purchase_at;
+  return view;
 }
 
 /**
@@ -27,7 +33,8 @@ export function conditionInput(record: EventRecord, state: PlayerState, bundle?:
 /** `input` with the values of the bundle's active segments (unchanged when it has none). */
 export function withSegments(input: ConditionInput, bundle?: Pick<Bundle, 'segments'>): ConditionInput {
   if (!bundle || bundle.segments.active.length === 0 || input.segment) return input;
-  return { ...input, segment: bundle.segments.evaluate(input) };
+  // Not a spread of `input`: built field by field, as playerView is.
+  return { event: input.event, player: input.player, segment: bundle.segments.evaluate(input) };
 }
 
 const splitPaths = new Map<string, readonly string[]>();

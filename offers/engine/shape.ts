@@ -61,13 +61,15 @@ export function shapeDecision(s: ShapeInput): DecisionRecord {
     }
     return r;
   });
-  return {
+  const record: Mutable<DecisionRecord> = {
     eventId: s.eventId,
     eventType: s.eventType,
     at: s.at,
     bundleVersion: s.bundleVersion,
     offerId: s.winner !== null ? (s.offerIds.get(s.winner) ?? null) : null,
     rules,
-    ...(s.followUpOf !== undefined ? { followUpOf: s.followUpOf } : {}),
   };
+  // Assigned, not spread in: once per decision (input.ts playerView).
+  if (s.followUpOf !== undefined) record.followUpOf = s.followUpOf;
+  return record;
 }

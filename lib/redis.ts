@@ -70,8 +70,8 @@ export function slotGroups<T>(redis: RedisClient, items: readonly T[], keyOf: (i
 /**
  * Small write groups (a rule's counters, a segment's day) sent as one MULTI per Redis Cluster
  * slot: on a single Redis, one MULTI whatever the number of groups. A MULTI is not
- * auto-pipelined: one per group cost a socket write each, per chunk, which at a live rate of
- * small chunks was a tenth of the processors' CPU. `keyOf` names a key of the item's slot
+ * auto-pipelined: one per group cost a socket write of its own each, per chunk. `keyOf`
+ * names a key of the item's slot
  * (every key `add` writes must share it). Resolves when every transaction ran; a command's
  * own error is in its EXEC reply, as with one MULTI per group.
  */

@@ -25,8 +25,8 @@
   ARGV[5] explanations expire this long after the latest (ms)
   ARGV[6] P, the number of players
   ARGV[7] the decisions' values, one MessagePack array V of strings (unpacked once: a value
-          per ARGV cost the client a command argument each, 17 per decision, which was most
-          of the cost of sending a chunk's writes). Per player, in KEYS order: N, the number
+          per ARGV cost the client a command argument each, 17 per decision; see
+          docs/internals.md). Per player, in KEYS order: N, the number
           of their decisions, then 17 values per decision, in event order (with N at V[b],
           decision i starts at V[b + 17 * (i - 1) + 1]). Redis' MessagePack reader has no
           binary type, so the two binary values (5 and 14) are each the index in ARGV of an

@@ -40,7 +40,8 @@ import {
  *   1. read    one round trip: the players' decided markers and counters, one
  *              readPlayers-n.lua call per group of players (redis-ops.ts PLAYERS_PER_CALL,
  *              a group shares a Redis Cluster slot); per budget window touched, its claim
- *              count (SCARD).
+ *              count (SCARD) and which of the chunk's offer ids hold a claim already
+ *              (SMISMEMBER: such a claim is the offer's own, not a reason to refuse it).
  *   2. decide  in process, in chunk order: conditions, arms, holdout, then the limit
  *              verdicts against each player's counters as the player's earlier decisions of
  *              the chunk left them, and against each budget as the chunk's earlier winners
@@ -119,6 +120,15 @@ type Counters = {
 interface WindowUse {
   readonly window: BudgetWindow;
   used: number;
+  /** The offer ids this chunk could give from the window, asked at the read whether they hold a claim already. */
+  readonly probed: string[];
+  /**
+   * Those already holding a claim: another processor deciding the same events (a rebalance,
+   * a zombie) claimed them. `used` counts them, so their own verdict must not: a full window
+   * would refuse the very offer its unit is held for, the other processor would then find the
+   * events decided and give the unit back, and the unit would be lost to every later player.
+   */
+  held: ReadonlySet<string>;
   readonly offerIds: string[];
   statuses: Map<string, ReservationStatus>;
 }
@@ -138,6 +148,8 @@ interface PlayerWork {
   readonly playerId: string;
   readonly triggers: readonly Trigger[];
   readonly considered: Considered[][];
+  /** Per trigger: the offer id of each candidate rule with a budget (probed at the read, reused by plan). */
+  readonly budgetedIds: Map<string, string>[];
   readonly markerFields: string[];
   readonly ruleIds: string[];
   /** Bandit rules among `ruleIds`: their arms pinned to the player are read too. */
@@ -173,7 +185,7 @@ export async function decideRuns(
     if (use) return use;
     const w = budgetWindow(ctx.keyPrefix, rule, at) as BudgetWindow;
     use = windows.get(w.key);
-    if (!use) windows.set(w.key, (use = { window: w, used: 0, offerIds: [], statuses: new Map() }));
+    if (!use) windows.set(w.key, (use = { window: w, used: 0, probed: [], held: new Set(), offerIds: [], statuses: new Map() }));
     byStart.set(start, use);
     return use;
   };
@@ -184,18 +196,26 @@ export async function decideRuns(
     const markerFields = new Set<string>();
     const ruleIds = new Set<string>();
     const pinned = new Set<string>();
-    run.triggers.forEach((t, i) => {
+    const budgetedIds = run.triggers.map((t, i) => {
       markerFields.add(decidedMarker(t.input.position) as string);
+      const ids = new Map<string, string>();
       for (const c of limitCandidates(considered[i] ?? [])) {
         ruleIds.add(c.rule.id);
         if (c.rule.experiment?.bandit) pinned.add(c.rule.id);
-        windowOf(c.rule, t.input.at);
+        const w = windowOf(c.rule, t.input.at);
+        if (w) {
+          const id = offerIdFor(c.rule.id, run.playerId, t.input.eventId);
+          ids.set(c.rule.id, id);
+          w.probed.push(id);
+        }
       }
+      return ids;
     });
     return {
       playerId: run.playerId,
       triggers: run.triggers,
       considered,
+      budgetedIds,
       markerFields: [...markerFields],
       ruleIds: [...ruleIds],
       pinnedRuleIds: [...pinned],
@@ -207,7 +227,8 @@ export async function decideRuns(
   });
 
   // Batch boundary 1 — read: every player's markers and counters (a few calls per slice),
-  // every window's claims.
+  // every window's claims and which of the chunk's offer ids hold one already (two commands
+  // per window, sent together).
   await Promise.all([
     readPlayersCounters(ctx.redis, ctx.keyPrefix, players).then((reads) =>
       reads.forEach((r, i) => {
@@ -218,7 +239,9 @@ export async function decideRuns(
       }),
     ),
     ...[...windows.values()].map(async (w) => {
-      w.used = await ctx.redis.scard(w.window.key);
+      const [used, held] = await Promise.all([ctx.redis.scard(w.window.key), w.probed.length > 0 ? ctx.redis.smismember(w.window.key, ...w.probed) : []]);
+      w.used = used;
+      w.held = new Set(w.probed.filter((_, k) => held[k] === 1));
     }),
   ]);
 
@@ -232,7 +255,7 @@ export async function decideRuns(
       redelivered.push({ playerId: p.playerId, offerIds: t.input.rules.map((r) => offerIdFor(r.id, p.playerId, t.input.eventId)) });
       continue;
     }
-    p.planned.push(plan(bundle, p.counters, t.input, p.considered[i] ?? [], windowOf));
+    p.planned.push(plan(bundle, p.counters, t.input, p.considered[i] ?? [], p.budgetedIds[i] ?? new Map(), windowOf));
   }
   if (duplicates > 0) offerMetrics.duplicates.inc(duplicates);
 
@@ -331,6 +354,7 @@ function plan(
   counters: Counters,
   d: Trigger['input'],
   shared: readonly Considered[],
+  budgetedIds: ReadonlyMap<string, string>,
   windowOf: (rule: Rule, at: number) => WindowUse | null,
 ): Planned {
   const policy = bundle.policy;
@@ -340,7 +364,8 @@ function plan(
   const used = new Map<string, number>();
   for (const c of candidates) {
     const w = windowOf(c.rule, d.at);
-    if (w) used.set(c.rule.id, w.used);
+    // Units used by other offers: this offer's own claim, if it holds one, leaves it room (WindowUse.held).
+    if (w) used.set(c.rule.id, w.held.has(budgetedIds.get(c.rule.id) ?? '') ? w.used - 1 : w.used);
   }
   const lastPurchaseAt = purchaseAsOfEvent(d, counters.lastPurchaseAt);
   // Field by field, not a spread (input.ts playerView): once per decision.
@@ -351,7 +376,7 @@ function plan(
   // Offer ids (a hash each) only where the explanation or the offer shows one: the winner and the shadow rules that passed their limits.
   const offerIds = new Map<string, string>();
   for (const c of candidates) {
-    if (c.rule === winner?.rule || (c.rule.mode === 'shadow' && (verdicts.get(c.rule.id) ?? null) === null)) offerIds.set(c.rule.id, offerIdFor(c.rule.id, d.playerId, d.eventId));
+    if (c.rule === winner?.rule || (c.rule.mode === 'shadow' && (verdicts.get(c.rule.id) ?? null) === null)) offerIds.set(c.rule.id, budgetedIds.get(c.rule.id) ?? offerIdFor(c.rule.id, d.playerId, d.eventId));
   }
   const made = winner ? buildOffer(winner.rule, winner.variant, offerIds.get(winner.rule.id) ?? '', d.at, d.input) : null;
   const offer = made?.offer ?? null;
@@ -362,7 +387,7 @@ function plan(
     const rule = winner.rule;
     claim = windowOf(rule, d.at);
     if (claim) {
-      claim.used += 1;
+      if (!claim.held.has(offer.id)) claim.used += 1;
       claim.offerIds.push(offer.id);
     }
     const prev = counters.rules.get(rule.id);

@@ -72,7 +72,7 @@ export async function decideEvent(ctx: EngineContext, d: DecisionInput): Promise
         : Promise.resolve({ decided: false, counters: NO_COUNTERS }),
       ...candidates
         .filter((c) => c.rule.limits.budget)
-        .map(async (c) => void used.set(c.rule.id, await budgetUsed(ctx.redis, ctx.keyPrefix, c.rule, d.at))),
+        .map(async (c) => void used.set(c.rule.id, await budgetUsed(ctx.redis, ctx.keyPrefix, c.rule, d.at, offerIds.get(c.rule.id) ?? ''))),
     ]);
     if (decided) return duplicate();
     // A bandit arm pinned to the player wins over the one the current shares gave.

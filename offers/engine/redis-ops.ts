@@ -165,9 +165,16 @@ export function budgetWindow(prefix: string, rule: Rule, now: number): BudgetWin
 }
 
 /** Budget claims so far in the window of `now` (read only). */
-export async function budgetUsed(redis: Client, prefix: string, rule: Rule, now: number): Promise<number> {
+/**
+ * Units of the rule's window used by offers other than `offerId`: a claim `offerId` holds
+ * already (another processor deciding the same event) is its own, not a reason to refuse it
+ * (decide-batch.ts, WindowUse.held). Two commands sent together: one round trip.
+ */
+export async function budgetUsed(redis: RedisClient, prefix: string, rule: Rule, now: number, offerId: string): Promise<number> {
   const w = budgetWindow(prefix, rule, now);
-  return w ? redis.scard(w.key) : 0;
+  if (!w) return 0;
+  const [used, held] = await Promise.all([redis.scard(w.key), redis.sismember(w.key, offerId)]);
+  return held === 1 ? used - 1 : used;
 }
 
 /**

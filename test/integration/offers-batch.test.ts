@@ -10,13 +10,14 @@ import type { Config } from '../../lib/config.ts';
 import { offerKeys, playerKeys } from '../../lib/keys.ts';
 import { createRedis, type RedisClient } from '../../lib/redis.ts';
 import { staticBundleSource } from '../../designer/store.ts';
-import type { Bundle } from '../../designer/types.ts';
+import type { Bundle, Rule } from '../../designer/types.ts';
 import { createDecider, type ClosableDecider } from '../../offers/engine/decider.ts';
 import type { DecisionRecord } from '../../offers/engine/explain.ts';
 import type { PublishOffer } from '../../offers/engine/context.ts';
 import { budgetWindowStart } from '../../offers/engine/limits.ts';
 import { offerMetrics } from '../../offers/engine/metrics.ts';
-import { PLAYERS_PER_CALL } from '../../offers/engine/redis-ops.ts';
+import { budgetUsed, PLAYERS_PER_CALL } from '../../offers/engine/redis-ops.ts';
+import { offerIdFor } from '../../offers/engine/hashing.ts';
 import type { AppliedEvent } from '../../processors/decider-seam.ts';
 import { cleanupRedisPrefix, testConfig } from '../helpers/stack.ts';
 import { applied, baseFiles, bundleOf, comebackYaml, loss } from './offers-fixtures.ts';
@@ -248,6 +249,38 @@ describe('batched decisions', () => {
     // x claimed a unit, its write was refused (daily cap), the slow path made no offer: one unit used, by y.
     const claims = await early.redis.smembers(offerKeys(config.keyPrefix).budget('comeback', budgetWindowStart(at, 'day')));
     expect(claims).toEqual([early.decided[0]?.record.offerId]);
+  });
+
+  it('does not refuse an offer for a full budget when the unit filling it is held for that very offer', async () => {
+    // Two processors deciding the same event (a rebalance): the first claimed the window's last
+    // unit for the offer and has not written yet. The second must not read "full" and refuse
+    // the offer: the first would then find the event decided and give the unit back, and the
+    // unit would be lost to every later player of the window.
+    const bundle = bundleOf(baseFiles({ 'comeback.yaml': comebackYaml({ when: 'event.data.result == "loss"', budget: 1 }) }, { maxOffersPerDay: 5 }));
+    const config = testConfig();
+    const { gate, open, reached } = staged();
+    const first = rig(bundle, { config, gate });
+    prefixes.push({ redis: first.redis, prefix: config.keyPrefix });
+    const second = rig(bundle, { config });
+    const at = Date.now();
+    const e = loss('p-held', at, 3, 'held-e');
+    const offerId = offerIdFor('comeback', 'p-held', 'held-e');
+    const budgetKey = offerKeys(config.keyPrefix).budget('comeback', budgetWindowStart(at, 'day'));
+
+    const slow = first.decider.decideBatch([e]);
+    await reached;
+    expect(await first.redis.smembers(budgetKey)).toEqual([offerId]);
+    await second.decider.decideBatch([e]);
+    open();
+    await slow;
+
+    expect(outcomeOf(second.decided[0]?.record as DecisionRecord, 'comeback')).toBe('offered');
+    expect(await inbox(second, 'p-held')).toEqual([offerId]);
+    expect(await first.redis.smembers(budgetKey)).toEqual([offerId]);
+    // The slow path's read counts the same way: the held unit is the offer's own, another offer's is not.
+    const rule = bundle.rules.find((r) => r.id === 'comeback') as Rule;
+    expect(await budgetUsed(first.redis, config.keyPrefix, rule, at, offerId)).toBe(0);
+    expect(await budgetUsed(first.redis, config.keyPrefix, rule, at, offerIdFor('comeback', 'p-held', 'other'))).toBe(1);
   });
 
   it('records a slice of players over several script calls; a refusal stops only its own player', async () => {

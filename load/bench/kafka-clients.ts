@@ -22,9 +22,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { compatibilityPartitioner, ProduceAcks, Producer, stringSerializer, type MessageToProduce } from '@platformatic/kafka';
-import type { Kafka, Message } from 'kafkajs';
-import { createDurableProducer, createKafka, ensureTopics } from '../../lib/kafka.ts';
+import type { Kafka } from 'kafkajs';
+import { createKafka, ensureTopics } from '../../lib/kafka.ts';
+import { CLIENTS, openProducer, type BenchRecord, type ClientName } from './kafka-producers.ts';
 import { startKafkaBroker, type LocalKafka } from '../../infra/kafka-broker.ts';
 import { isPlayPulseError, PlayPulseError } from '../../lib/errors.ts';
 
@@ -32,8 +32,6 @@ const PARTITIONS = 6;
 const PLAYERS = 2_000;
 const VALUE_BYTES = 120;
 const HEADERS: Record<string, string> = { 'pp-type': 'match.end' };
-const CLIENTS = ['kafkajs', 'platformatic'] as const;
-type ClientName = (typeof CLIENTS)[number];
 
 interface Workload {
   readonly records: number;
@@ -97,38 +95,14 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
-async function runKafkajs(brokers: readonly string[], topic: string, w: Workload, round: number): Promise<RunResult> {
-  const producer = createDurableProducer(createKafka(brokers, 'kafka-clients-bench-kafkajs'));
+async function runClient(client: ClientName, brokers: readonly string[], topic: string, w: Workload, round: number): Promise<RunResult> {
+  const producer = await openProducer(client, brokers, topic);
   try {
-    await producer.connect();
     // Warm-up: producer id, metadata of the topic, connections to its leaders; not measured.
-    await producer.send({ topic, acks: -1, messages: [{ key: w.keys[0] as string, value: w.value, headers: HEADERS }] });
-    const messages: Message[] = Array.from({ length: w.records }, (_, i) => ({ key: w.keys[i % PLAYERS] as string, value: w.value, headers: HEADERS }));
-    const batches = chunks(messages, w.batch);
-    return await measure('kafkajs', round, w.records, () => drive(batches, w.inflight, (batch) => producer.send({ topic, acks: -1, messages: batch })));
-  } finally {
-    await producer.disconnect();
-  }
-}
-
-type PlatformaticMessage = MessageToProduce<string, Buffer, string, string>;
-
-async function runPlatformatic(brokers: readonly string[], topic: string, w: Workload, round: number): Promise<RunResult> {
-  const producer = new Producer<string, Buffer, string, string>({
-    clientId: 'kafka-clients-bench-platformatic',
-    bootstrapBrokers: [...brokers],
-    idempotent: true,
-    acks: ProduceAcks.ALL,
-    autocreateTopics: false,
-    // murmur2 masked like the Java client (and kafkajs' default): a key goes to the same partition with both clients.
-    partitioner: compatibilityPartitioner,
-    serializers: { key: stringSerializer, headerKey: stringSerializer, headerValue: stringSerializer },
-  });
-  try {
-    await producer.send({ messages: [{ topic, key: w.keys[0] as string, value: w.value, headers: HEADERS }] });
-    const messages: PlatformaticMessage[] = Array.from({ length: w.records }, (_, i) => ({ topic, key: w.keys[i % PLAYERS] as string, value: w.value, headers: HEADERS }));
-    const batches = chunks(messages, w.batch);
-    return await measure('platformatic', round, w.records, () => drive(batches, w.inflight, (batch) => producer.send({ messages: batch })));
+    await producer.send([{ key: w.keys[0] as string, value: w.value, headers: HEADERS }]);
+    const records: BenchRecord[] = Array.from({ length: w.records }, (_, i) => ({ key: w.keys[i % PLAYERS] as string, value: w.value, headers: HEADERS }));
+    const batches = chunks(records, w.batch);
+    return await measure(client, round, w.records, () => drive(batches, w.inflight, (batch) => producer.send(batch)));
   } finally {
     await producer.close();
   }
@@ -219,7 +193,7 @@ async function main(): Promise<number> {
         const topic = `bench-kafka-clients-${runId}-${client}-${round}`;
         topics.push(topic);
         await ensureTopics(kafka, [{ topic, numPartitions: PARTITIONS }]);
-        const r = client === 'kafkajs' ? await runKafkajs(brokers, topic, w, round) : await runPlatformatic(brokers, topic, w, round);
+        const r = await runClient(client, brokers, topic, w, round);
         results.push(r);
         spread.set(client, await checkWritten(kafka, topic, records + 1));
         process.stderr.write(`${client} round ${round}: ${r.recordsPerSec} records/s, ${r.cpuUsPerRecord} µs CPU/record\n`);

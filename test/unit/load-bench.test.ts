@@ -11,6 +11,7 @@ import { decisionRates } from '../../load/bench/peers.ts';
 import { processorFigures, processorPhaseFigures } from '../../load/bench/processors.ts';
 import { hotSpots } from '../../load/bench/profile.ts';
 import { parseSteps, stepFigures } from '../../load/bench/processors-rate.ts';
+import { mediansOf, parseLanes, type FloorRun } from '../../load/bench/ack-floor.ts';
 import { computeRatios, computeTargets, heldRate, markdown, RULES_LIVE_RATIO } from '../../load/bench/report.ts';
 import type { BenchResults, ProcessorPhaseFigures, RuleCostFigures, RulesComparison } from '../../load/bench/results.ts';
 import { writeBenchRules } from '../../load/bench/rules.ts';
@@ -326,5 +327,24 @@ describe('processors at a fixed rate', () => {
     const f = stepFigures({ frame: 10, rate: 1000 }, { cpu: 1_000, sum: 500, count: 40 }, { cpu: 7_000, sum: 15_500, count: 1_340 }, 20_000, true);
     expect(f).toMatchObject({ events: 15_000, chunks: 1_300, eventsPerChunk: 11.5, cpuMs: 6_000, cpuPct: 30, cpuUsPerEvent: 400, cpuUsPerChunk: 4_615, drained: true });
     expect(stepFigures({ frame: 1, rate: 1 }, { cpu: 5, sum: 0, count: 0 }, { cpu: 5, sum: 0, count: 0 }, 0, false)).toMatchObject({ events: 0, eventsPerChunk: 0, cpuPct: 0, cpuUsPerEvent: 0, cpuUsPerChunk: 0 });
+  });
+});
+
+describe('ack floor', () => {
+  it('parses the lanes, refusing what is not a small positive integer', () => {
+    expect(parseLanes('1,2,4')).toEqual([1, 2, 4]);
+    expect(parseLanes(' 2 , 1,2')).toEqual([2, 1]);
+    for (const bad of ['', '0', '1,,2', '1.5', '-1', 'two', '65']) expect(() => parseLanes(bad), bad).toThrow(/--lanes takes positive integers/);
+  });
+
+  it('takes the medians per client and lane count', () => {
+    const run = (client: FloorRun['client'], lanes: number, round: number, ackP99Ms: number): FloorRun => ({ client, lanes, round, records: 100 + round, sends: 90, sendP50Ms: 1, sendP99Ms: round, ackP50Ms: 2, ackP99Ms, ackP999Ms: 20 });
+    const runs = [run('kafkajs', 1, 1, 9), run('platformatic', 1, 1, 7), run('kafkajs', 1, 2, 11), run('platformatic', 1, 2, 8), run('kafkajs', 1, 3, 30), run('kafkajs', 2, 1, 12)];
+    const medians = mediansOf(runs);
+    expect(medians.map((m) => [m.client, m.lanes, m.ackP99Ms, m.sendP99Ms, m.records])).toEqual([
+      ['kafkajs', 1, 11, 2, 102],
+      ['platformatic', 1, 7.5, 1.5, 102],
+      ['kafkajs', 2, 12, 1, 101],
+    ]);
   });
 });

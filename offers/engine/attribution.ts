@@ -11,7 +11,8 @@
  * `<group>|spendsq|<currency>`, the sum over windows of the square of each window's spend
  * (spend-2.lua keeps each open window's spend and returns how much its square grew), from
  * which the stats derive a confidence interval for lift. Each spend event counts once
- * (spend-2.lua keeps its id); a window opens once per decided event. The
+ * (spend-2.lua keeps its id); a window opens once per decided event, in the script call that
+ * records the decision (decidePlayers-n.lua). The
  * `(holdout)` group has only these two: its players' triggers stay in their variant's
  * `triggered`, blocked as `holdout`, as the backtest reports them.
  */
@@ -21,7 +22,7 @@ import type { EngineContext } from './context.ts';
 import type { Considered } from './evaluate.ts';
 import { offerMetrics } from './metrics.ts';
 import { variantLabel } from './offer.ts';
-import { incrStats, runExpose, runSpend, StatsDelta, type EventPosition, type Money } from './redis-ops.ts';
+import { incrStats, runSpend, type EventPosition, type Money } from './redis-ops.ts';
 
 /** The stats group of players in the global holdout. */
 export const HOLDOUT_GROUP = '(holdout)';
@@ -48,22 +49,6 @@ export function spendOf(record: Pick<EventRecord, 'data'>, revenue: RevenueSpec)
   if (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount < 0) return null;
   if (typeof currency !== 'string' || !CURRENCY.test(currency)) return null;
   return { amount, currency };
-}
-
-/** Opens (or extends) the player's windows for the rules an event triggered; counts each opened one as exposed. */
-export async function openWindows(ctx: EngineContext, policy: Policy, playerId: string, at: number, considered: readonly Considered[]): Promise<void> {
-  const stats = new StatsDelta();
-  await openWindowsInto(ctx, policy, playerId, at, considered, stats);
-  await stats.flush(ctx.redis, ctx.keyPrefix);
-}
-
-/** As openWindows, with the `exposed` counts added to `stats` (a chunk's, written once). */
-export async function openWindowsInto(ctx: EngineContext, policy: Policy, playerId: string, at: number, considered: readonly Considered[], stats: StatsDelta): Promise<void> {
-  if (!policy.revenue) return;
-  const groups = exposures(considered);
-  if (groups.length === 0) return;
-  const opened = new Set(await runExpose(ctx.redis, ctx.keyPrefix, playerId, at, policy.revenue.windowMs, groups));
-  for (const g of groups) if (opened.has(g.ruleId)) stats.add(g.ruleId, g.group, { exposed: 1 });
 }
 
 /**

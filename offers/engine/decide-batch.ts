@@ -3,7 +3,7 @@ import type { Bundle, Rule } from '../../designer/types.ts';
 import { publishTraced } from './offer-routing.ts';
 import type { Offer } from '../../protocol/offer.ts';
 import type { FollowUpJob } from '../jobs/queues.ts';
-import { openWindowsInto } from './attribution.ts';
+import { exposures } from './attribution.ts';
 import type { EngineContext } from './context.ts';
 import { decideEvent, followUpJobOf, purchaseAsOfEvent, type DecisionInput } from './decide.ts';
 import { dailyCapFor } from '../../designer/segments.ts';
@@ -51,8 +51,9 @@ import {
  *   4. write   one decidePlayers-n.lua call per group of players with all of their
  *              decisions, all sent together: it re-checks each player's markers and limits
  *              as it records, so a second processor deciding the same player (a rebalance)
- *              can never double an offer or pass a limit.
- *   5. after   routing (presence lookup + publish), attribution windows (lift), lifecycle
+ *              can never double an offer or pass a limit; it opens the attribution
+ *              windows (lift) of what it records, in the same call.
+ *   5. after   routing (presence lookup + publish), lifecycle
  *              jobs (BullMQ addBulk) and the segment sizes (one PFADD per segment and day),
  *              sent together; then the stats of the whole chunk, one MULTI per rule.
  *              Events found decided (a redelivered chunk) route their still-pending
@@ -87,7 +88,7 @@ export interface TriggerRun {
  * one MULTI per slot when the whole chunk is decided, and the writes no later step of the
  * chunk reads (routing, lifecycle jobs, segment sizes), awaited then too. They leave with
  * the next step's read, in the same write to Redis, instead of a round trip of their own
- * per step. What a later step does read (the player scripts' writes, the attribution
+ * per step. What a later step does read (the player scripts' writes, with the attribution
  * windows a revenue event spends against) is awaited within the step.
  */
 export class ChunkTail {
@@ -158,7 +159,11 @@ interface PlayerWork {
   counters: Counters;
   readonly planned: Planned[];
   fallback: 'budget' | 'refused' | 'duplicate' | null;
+  /** Once written: per planned decision (index), the rule ids whose attribution window it opened. */
+  opened: ReadonlyMap<number, readonly string[]>;
 }
+
+const NONE_OPENED: ReadonlyMap<number, readonly string[]> = new Map();
 
 /** Decides every run of one step of a chunk (each player at most once); see the header. */
 export async function decideRuns(
@@ -223,6 +228,7 @@ export async function decideRuns(
       counters: { rules: new Map(), offersToday: 0, offersDay: null, lastPurchaseAt: null, lastDeclineAt: null },
       planned: [],
       fallback: null,
+      opened: NONE_OPENED,
     };
   });
 
@@ -279,10 +285,12 @@ export async function decideRuns(
     ctx.keyPrefix,
     writing.map((p) => ({ playerId: p.playerId, decisions: p.planned.map((x) => x.write) })),
     ctx.retentionMs(),
+    bundle.policy.revenue?.windowMs ?? 0,
   );
   results.forEach((r, i) => {
     const p = writing[i] as PlayerWork;
     if (r.status !== 'ok') p.fallback = r.status === 'dup' ? 'duplicate' : 'refused';
+    else p.opened = r.opened;
   });
 
   const fallen = players.filter((p) => p.fallback !== null);
@@ -400,6 +408,7 @@ function plan(
     mark: { position: d.position },
     now: d.at,
     record,
+    exposures: policy.revenue ? exposures(considered) : [],
     write:
       winner && offer
         ? {
@@ -419,8 +428,8 @@ function plan(
 
 /**
  * Batch boundary 4 — after the write: explanations to the decision stream, metrics, then
- * routing, attribution windows and lifecycle jobs sent together; the step waits for the
- * windows only, the rest and the stats are the chunk's (ChunkTail).
+ * routing and lifecycle jobs sent together, awaited with the stats by the chunk (ChunkTail);
+ * the step does not wait for them.
  */
 async function after(
   ctx: EngineContext,
@@ -435,9 +444,15 @@ async function after(
   const expiries: { playerId: string; offer: Offer }[] = [];
   const followUps: FollowUpJob[] = [];
   const routes: Promise<void>[] = [];
-  const windows: Promise<void>[] = [];
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   for (const p of recorded) {
+    for (const [k, ruleIds] of p.opened) {
+      const x = p.planned[k] as Planned;
+      for (const ruleId of ruleIds) {
+        const group = x.write.exposures.find((e) => e.ruleId === ruleId)?.group;
+        if (group !== undefined) stats.add(ruleId, group, { exposed: 1 });
+      }
+    }
     for (const x of p.planned) {
       ctx.decisionLog?.add(p.playerId, x.record);
       onDecision?.(p.playerId, x.record);
@@ -452,7 +467,6 @@ async function after(
         if (r.outcome === 'shadow') counts.shadow_offered = 1;
         stats.add(c.rule.id, variantLabel(c.variant?.name), counts);
       });
-      if (bundle.policy.revenue) windows.push(openWindowsInto(ctx, bundle.policy, p.playerId, x.d.at, x.considered, stats));
       const { winner, offer } = x;
       if (!winner || !offer) continue;
       expiries.push({ playerId: p.playerId, offer });
@@ -464,9 +478,8 @@ async function after(
   const jobs = ctx.queues
     ? Promise.all([ctx.queues.scheduleExpiries(expiries), ctx.queues.scheduleFollowUps(followUps)])
     : Promise.resolve(followUps.forEach((j) => ctx.followUps?.(j)));
-  // Routing, jobs and sizes: no later step reads them (ChunkTail); the windows a later revenue event spends against: now.
+  // Routing, jobs and sizes: no later step reads them (ChunkTail).
   tail.defer(Promise.all([...routes, jobs, sizes.flush(ctx.redis)]));
-  await Promise.all(windows);
 }
 
 async function route(ctx: EngineContext, playerId: string, rule: Rule, offer: Offer, stats: StatsDelta, trace: Context | undefined): Promise<void> {

@@ -3,7 +3,7 @@ import type { Context } from '@opentelemetry/api';
 import { publishTraced } from './offer-routing.ts';
 import type { Offer } from '../../protocol/offer.ts';
 import type { FollowUpJob } from '../jobs/queues.ts';
-import { openWindows } from './attribution.ts';
+import { exposures } from './attribution.ts';
 import { considerRules, limitCandidates, limitVerdicts, liveCandidates, pinArms, type Considered } from './evaluate.ts';
 import type { DecisionRecord } from './explain.ts';
 import { offerIdFor } from './hashing.ts';
@@ -11,7 +11,7 @@ import { budgetVerdict, cooldownAfter, type DailyCap, type LimitVerdict, type Pl
 import { dailyCapFor } from '../../designer/segments.ts';
 import { offerMetrics } from './metrics.ts';
 import { buildOffer, newLedgerRecord, shapedByRule, variantLabel } from './offer.ts';
-import { budgetUsed, incrStats, readCounters, releaseBudget, reserveBudget, runDecide, SegmentSizes, type DecideResult, type DecisionMark, type EventPosition } from './redis-ops.ts';
+import { budgetUsed, incrStats, readCounters, releaseBudget, reserveBudget, runDecide, SegmentSizes, type DecideResult, type DecisionMark, type EventPosition, type Exposure } from './redis-ops.ts';
 import type { EngineContext } from './context.ts';
 import { shapeDecision } from './shape.ts';
 
@@ -97,6 +97,8 @@ export async function decideEvent(ctx: EngineContext, d: DecisionInput): Promise
       ...(d.followUpOf !== undefined ? { followUpOf: d.followUpOf } : {}),
       ...(shaped ? { shaped } : {}),
     });
+    // The attribution windows (lift) the decision opens, recorded by the same script call.
+    const exposed = d.bundle.policy.revenue ? exposures(considered) : [];
     const result: DecideResult = await runDecide(ctx.redis, ctx.keyPrefix, d.playerId, mark, d.at, record, offer && winner ? {
       rule: winner.rule,
       offer,
@@ -106,11 +108,11 @@ export async function decideEvent(ctx: EngineContext, d: DecisionInput): Promise
       quietAfterPurchaseMs: d.bundle.policy.quietAfterPurchaseMs,
       quietAfterDeclineMs: d.bundle.policy.quietAfterDeclineMs,
       lastPurchaseAt,
-    } : null, ctx.retentionMs());
+    } : null, ctx.retentionMs(), exposed, d.bundle.policy.revenue?.windowMs ?? 0);
 
     if (result.status === 'ok') {
       ctx.decisionLog?.add(d.playerId, record);
-      await afterDecision(ctx, d, considered, record, winner, offer);
+      await afterDecision(ctx, d, considered, record, winner, offer, exposed.filter((e) => result.opened.includes(e.ruleId)));
       offerMetrics.latency.observe(Number(process.hrtime.bigint() - started) / 1e9);
       return { status: 'decided', record, offer };
     }
@@ -185,6 +187,7 @@ async function afterDecision(
   record: DecisionRecord,
   winner: Considered | null,
   offer: Offer | null,
+  opened: readonly Exposure[],
 ): Promise<void> {
   for (const r of record.rules) offerMetrics.decisions.inc({ outcome: r.outcome, mode: r.mode });
   const stats = considered
@@ -196,7 +199,8 @@ async function afterDecision(
       if (outcome === 'shadow') counts.shadow_offered = 1;
       return incrStats(ctx.redis, ctx.keyPrefix, c.rule.id, variantLabel(c.variant?.name), counts);
     });
-  stats.push(openWindows(ctx, d.bundle.policy, d.playerId, d.at, considered));
+  // Each window the decision opened: one more exposed player of that rule and group.
+  for (const e of opened) stats.push(incrStats(ctx.redis, ctx.keyPrefix, e.ruleId, e.group, { exposed: 1 }));
   stats.push(new SegmentSizes(ctx.keyPrefix).add(d.playerId, d.at, d.bundle.segments.evaluate(d.input)).flush(ctx.redis));
   if (!winner || !offer) {
     await Promise.all(stats);

@@ -233,29 +233,41 @@ export interface OfferWrite {
 }
 
 export type DecideResult =
-  | { status: 'ok' }
+  | { status: 'ok'; opened: readonly string[] }
   | { status: 'dup'; offerExists: boolean }
   | { status: 'refused'; outcome: string; value: number };
 
 /** How a decision is marked decided: by its event's Kafka position, or (a follow-up) in its first offer's ledger record. */
 export type DecisionMark = { readonly position: EventPosition } | { readonly followUpOf: string };
 
-/** One decision as decidePlayers-n.lua records it: its mark, time, explanation, and the offer it makes. */
+/** A live rule the decided event triggered, and the player's group in it: its attribution window opens (docs/offers.md, "Lift"). */
+export interface Exposure {
+  readonly ruleId: string;
+  readonly group: string;
+}
+
+/** One decision as decidePlayers-n.lua records it: its mark, time, explanation, the offer it makes, the windows it opens. */
 export interface DecisionWrite {
   readonly mark: DecisionMark;
   readonly now: number;
   readonly record: DecisionRecord;
   readonly write: OfferWrite | null;
+  /** Empty without a revenue event in the policy. */
+  readonly exposures: readonly Exposure[];
 }
 
-/** `index`: the decision (0-based) whose check stopped the call; nothing was written. */
+/**
+ * `opened`: per decision (0-based), the rule ids whose attribution window it opened (not
+ * merely extended). `index`: the decision (0-based) whose check stopped the call; nothing
+ * was written.
+ */
 export type PlayerDecideResult =
-  | { status: 'ok' }
+  | { status: 'ok'; opened: ReadonlyMap<number, readonly string[]> }
   | { status: 'dup'; index: number; offerExists: boolean }
   | { status: 'refused'; index: number; outcome: string; value: number };
 
 /** Values per decision in decidePlayers-n.lua's value array. */
-const DECISION_VALUES = 17;
+const DECISION_VALUES = 18;
 
 /** Packs decidePlayers-n.lua's value array: strings only, as its MessagePack reader reads them. */
 const valuesPackr = new Packr({ useRecords: false, variableMapSize: true, moreTypes: false });
@@ -263,17 +275,18 @@ const valuesPackr = new Packr({ useRecords: false, variableMapSize: true, moreTy
 const str = (v: number | null) => (v === null ? '' : String(v));
 
 /**
- * One decision's 17 values onto `values`, its two binary values onto `args` (decidePlayers-n.lua
+ * One decision's 18 values onto `values`, its two binary values onto `args` (decidePlayers-n.lua
  * takes them as arguments of their own: its MessagePack reader has no binary type; the value
  * is their index in ARGV).
  */
-function decisionValues(d: DecisionWrite, values: string[], args: (string | Buffer | number)[]): void {
+function decisionValues(d: DecisionWrite, values: DecisionValue[], args: (string | Buffer | number)[]): void {
   const position = 'position' in d.mark ? d.mark.position : null;
   args.push(encodeDecision(d.record));
   values.push(decidedMarker(position) ?? '', position ? position.offset : '', 'followUpOf' in d.mark ? d.mark.followUpOf : '', String(d.now), String(args.length));
   const w = d.write;
   if (!w) {
-    for (let i = 5; i < DECISION_VALUES; i += 1) values.push('');
+    for (let i = 5; i < DECISION_VALUES - 1; i += 1) values.push('');
+    values.push(exposureValue(d.exposures));
     return;
   }
   args.push(encodeLedgerRecord(w.ledger));
@@ -290,8 +303,19 @@ function decisionValues(d: DecisionWrite, values: string[], args: (string | Buff
     String(w.offer.expiresAt),
     str(w.lastPurchaseAt),
     w.rule.experiment?.bandit ? (w.offer.variant ?? '') : '',
+    exposureValue(d.exposures),
   );
 }
+
+/** Value 18: rule id, group, rule id, group, … */
+function exposureValue(exposures: readonly Exposure[]): string[] {
+  const out: string[] = [];
+  for (const e of exposures) out.push(e.ruleId, e.group);
+  return out;
+}
+
+/** A string, or (value 18 only) an array of strings. */
+type DecisionValue = string | string[];
 
 /** One player's decisions of a chunk step, for decidePlayers-n.lua. */
 export interface PlayerDecisions {
@@ -306,7 +330,13 @@ export interface PlayerDecisions {
  * Cluster slot (any players on a single Redis), all sent together. Results in the order of
  * `players`.
  */
-export async function runDecidePlayers(redis: Client, prefix: string, players: readonly PlayerDecisions[], retentionMs: number): Promise<PlayerDecideResult[]> {
+export async function runDecidePlayers(
+  redis: Client,
+  prefix: string,
+  players: readonly PlayerDecisions[],
+  retentionMs: number,
+  attributionMs = 0,
+): Promise<PlayerDecideResult[]> {
   const out: PlayerDecideResult[] = new Array(players.length);
   const indexed = players.map((p, i) => ({ p, i, keys: playerKeys(prefix, p.playerId) }));
   const explanationsKeepMs = Math.min(DECISIONS_KEEP_MS, retentionMs);
@@ -314,10 +344,10 @@ export async function runDecidePlayers(redis: Client, prefix: string, players: r
     slotGroups(redis, indexed, (x) => x.keys.limits, PLAYERS_PER_CALL).map(async (group) => {
       const keys: string[] = [];
       // ARGV[7], the value array, is packed once every decision of the group is on it.
-      const args: (string | Buffer | number)[] = [DECISIONS_KEPT, LEDGER_KEPT, LEDGER_KEEP_MS, retentionMs, explanationsKeepMs, group.length, ''];
-      const values: string[] = [];
+      const args: (string | Buffer | number)[] = [DECISIONS_KEPT, LEDGER_KEPT, LEDGER_KEEP_MS, retentionMs, explanationsKeepMs, group.length, '', attributionMs];
+      const values: DecisionValue[] = [];
       for (const { p, keys: k } of group) {
-        keys.push(k.limits, k.state, k.inbox, k.offers, k.ledger, k.decisions);
+        keys.push(k.limits, k.state, k.inbox, k.offers, k.ledger, k.decisions, k.attribution);
         values.push(String(p.decisions.length));
         for (const d of p.decisions) decisionValues(d, values, args);
       }
@@ -333,7 +363,17 @@ export async function runDecidePlayers(redis: Client, prefix: string, players: r
 
 function decideResultOf(res: readonly unknown[]): PlayerDecideResult {
   const status = String(res[0]);
-  if (status === 'ok') return { status: 'ok' };
+  if (status === 'ok') {
+    const opened = new Map<number, string[]>();
+    const flat = (res[1] ?? []) as unknown[];
+    for (let j = 0; j + 1 < flat.length; j += 2) {
+      const i = Number(flat[j]) - 1;
+      const ids = opened.get(i) ?? [];
+      ids.push(String(flat[j + 1]));
+      opened.set(i, ids);
+    }
+    return { status: 'ok', opened };
+  }
   const index = Number(res[1]) - 1;
   if (status === 'dup') return { status: 'dup', index, offerExists: Number(res[2]) === 1 };
   return { status: 'refused', index, outcome: String(res[2]), value: Number(res[3]) };
@@ -346,8 +386,9 @@ export async function runDecidePlayer(
   playerId: string,
   decisions: readonly DecisionWrite[],
   retentionMs: number,
+  attributionMs = 0,
 ): Promise<PlayerDecideResult> {
-  const [r] = await runDecidePlayers(redis, prefix, [{ playerId, decisions }], retentionMs);
+  const [r] = await runDecidePlayers(redis, prefix, [{ playerId, decisions }], retentionMs, attributionMs);
   return r as PlayerDecideResult;
 }
 
@@ -361,9 +402,11 @@ export async function runDecide(
   record: DecisionRecord,
   write: OfferWrite | null,
   retentionMs: number,
+  exposures: readonly Exposure[] = [],
+  attributionMs = 0,
 ): Promise<DecideResult> {
-  const r = await runDecidePlayer(redis, prefix, playerId, [{ mark, now, record, write }], retentionMs);
-  if (r.status === 'ok') return r;
+  const r = await runDecidePlayer(redis, prefix, playerId, [{ mark, now, record, write, exposures }], retentionMs, attributionMs);
+  if (r.status === 'ok') return { status: 'ok', opened: r.opened.get(0) ?? [] };
   if (r.status === 'dup') return { status: 'dup', offerExists: r.offerExists };
   return { status: 'refused', outcome: r.outcome, value: r.value };
 }
@@ -486,20 +529,6 @@ export async function incrStats(
   spend?: Money & { squareDelta?: number },
 ): Promise<void> {
   await new StatsDelta().add(ruleId, variant, counts, revenue, spend).flush(redis, prefix);
-}
-
-/** Runs expose-1.lua: opens or extends attribution windows; resolves to the rule ids whose window opened now. */
-export async function runExpose(
-  redis: Client,
-  prefix: string,
-  playerId: string,
-  now: number,
-  windowMs: number,
-  groups: readonly { ruleId: string; group: string }[],
-): Promise<string[]> {
-  if (groups.length === 0) return [];
-  const args = groups.flatMap((g) => [g.ruleId, g.group]);
-  return (await redis.expose(playerKeys(prefix, playerId).attribution, now, windowMs, ...args)).map(String);
 }
 
 /** One open attribution window a spend counts towards, with how much the square of its spend grew. */

@@ -14,7 +14,6 @@ export interface EngineCommands {
   readPlayers(numberOfKeys: number, ...args: Arg[]): Promise<unknown[]>;
   respond(...args: Arg[]): Promise<string[]>;
   reserveBudget(key: string, count: number, keepUntil: number, keepForMs: number, ...offerIds: string[]): Promise<number[]>;
-  expose(key: string, now: number, windowMs: number, ...ruleGroupPairs: string[]): Promise<string[]>;
   spend(attribution: string, marker: string, now: number, offset: string | number, currency: string, amount: number): Promise<string[]>;
 }
 

@@ -13,6 +13,8 @@ import { staticBundleSource } from '../../designer/store.ts';
 import type { Bundle } from '../../designer/types.ts';
 import { createDecider, type ClosableDecider } from '../../offers/engine/decider.ts';
 import { inHoldout, offerIdFor } from '../../offers/engine/hashing.ts';
+import { decideEvent } from '../../offers/engine/decide.ts';
+import { conditionInput } from '../../offers/engine/input.ts';
 import type { AppliedEvent } from '../../processors/decider-seam.ts';
 import { cleanupRedisPrefix, testConfig } from '../helpers/stack.ts';
 import { noonDaysAgo } from '../helpers/time.ts';
@@ -164,6 +166,34 @@ describe('lift against the global holdout', () => {
     expect(delta('default|exposed')).toBe(2);
     expect(delta('default|spend|USD')).toBe(350);
     expect(delta('default|spendsq|USD')).toBe(300 ** 2 + 50 ** 2);
+  });
+
+  it('opens the windows on the per-event path too (follow-ups, refused batched writes), once per event', async () => {
+    const [d] = players('slow', false, 1) as [string];
+    const before = await stats();
+    const at = T0 + 200 * HOUR;
+    const decide = (eventId: string, when: number, offset: number) => {
+      const e = loss(d, when, 3, eventId);
+      return decideEvent(decider.context, {
+        playerId: d,
+        eventId,
+        eventType: 'match.end',
+        at: when,
+        input: conditionInput(e.record, e.state, bundle),
+        rules: bundle.rulesByEvent.get('match.end') ?? [],
+        bundle,
+        position: { partition: 0, offset: String(offset) },
+      });
+    };
+    expect((await decide('d-1', at, 1)).status).toBe('decided');
+    expect(await redis.hget(playerKeys(config.keyPrefix, d).attribution, 'comeback')).toBe(`default|${at + 24 * HOUR}`);
+    // The same event again: found decided, nothing opened or counted.
+    expect((await decide('d-1', at, 1)).status).toBe('duplicate');
+    // A later trigger of the same group: the window is extended, not counted again.
+    expect((await decide('d-2', at + HOUR, 2)).status).toBe('decided');
+    expect(await redis.hget(playerKeys(config.keyPrefix, d).attribution, 'comeback')).toBe(`default|${at + 25 * HOUR}`);
+    const after = await stats();
+    expect(Number(after['default|exposed'] ?? 0) - Number(before['default|exposed'] ?? 0)).toBe(1);
   });
 
   it('attributes nothing when the policy declares no revenue event', async () => {

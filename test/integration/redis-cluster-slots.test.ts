@@ -61,7 +61,7 @@ const CASES: Readonly<Record<string, SlotCase>> = {
     site: 'offers/engine/redis-ops.ts',
     keys: ({ prefix, player }) => {
       const k = playerKeys(prefix, player);
-      return [k.limits, k.state, k.inbox, k.offers, k.ledger, k.decisions];
+      return [k.limits, k.state, k.inbox, k.offers, k.ledger, k.decisions, k.attribution];
     },
   },
   'offers/engine/lua/readPlayers-n.lua': {
@@ -82,7 +82,6 @@ const CASES: Readonly<Record<string, SlotCase>> = {
     site: 'offers/engine/redis-ops.ts',
     keys: ({ prefix, ruleId, windowStart }) => [offerKeys(prefix).budget(ruleId, windowStart)],
   },
-  'offers/engine/lua/expose-1.lua': { site: 'offers/engine/redis-ops.ts', keys: ({ prefix, player }) => [playerKeys(prefix, player).attribution] },
   'offers/engine/lua/spend-1.lua': { site: 'offers/engine/redis-ops.ts', keys: ({ prefix, player }) => [playerKeys(prefix, player).attribution] },
   'edge/lua/inboxPending-2.lua': {
     site: 'edge/delivery.ts',
@@ -274,7 +273,7 @@ describe('Lua scripts on a Redis Cluster', () => {
     const now = Date.now();
     const write = (id: string, k: number): PlayerDecisions => ({
       playerId: id,
-      decisions: [{ mark: { position: { partition: 0, offset: String(100 + k) } }, now, record: { eventId: `e-${id}`, eventType: 'match.end', at: now, bundleVersion: 1, offerId: null, rules: [] }, write: null }],
+      decisions: [{ mark: { position: { partition: 0, offset: String(100 + k) } }, now, record: { eventId: `e-${id}`, eventType: 'match.end', at: now, bundleVersion: 1, offerId: null, rules: [] }, write: null, exposures: [] }],
     });
     const first = await runDecidePlayers(engine, prefix, ids.map(write), DAY_MS);
     expect(first.map((r) => r.status)).toEqual(ids.map(() => 'ok'));

@@ -1,12 +1,13 @@
 --[[
   Records the decisions of P players' triggering events, each player's in their order, and
-  makes their live offers: for each player, all of them or none, each at most once. The
-  number of keys is passed first (6 per player). One call per group of players per chunk
+  makes their live offers, and opens the attribution windows of the live rules each event
+  triggered: for each player, all of them or none, each at most once. The number of keys is
+  passed first (7 per player). One call per group of players per chunk
   step (offers/engine/decide-batch.ts: a group shares one Redis Cluster slot, or any
   players on a single Redis); the per-event slow path calls it with one player and one
   decision. Time is each event's recvAt (or a follow-up's due time).
 
-  Per player p, six keys with the player's hash tag, at KEYS[6 * (p - 1) + 1 .. + 6]:
+  Per player p, seven keys with the player's hash tag, at KEYS[7 * (p - 1) + 1 .. + 7]:
   KEYS[1] limits     HASH  cd:<ruleId> = cooldown until (ms), n:<ruleId> = lifetime offers,
                            a:<ruleId> = the bandit arm pinned to the player,
                            d:<partition> = offset of the latest event of that partition
@@ -17,6 +18,8 @@
   KEYS[5] ledger     STRING  MessagePack {offer id: lifecycle record} (offers/engine/offer.ts)
   KEYS[6] decisions  STRING  the latest compact explanations (offers/engine/explain-codec.ts),
                              newest first, each as a 4-byte big-endian length and its bytes
+  KEYS[7] attribution HASH   rule id -> "<group>|<until ms>"; "<rule id>|<currency>" -> what
+                             the player spent in that rule's current window (spend-2.lua)
 
   ARGV[1] max explanations kept
   ARGV[2] max ledger records kept
@@ -25,12 +28,12 @@
   ARGV[5] explanations expire this long after the latest (ms)
   ARGV[6] P, the number of players
   ARGV[7] the decisions' values, one MessagePack array V of strings (unpacked once: a value
-          per ARGV cost the client a command argument each, 17 per decision; see
+          per ARGV cost the client a command argument each, 18 per decision; see
           docs/internals.md). Per player, in KEYS order: N, the number
-          of their decisions, then 17 values per decision, in event order (with N at V[b],
-          decision i starts at V[b + 17 * (i - 1) + 1]). Redis' MessagePack reader has no
+          of their decisions, then 18 values per decision, in event order (with N at V[b],
+          decision i starts at V[b + 18 * (i - 1) + 1]). Redis' MessagePack reader has no
           binary type, so the two binary values (5 and 14) are each the index in ARGV of an
-          argument of their own, from ARGV[8] on:
+          argument of their own, from ARGV[9] on:
      1  decided marker field "d:<partition>", or "" for a follow-up
      2  the event's position in that partition (with a marker field; eventPosition in
         protocol/record.ts: an exact decimal, stored as given)
@@ -53,6 +56,11 @@
         after the event: processors apply a whole chunk before deciding it, so the hash may
         already hold a purchase that comes later.
     17  the arm to pin to the player for this (bandit) rule, `a:<ruleId>`, or ""
+    18  an array (the only value that is not a string): rule id, group, rule id, group, …
+        of the live rules the event triggered (group: the variant name, or "(holdout)"),
+        whose attribution windows it opens; empty without a revenue event in the policy
+  ARGV[8] attribution window (ms): how long a window stays open after the latest event
+          that triggered its rule (docs/offers.md, "Lift")
 
   The checks of decision i see the counters as decisions 1..i-1 left them (cooldowns,
   lifetime counts, today's offers, the decided markers), exactly as if each had been
@@ -64,8 +72,18 @@
   the call recorded. Expiries are relative (PEXPIRE): they follow the Redis server clock, never the
   event's.
 
+  Attribution windows (value 18), once the player's decisions are recorded, in event order:
+  a window not open, or open for another group, opens now (the rule's earlier spend in it is
+  dropped) and is reported; a window open for the same group is extended to the event's
+  time plus the window and not reported. Recorded in the same call as the decision, so a
+  redelivered event (found decided) opens nothing and a crash cannot leave a decision
+  without its windows.
+
   Returns one reply per player, in order, each one of
-    {"ok"}                       recorded (and the offers made)
+    {"ok", opened}               recorded (and the offers made, the windows opened);
+                                 opened = {i, rule id, i, rule id, …}: the windows opened
+                                 now, each by decision i (one more exposed player of that
+                                 rule and group)
     {"dup", i, 0|1}              decision i was decided before; nothing written. 1 when its
                                  offer exists (it was made then)
     {"refused", i, outcome, n}   a limit re-check of decision i failed; nothing written.
@@ -73,17 +91,48 @@
                                  fatigue_after_purchase, fatigue_after_decline; n is the
                                  "until" time or the count
 ]]
-local W = 17
+local W = 18
 local keptDecisions = tonumber(ARGV[1])
 local keptLedger = tonumber(ARGV[2])
 local ledgerKeepMs = tonumber(ARGV[3])
 local retention = tonumber(ARGV[4])
 local decisionsKeepMs = tonumber(ARGV[5])
+local attributionMs = tonumber(ARGV[8])
 
 -- The decisions' values (ARGV[7], unpacked once).
 local V = cmsgpack.unpack(ARGV[7])
 
--- One player's decisions: K, their six keys; b, the index in V of their N (the values of
+-- Opens or extends the windows of decision o's live rules (value 18); appends each window
+-- opened now to `opened` as i, rule id.
+local function expose(K, o, i, opened)
+  local groups = V[o + 18]
+  if #groups == 0 then return end
+  local now = tonumber(V[o + 4])
+  local untilMs = now + attributionMs
+  for j = 1, #groups, 2 do
+    local rule, group = groups[j], groups[j + 1]
+    local cur = redis.call('HGET', K[7], rule)
+    local open = false
+    if cur then
+      local g, u = string.match(cur, '^(.*)|(%d+)$')
+      open = g == group and tonumber(u) >= now
+    end
+    if not open then
+      opened[#opened + 1] = i
+      opened[#opened + 1] = rule
+      local prefix = rule .. '|'
+      for _, f in ipairs(redis.call('HKEYS', K[7])) do
+        if string.sub(f, 1, #prefix) == prefix then redis.call('HDEL', K[7], f) end
+      end
+    end
+    redis.call('HSET', K[7], rule, group .. '|' .. string.format('%d', untilMs))
+  end
+  -- Relative expiry: it follows the Redis server clock, so a window opened for an old event
+  -- (a backlog) still lives `window` from now, never in the past.
+  redis.call('PEXPIRE', K[7], attributionMs)
+end
+
+-- One player's decisions: K, their seven keys; b, the index in V of their N (the values of
 -- decision i start at V[b + W * (i - 1) + 1]).
 local function decidePlayer(K, b)
   local n = tonumber(V[b])
@@ -254,7 +303,10 @@ local function decidePlayer(K, b)
     list = list .. string.sub(older, 1, pos - 1)
   end
   redis.call('SET', K[6], list, 'PX', decisionsKeepMs)
-  return {'ok'}
+
+  local opened = {}
+  for i = 1, n do expose(K, b + W * (i - 1), i, opened) end
+  return {'ok', opened}
 end
 
 -- Every player of the call, in order; one player's refusal or duplicate stops only them.
@@ -262,8 +314,8 @@ local players = tonumber(ARGV[6])
 local results = {}
 local b = 1
 for p = 1, players do
-  local k = 6 * (p - 1)
-  results[p] = decidePlayer({ KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5], KEYS[k + 6] }, b)
+  local k = 7 * (p - 1)
+  results[p] = decidePlayer({ KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5], KEYS[k + 6], KEYS[k + 7] }, b)
   b = b + 1 + W * tonumber(V[b])
 end
 return results

@@ -8,7 +8,7 @@
                              the player spent in that rule's current window;
                              "|@<partition>" -> offset of the latest revenue event of that
                              partition attributed (the hash expires with its last window,
-                             expose-1.lua; with no window open there is nothing to count)
+                             decidePlayers-n.lua; with no window open there is nothing to count)
 
   ARGV[1] marker field "|@<partition>", or "" (an offer purchase: its response is recorded
           once already, respond-4.lua)

@@ -9,6 +9,7 @@ import { decodeMessage, sendDeadLetters, type DeadLetter } from './dlq.ts';
 import { processorMetrics as m } from './metrics.ts';
 import { planFor, type ApplyPlan } from './plan.ts';
 import { untilDone, type BatchControl, type RetryHooks } from './retry.ts';
+import { DecideCoalescer } from './coalesce.ts';
 import { DECIDE_ATTEMPTS_BEFORE_ISOLATION, isInfrastructureError, isolateDecisions, type FailedDecision } from './poison-decision.ts';
 import type { ScriptClient } from './scripts.ts';
 import { errorMessage } from '../lib/errors.ts';
@@ -55,6 +56,8 @@ export const DEFAULT_CHUNK_SIZE = 10_000;
 
 export function createBatchHandler(deps: BatchDeps): (payload: EachBatchPayload) => Promise<void> {
   let lastPlan: ApplyPlan | null = null;
+  // The chunks of partitions handled at the same time, decided in one call (first attempts only).
+  const joined = new DecideCoalescer((events) => deps.decider.decideBatch(events));
   const throttle = new LogThrottle(10_000);
   // Test-only (lib/failpoint.ts): null unless PLAYPULSE_FAILPOINT names the step.
   const failAfterApply = failPointProbe(deps.failPoint ?? null, 'after-apply', deps.log);
@@ -133,7 +136,7 @@ export function createBatchHandler(deps: BatchDeps): (payload: EachBatchPayload)
       if (outcome.applied.length > 0) {
         const t1 = performance.now();
         const spans = tracing !== null && traced > 0 ? traceApplied(tracing, outcome.applied, partition, t0) : null;
-        const decided = await untilDone(control, hooks('decide'), decideStep(deps, control, spans ? spans.events : (outcome.applied as readonly AppliedEvent[])));
+        const decided = await untilDone(control, hooks('decide'), decideStep(deps, joined, control, spans ? spans.events : (outcome.applied as readonly AppliedEvent[])));
         spans?.decide.forEach((span) => span.end());
         // null: the batch stopped being ours while isolating; nothing resolved.
         if (!decided.done || decided.value === null) return;
@@ -203,19 +206,29 @@ function chunkPosition(partition: number, chunk: readonly KafkaMessage[]): strin
 
 /**
  * The decide step of one chunk, as `untilDone` runs it. The normal path is one
- * `decideBatch` call for the whole chunk (its batch boundaries are the decider's). After
+ * `decideBatch` call for the whole chunk (its batch boundaries are the decider's), joined
+ * with the chunks of other partitions that reach this step in the same turn (coalesce.ts);
+ * after a failure the chunk is retried on its own, so a failure of another partition's
+ * events costs this chunk one retry, never an isolation. After
  * DECIDE_ATTEMPTS_BEFORE_ISOLATION failures in a row that are not infrastructure errors,
  * the next attempt isolates the poison decisions (poison-decision.ts) and resolves with
  * them, once Redis has answered a PING before and after: an outage is retried, never
  * dead-lettered. An infrastructure error resets the count. Resolves null when the batch
  * stopped being ours during an isolation.
  */
-function decideStep(deps: BatchDeps, control: BatchControl, events: readonly AppliedEvent[]): () => Promise<FailedDecision[] | null> {
+function decideStep(deps: BatchDeps, joined: DecideCoalescer, control: BatchControl, events: readonly AppliedEvent[]): () => Promise<FailedDecision[] | null> {
   let failures = 0;
+  let attempts = 0;
   return async () => {
     try {
+      attempts += 1;
+      if (attempts === 1) {
+        // Batch boundary: the whole chunk, and the other partitions' of this turn, in one decideBatch call.
+        await joined.decide(events);
+        return [];
+      }
       if (failures < DECIDE_ATTEMPTS_BEFORE_ISOLATION) {
-        // Batch boundary: the whole chunk in one decideBatch call; smaller calls only while isolating.
+        // The chunk alone; smaller calls only while isolating.
         await deps.decider.decideBatch(events);
         return [];
       }

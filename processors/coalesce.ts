@@ -1,0 +1,60 @@
+/**
+ * Joins the decide calls of the partitions a processor handles at the same time into one.
+ *
+ * kafkajs hands each partition of a fetch to its own `eachBatch` handler, several at once
+ * (`partitionsConsumedConcurrently`, processors/index.ts). Their chunks are applied with
+ * commands sent in the same write (the client is auto-pipelined), so their replies come
+ * back together and their decide steps start in the same turn of the event loop. Decided
+ * apart, each pays the decider's round trips (read, claim, write, stats: about 3 ms of CPU
+ * per call here, whatever its size; docs/internals.md). Joined, they pay them once.
+ *
+ * Batch boundary: every call made before the next `setImmediate` turn joins one
+ * `decideBatch` (at most one turn of delay for a call that finds no company). The decider
+ * takes events of several partitions in one call: each player's events keep their order
+ * (a player is on one partition), and the decided markers are per partition. A failure
+ * rejects every caller of the group; processors/batch.ts then retries each chunk on its own
+ * (`decideStep`), so one partition's failing event never holds up, or is isolated with,
+ * another partition's.
+ */
+import type { AppliedEvent } from './decider-seam.ts';
+
+interface Waiting {
+  readonly events: readonly AppliedEvent[];
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
+export class DecideCoalescer {
+  private waiting: Waiting[] = [];
+  private scheduled = false;
+
+  constructor(private readonly decideBatch: (events: readonly AppliedEvent[]) => Promise<void>) {}
+
+  /** Resolves once the group this call joined is decided; rejects with the group's failure. */
+  decide(events: readonly AppliedEvent[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.push({ events, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    const group = this.waiting;
+    this.waiting = [];
+    this.scheduled = false;
+    const events = group.length === 1 ? (group[0] as Waiting).events : group.flatMap((w) => w.events);
+    let decided: Promise<void>;
+    try {
+      decided = this.decideBatch(events);
+    } catch (err) {
+      decided = Promise.reject(err);
+    }
+    decided.then(
+      () => group.forEach((w) => w.resolve()),
+      (err: unknown) => group.forEach((w) => w.reject(err)),
+    );
+  }
+}

@@ -54,10 +54,17 @@ export interface BatchDeps {
  */
 export const DEFAULT_CHUNK_SIZE = 10_000;
 
+/**
+ * Chunks of partitions handled at the same time are decided in one call up to this many
+ * events (coalesce.ts): about one slice of the decider (offers/engine/decider.ts
+ * TRIGGERS_PER_CALL), past which a call's own events share its round trips.
+ */
+const JOIN_UP_TO = 1_000;
+
 export function createBatchHandler(deps: BatchDeps): (payload: EachBatchPayload) => Promise<void> {
   let lastPlan: ApplyPlan | null = null;
   // The chunks of partitions handled at the same time, decided in one call (first attempts only).
-  const joined = new DecideCoalescer((events) => deps.decider.decideBatch(events));
+  const joined = new DecideCoalescer((events) => deps.decider.decideBatch(events), JOIN_UP_TO);
   const throttle = new LogThrottle(10_000);
   // Test-only (lib/failpoint.ts): null unless PLAYPULSE_FAILPOINT names the step.
   const failAfterApply = failPointProbe(deps.failPoint ?? null, 'after-apply', deps.log);

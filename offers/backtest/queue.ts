@@ -58,8 +58,13 @@ export function openBacktestQueue(config: Config): BacktestQueue {
       return job.id;
     },
     async view(id) {
+      // The state first, then the job: BullMQ records a job's return value and moves it to
+      // `completed` in one script, so a job read after its state is `completed` has its
+      // report. Read the other way round, the job could be read just before it finished
+      // and its state just after: `completed` with no report.
+      const state = await queue.getJobState(id);
       const job = await queue.getJob(id);
-      return job ? viewOf(job, await job.getState()) : null;
+      return job ? viewOf(job, state) : null;
     },
     async close() {
       await queue.close();

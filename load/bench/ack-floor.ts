@@ -24,11 +24,9 @@
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import type { Histogram } from 'hdr-histogram-js';
-import { createKafka, ensureTopics } from '../../lib/kafka.ts';
-import { startKafkaBroker, type LocalKafka } from '../../infra/kafka-broker.ts';
-import { isPlayPulseError, PlayPulseError } from '../../lib/errors.ts';
+import { PlayPulseError } from '../../lib/errors.ts';
 import { createHistogram, recordMs, summarize } from './hist.ts';
-import { CLIENTS, openProducer, type BenchProducer, type BenchRecord, type ClientName } from './kafka-producers.ts';
+import { CLIENTS, median, openBenchKafka, openProducer, runBenchMain, type BenchKafka, type BenchProducer, type BenchRecord, type ClientName } from './kafka-producers.ts';
 
 const PARTITIONS = 6;
 const PLAYERS = 2_000;
@@ -95,12 +93,6 @@ export function mediansOf(runs: readonly FloorRun[]): FloorRun[] {
       ackP999Ms: m((r) => r.ackP999Ms),
     };
   });
-}
-
-function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[mid] as number) : Math.round((((s[mid - 1] as number) + (s[mid] as number)) / 2) * 1000) / 1000;
 }
 
 /** One paced run; returns the counted records' figures and how many records it wrote in all. */
@@ -174,16 +166,10 @@ async function pacedRun(client: ClientName, brokers: readonly string[], topic: s
 }
 
 /** Fails unless `topic` holds `expected` records. */
-async function checkWritten(brokers: readonly string[], topic: string, expected: number): Promise<void> {
-  const admin = createKafka(brokers, 'ack-floor-admin').admin();
-  await admin.connect();
-  try {
-    const total = (await admin.fetchTopicOffsets(topic)).reduce((sum, o) => sum + Number(o.high) - Number(o.low), 0);
-    // programmer error: the bench's own check of what a client wrote; only a client that lost or doubled records fails it
-    if (total !== expected) throw new Error(`${topic} holds ${total} records, not ${expected}`);
-  } finally {
-    await admin.disconnect();
-  }
+async function checkWritten(bench: BenchKafka, topic: string, expected: number): Promise<void> {
+  const total = (await bench.recordsPerPartition(topic)).reduce((sum, n) => sum + n, 0);
+  // programmer error: the bench's own check of what a client wrote; only a client that lost or doubled records fails it
+  if (total !== expected) throw new Error(`${topic} holds ${total} records, not ${expected}`);
 }
 
 function positive(name: string, raw: string, integer: boolean): number {
@@ -221,33 +207,24 @@ async function main(): Promise<number> {
   const rounds = positive('rounds', values.rounds, true);
   const base = { rate: positive('rate', values.rate, true), seconds: positive('seconds', values.seconds, true), warmupSeconds: positive('warmup', values.warmup, false), lingerMs: positive('linger', values.linger, false) };
 
-  let local: LocalKafka | null = null;
-  if (values.local) local = await startKafkaBroker({ port: 0 });
-  const brokers = local?.brokers ?? (values.brokers ?? process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((b) => b.trim()).filter(Boolean);
-  const kafka = createKafka(brokers, 'ack-floor-admin');
+  const bench = await openBenchKafka(values, 'ack-floor-admin');
   const runId = Date.now().toString(36);
-  const topics: string[] = [];
   const runs: FloorRun[] = [];
   try {
     for (let round = 1; round <= rounds; round++) {
       for (const lanes of lanesList) {
         for (const client of CLIENTS) {
           const topic = `bench-ack-floor-${runId}-${client}-${lanes}-${round}`;
-          topics.push(topic);
-          await ensureTopics(kafka, [{ topic, numPartitions: PARTITIONS }]);
-          const { run, written } = await pacedRun(client, brokers, topic, { ...base, lanes }, round);
-          await checkWritten(brokers, topic, written);
+          await bench.createTopic(topic, PARTITIONS);
+          const { run, written } = await pacedRun(client, bench.brokers, topic, { ...base, lanes }, round);
+          await checkWritten(bench, topic, written);
           runs.push(run);
           process.stderr.write(`${client}, ${lanes} lane(s), round ${round}: send p99 ${run.sendP99Ms} ms, ack p99 ${run.ackP99Ms} ms\n`);
         }
       }
     }
   } finally {
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics }).catch((err: unknown) => process.stderr.write(`could not delete the topics: ${String(err)}\n`));
-    await admin.disconnect();
-    await local?.stop();
+    await bench.close();
   }
   const medians = mediansOf(runs);
   process.stdout.write(
@@ -263,16 +240,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main().then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      if (isPlayPulseError(err)) {
-        process.stderr.write(`${err.message}\n`);
-        process.exit(2);
-      }
-      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (import.meta.url === `file://${process.argv[1]}`) runBenchMain(main);

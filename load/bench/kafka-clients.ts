@@ -22,11 +22,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import type { Kafka } from 'kafkajs';
-import { createKafka, ensureTopics } from '../../lib/kafka.ts';
-import { CLIENTS, openProducer, type BenchRecord, type ClientName } from './kafka-producers.ts';
-import { startKafkaBroker, type LocalKafka } from '../../infra/kafka-broker.ts';
-import { isPlayPulseError, PlayPulseError } from '../../lib/errors.ts';
+import { CLIENTS, median, openBenchKafka, openProducer, runBenchMain, type BenchKafka, type BenchRecord, type ClientName } from './kafka-producers.ts';
+import { PlayPulseError } from '../../lib/errors.ts';
 
 const PARTITIONS = 6;
 const PLAYERS = 2_000;
@@ -109,30 +106,17 @@ async function runClient(client: ClientName, brokers: readonly string[], topic: 
 }
 
 /** Fails unless `topic` holds `expected` records (the run's and the warm-up's); returns the records per partition. */
-async function checkWritten(kafka: Kafka, topic: string, expected: number): Promise<string> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const offsets = (await admin.fetchTopicOffsets(topic)).sort((a, b) => a.partition - b.partition);
-    const counts = offsets.map((o) => Number(o.high) - Number(o.low));
-    const total = counts.reduce((a, b) => a + b, 0);
-    // programmer error: the bench's own check of what a client wrote; only a client that lost or doubled records fails it
-    if (total !== expected) throw new Error(`${topic} holds ${total} records, not ${expected}`);
-    return counts.join(',');
-  } finally {
-    await admin.disconnect();
-  }
+async function checkWritten(bench: BenchKafka, topic: string, expected: number): Promise<string> {
+  const counts = await bench.recordsPerPartition(topic);
+  const total = counts.reduce((a, b) => a + b, 0);
+  // programmer error: the bench's own check of what a client wrote; only a client that lost or doubled records fails it
+  if (total !== expected) throw new Error(`${topic} holds ${total} records, not ${expected}`);
+  return counts.join(',');
 }
 
 function percentile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number;
-}
-
-function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
 function round2(n: number): number {
@@ -178,12 +162,8 @@ async function main(): Promise<number> {
     value: randomBytes(VALUE_BYTES),
   };
 
-  let local: LocalKafka | null = null;
-  if (values.local) local = await startKafkaBroker({ port: 0 });
-  const brokers = local?.brokers ?? (values.brokers ?? process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((b) => b.trim()).filter(Boolean);
-  const kafka = createKafka(brokers, 'kafka-clients-bench-admin');
+  const bench = await openBenchKafka(values, 'kafka-clients-bench-admin');
   const runId = Date.now().toString(36);
-  const topics: string[] = [];
   const results: RunResult[] = [];
   /** Records per partition of each client's last run: the same keys must land alike. */
   const spread = new Map<ClientName, string>();
@@ -191,11 +171,10 @@ async function main(): Promise<number> {
     for (let round = 1; round <= rounds; round++) {
       for (const client of CLIENTS) {
         const topic = `bench-kafka-clients-${runId}-${client}-${round}`;
-        topics.push(topic);
-        await ensureTopics(kafka, [{ topic, numPartitions: PARTITIONS }]);
-        const r = await runClient(client, brokers, topic, w, round);
+        await bench.createTopic(topic, PARTITIONS);
+        const r = await runClient(client, bench.brokers, topic, w, round);
         results.push(r);
-        spread.set(client, await checkWritten(kafka, topic, records + 1));
+        spread.set(client, await checkWritten(bench, topic, records + 1));
         process.stderr.write(`${client} round ${round}: ${r.recordsPerSec} records/s, ${r.cpuUsPerRecord} µs CPU/record\n`);
       }
       if (spread.get('kafkajs') !== spread.get('platformatic')) {
@@ -204,11 +183,7 @@ async function main(): Promise<number> {
       }
     }
   } finally {
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics }).catch((err: unknown) => process.stderr.write(`could not delete the topics: ${String(err)}\n`));
-    await admin.disconnect();
-    await local?.stop();
+    await bench.close();
   }
 
   const medians = CLIENTS.map((client): RunResult => {
@@ -245,14 +220,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    if (isPlayPulseError(err)) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(2);
-    }
-    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runBenchMain(main);

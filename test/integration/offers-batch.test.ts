@@ -93,6 +93,18 @@ function staged(): { gate: Gate; open: () => void; reached: Promise<void> } {
   return { gate: { wait, reached: arrive }, open, reached };
 }
 
+/**
+ * Two processors on one key prefix, as during a rebalance: `late`'s batched write waits at a
+ * gate (`reached` once it gets there, `open` lets it go), `early` runs freely.
+ */
+function racing(bundle: Bundle): { config: Config; late: Rig; early: Rig; open: () => void; reached: Promise<void> } {
+  const config = testConfig();
+  const { gate, open, reached } = staged();
+  const late = rig(bundle, { config, gate });
+  prefixes.push({ redis: late.redis, prefix: config.keyPrefix });
+  return { config, late, early: rig(bundle, { config }), open, reached };
+}
+
 const inbox = (r: Rig, player: string) => r.redis.zrange(playerKeys(r.config.keyPrefix, player).inbox, 0, -1);
 const outcomeOf = (record: DecisionRecord, ruleId: string) => record.rules.find((x) => x.ruleId === ruleId)?.outcome;
 const fallbacks = async (reason: string) => (await offerMetrics.fallbacks.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
@@ -175,11 +187,7 @@ describe('batched decisions', () => {
 
   it('never doubles an offer when two processors decide the same player at once (write found decided)', async () => {
     const bundle = bundleOf(baseFiles({ 'comeback.yaml': comebackYaml({ when: 'event.data.result == "loss"', cooldown: '1h' }) }));
-    const config = testConfig();
-    const { gate, open, reached } = staged();
-    const late = rig(bundle, { config, gate });
-    prefixes.push({ redis: late.redis, prefix: config.keyPrefix });
-    const early = rig(bundle, { config });
+    const { config, late, early, open, reached } = racing(bundle);
     const at = Date.now();
     const events: AppliedEvent[] = [loss('p-race', at, 3, 'race-1'), loss('p-race', at + 1, 3, 'race-2')];
     const before = await fallbacks('duplicate');
@@ -201,11 +209,7 @@ describe('batched decisions', () => {
 
   it('re-decides a player event by event when the write is refused, and passes no limit', async () => {
     const bundle = bundleOf(baseFiles({ 'comeback.yaml': comebackYaml({ when: 'event.data.result == "loss"' }) }, { maxOffersPerDay: 1 }));
-    const config = testConfig();
-    const { gate, open, reached } = staged();
-    const late = rig(bundle, { config, gate });
-    prefixes.push({ redis: late.redis, prefix: config.keyPrefix });
-    const early = rig(bundle, { config });
+    const { config, late, early, open, reached } = racing(bundle);
     const at = Date.now();
     // Two different events of one player, on two partitions (the player moved during a rebalance).
     const x = loss('p-refused', at, 3, 'refused-x');
@@ -231,11 +235,7 @@ describe('batched decisions', () => {
 
   it('gives back the units it claimed when a player falls back, so the budget is not leaked', async () => {
     const bundle = bundleOf(baseFiles({ 'comeback.yaml': comebackYaml({ when: 'event.data.result == "loss"', budget: 10 }) }, { maxOffersPerDay: 1 }));
-    const config = testConfig();
-    const { gate, open, reached } = staged();
-    const late = rig(bundle, { config, gate });
-    prefixes.push({ redis: late.redis, prefix: config.keyPrefix });
-    const early = rig(bundle, { config });
+    const { config, late, early, open, reached } = racing(bundle);
     const at = Date.now();
     const x = loss('p-leak', at, 3, 'leak-x');
     const y = { ...applied('p-leak', 'match.end', { result: 'loss' }, at + 1, { loss_streak: 3, purchases: 0 }, 'leak-y'), partition: 1 };
@@ -257,11 +257,7 @@ describe('batched decisions', () => {
     // the offer: the first would then find the event decided and give the unit back, and the
     // unit would be lost to every later player of the window.
     const bundle = bundleOf(baseFiles({ 'comeback.yaml': comebackYaml({ when: 'event.data.result == "loss"', budget: 1 }) }, { maxOffersPerDay: 5 }));
-    const config = testConfig();
-    const { gate, open, reached } = staged();
-    const first = rig(bundle, { config, gate });
-    prefixes.push({ redis: first.redis, prefix: config.keyPrefix });
-    const second = rig(bundle, { config });
+    const { config, late: first, early: second, open, reached } = racing(bundle);
     const at = Date.now();
     const e = loss('p-held', at, 3, 'held-e');
     const offerId = offerIdFor('comeback', 'p-held', 'held-e');

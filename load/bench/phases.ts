@@ -192,6 +192,7 @@ export async function offersPhase(target: Target, s: OffersScenario, ctx: PhaseC
     seed: 77,
     scenario: { lossesToTrigger: s.lossesToTrigger, matchGapMs: s.matchGapMs, offerTimeoutMs: s.offerTimeoutMs, ruleId: s.ruleId },
     sequencesPerSec: s.sequencesPerSec,
+    warmupMs: s.background.players > 0 && s.background.ratePerSec > 0 ? warmupMs : 0,
     durationMs,
   };
   const bg = s.background;

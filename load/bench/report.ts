@@ -210,7 +210,7 @@ export function markdown(r: BenchResults): string {
   }
   if (collapsed.length > 0) lines.push('');
   if (r.offers.length > 0) {
-    lines.push('**Event → offer** (fresh players play the comeback sequence at a fixed rate beside background ingest at a fixed rate; from the triggering event\'s send to the offer\'s arrival)');
+    lines.push('**Event → offer** (fresh players play the comeback sequence at a fixed rate beside background ingest at a fixed rate, from the end of the background\'s warm-up, the window of its ack figures; from the triggering event\'s send to the offer\'s arrival)');
     lines.push('');
     lines.push('| target | background events/s | sequences/s | sequences | offers | p50 ms | p99 ms | p99.9 ms | max ms | background acked/s | background ack p99 ms |');
     lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');

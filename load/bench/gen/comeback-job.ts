@@ -1,8 +1,9 @@
 /**
  * Event → offer latency from one generator: pre-connected fresh players each play the
- * comeback sequence (one loss per frame, `matchGapMs` apart), started at a fixed rate. The
- * clock runs from the send of the triggering event to the offer's arrival; the offer is then
- * reported as shown, as a game client would.
+ * comeback sequence (one loss per frame, `matchGapMs` apart), started at a fixed rate from
+ * `warmupMs` after `go` (the background ingest's warm-up, jobs.ts). The clock runs from the
+ * send of the triggering event to the offer's arrival; the offer is then reported as shown,
+ * as a game client would.
  */
 import { batchFrame, comebackSequence, offerShownEvent } from '../../scenarios/index.ts';
 import { createHistogram, encodeHistogram, recordMs } from '../hist.ts';
@@ -54,7 +55,7 @@ export async function runComeback(job: ComebackJob, send: (m: unknown) => void, 
   await go;
   started = true;
 
-  const t0 = performance.now();
+  const t0 = performance.now() + job.warmupMs;
   const gapMs = 1000 / Math.max(0.001, job.sequencesPerSec);
   const count = Math.min(players.length, Math.floor((job.durationMs / 1000) * job.sequencesPerSec));
   for (let i = 0; i < count; i++) {

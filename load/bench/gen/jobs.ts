@@ -31,6 +31,12 @@ export interface ComebackJob extends JobBase {
   readonly kind: 'comeback';
   readonly scenario: Pick<OffersScenario, 'lossesToTrigger' | 'matchGapMs' | 'offerTimeoutMs' | 'ruleId'>;
   readonly sequencesPerSec: number;
+  /**
+   * The first sequence starts this long after `go`: the background ingest's warm-up, so
+   * event → offer is measured over the same window as the background's acks (its ramp, the
+   * first events of its players and the generators' own start left out).
+   */
+  readonly warmupMs: number;
   readonly durationMs: number;
 }
 

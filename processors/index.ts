@@ -22,7 +22,7 @@ export interface ProcessorsDeps {
   readonly decider: Decider;
   /** Consumer group; default `<keyPrefix>-processors`. */
   readonly groupId?: string;
-  /** Partitions processed at once by this process; default 4. */
+  /** Partitions processed at once by this process; default: every partition of the topic (PARTITIONS_AT_ONCE). */
   readonly concurrency?: number;
   /** Messages per pipelined apply; default 10000. */
   readonly chunkSize?: number;
@@ -109,7 +109,7 @@ export async function startProcessors(deps: ProcessorsDeps): Promise<Processors>
     kafka,
     topic: config.topics.events,
     groupId,
-    concurrency: deps.concurrency ?? 4,
+    concurrency: deps.concurrency ?? partitionsAtOnce(config.topics.partitions),
     sessionTimeoutMs,
     heartbeatIntervalMs,
     ...(slot ? { slot } : {}),
@@ -149,4 +149,18 @@ export async function startProcessors(deps: ProcessorsDeps): Promise<Processors>
         log.info('processors stopped');
       })()),
   };
+}
+
+/**
+ * kafkajs fetches, hands the fetch's batches (one per partition) to `concurrency` workers,
+ * and fetches again only once every batch is done. With fewer workers than partitions with
+ * data, the last batches wait for a worker, and every event of the next fetch waits for
+ * them: a fetch cycle is two batch times instead of one. So every partition a process can
+ * own is handled at once; memory stays bounded by the fetch (`maxBytes`, consumer.ts), not
+ * by the workers. Capped for topics of very many partitions, where a process owns a share.
+ */
+export const PARTITIONS_AT_ONCE = 64;
+
+export function partitionsAtOnce(partitions: number): number {
+  return Math.max(1, Math.min(partitions, PARTITIONS_AT_ONCE));
 }

@@ -15,7 +15,7 @@
  *
  *   PLAYPULSE_LOG_LEVEL=warn node --import tsx load/bench/ack-floor.ts
  *     [--brokers host:port[,host:port]] [--local] [--rate 500] [--seconds 20] [--warmup 3]
- *     [--linger 2] [--lanes 1,2] [--rounds 2]
+ *     [--linger 1] [--lanes 1,2] [--rounds 2]
  *
  * `--brokers` defaults to KAFKA_BROKERS, else 127.0.0.1:9092; `--local` starts a single-node
  * broker of its own (infra/kafka-broker.ts). Run it on an otherwise idle machine: the figure
@@ -197,7 +197,7 @@ async function main(): Promise<number> {
       rate: { type: 'string', default: '500' },
       seconds: { type: 'string', default: '20' },
       warmup: { type: 'string', default: '3' },
-      linger: { type: 'string', default: '2' },
+      linger: { type: 'string', default: '1' },
       lanes: { type: 'string', default: '1,2' },
       rounds: { type: 'string', default: '2' },
     },

@@ -26,18 +26,23 @@ const MAX_TRACEPARENT_LENGTH = 128;
 /**
  * Sends an offer, already in the player's inbox, to every edge instance that holds a
  * socket of the player now. Returns how many instances it was sent to (0: the player is
- * offline; the inbox delivers it on connect).
+ * offline; the inbox delivers it on connect). `presence`: the player's presence hash as a
+ * flat list `[instance id, expiry, …]`, read after the offer went into the inbox (the
+ * decide script returns it); absent, it is read here first, one more round trip.
  */
-export async function publishOffer(redis: RedisClient, keyPrefix: string, playerId: string, offer: Offer, traceparent?: string): Promise<number> {
-  const presence = await redis.hgetall(playerKeys(keyPrefix, playerId).presence);
-  const now = Date.now();
-  const live = Object.entries(presence)
-    .filter(([, expiresAt]) => Number(expiresAt) > now)
-    .map(([instanceId]) => instanceId);
+export async function publishOffer(redis: RedisClient, keyPrefix: string, playerId: string, offer: Offer, traceparent?: string, presence?: readonly string[]): Promise<number> {
+  const live = liveInstances(presence ?? Object.entries(await redis.hgetall(playerKeys(keyPrefix, playerId).presence)).flat(), Date.now());
   if (live.length === 0) return 0;
   const message = JSON.stringify((traceparent === undefined ? { player: playerId, offer } : { player: playerId, offer, traceparent }) satisfies OfferMessage);
   await Promise.all(live.map((instanceId) => redis.spublish(offerChannel(keyPrefix, instanceId), message)));
   return live.length;
+}
+
+/** The instance ids of a flat presence hash `[instance id, expiry (ms), …]` whose expiry is after `now`. */
+export function liveInstances(presence: readonly string[], now: number): string[] {
+  const live: string[] = [];
+  for (let i = 0; i + 1 < presence.length; i += 2) if (Number(presence[i + 1]) > now) live.push(presence[i] as string);
+  return live;
 }
 
 /** Parses a channel message; null for anything that is not `{ player, offer }`. A malformed `traceparent` is dropped, not the offer. */

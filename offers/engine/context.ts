@@ -10,7 +10,8 @@ import type { Tracing } from '../../lib/tracing.ts';
 import type { BanditAllocations } from './bandit-cache.ts';
 
 /** Routes a made offer to the edge instances holding the player's sockets; resolves to how many. */
-export type PublishOffer = (playerId: string, offer: Offer, traceparent?: string) => Promise<number>;
+/** `presence`: the player's presence as the decide script read it after the inbox write (redis-ops.ts PlayerDecideResult); absent, the publisher reads it. */
+export type PublishOffer = (playerId: string, offer: Offer, traceparent?: string, presence?: readonly string[]) => Promise<number>;
 
 export interface EngineContext {
   readonly redis: RedisClient & EngineCommands;

@@ -52,8 +52,9 @@ import {
  *              decisions, all sent together: it re-checks each player's markers and limits
  *              as it records, so a second processor deciding the same player (a rebalance)
  *              can never double an offer or pass a limit; it opens the attribution
- *              windows (lift) of what it records, in the same call.
- *   5. after   routing (presence lookup + publish), lifecycle
+ *              windows (lift) of what it records, in the same call, and returns the
+ *              presence of each player it made an offer for, read after the inbox write.
+ *   5. after   routing (SPUBLISH to each edge of that presence), lifecycle
  *              jobs (BullMQ addBulk) and the segment sizes (one PFADD per segment and day),
  *              sent together; then the stats of the whole chunk, one MULTI per rule.
  *              Events found decided (a redelivered chunk) route their still-pending
@@ -161,6 +162,8 @@ interface PlayerWork {
   fallback: 'budget' | 'refused' | 'duplicate' | null;
   /** Once written: per planned decision (index), the rule ids whose attribution window it opened. */
   opened: ReadonlyMap<number, readonly string[]>;
+  /** Once written with an offer: the player's presence, read by the write after the inbox (routing's input). */
+  presence: readonly string[];
 }
 
 const NONE_OPENED: ReadonlyMap<number, readonly string[]> = new Map();
@@ -229,6 +232,7 @@ export async function decideRuns(
       planned: [],
       fallback: null,
       opened: NONE_OPENED,
+      presence: [],
     };
   });
 
@@ -290,7 +294,10 @@ export async function decideRuns(
   results.forEach((r, i) => {
     const p = writing[i] as PlayerWork;
     if (r.status !== 'ok') p.fallback = r.status === 'dup' ? 'duplicate' : 'refused';
-    else p.opened = r.opened;
+    else {
+      p.opened = r.opened;
+      p.presence = r.presence;
+    }
   });
 
   const fallen = players.filter((p) => p.fallback !== null);
@@ -472,7 +479,7 @@ async function after(
       expiries.push({ playerId: p.playerId, offer });
       const fu = followUpJobOf(x.d, winner.rule, offer);
       if (fu) followUps.push(fu);
-      routes.push(route(ctx, p.playerId, winner.rule, offer, stats, x.d.trace));
+      routes.push(route(ctx, p.playerId, winner.rule, offer, stats, x.d.trace, p.presence));
     }
   }
   const jobs = ctx.queues
@@ -482,8 +489,8 @@ async function after(
   tail.defer(Promise.all([...routes, jobs, sizes.flush(ctx.redis)]));
 }
 
-async function route(ctx: EngineContext, playerId: string, rule: Rule, offer: Offer, stats: StatsDelta, trace: Context | undefined): Promise<void> {
-  const routed = await publishTraced(ctx, playerId, offer, trace).catch((err: unknown) => {
+async function route(ctx: EngineContext, playerId: string, rule: Rule, offer: Offer, stats: StatsDelta, trace: Context | undefined, presence: readonly string[]): Promise<void> {
+  const routed = await publishTraced(ctx, playerId, offer, trace, presence).catch((err: unknown) => {
     ctx.log.warn({ err, player: playerId, offer: offer.id }, 'offer routing failed; it stays in the inbox for the next connect');
     return 0;
   });

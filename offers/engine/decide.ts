@@ -112,7 +112,7 @@ export async function decideEvent(ctx: EngineContext, d: DecisionInput): Promise
 
     if (result.status === 'ok') {
       ctx.decisionLog?.add(d.playerId, record);
-      await afterDecision(ctx, d, considered, record, winner, offer, exposed.filter((e) => result.opened.includes(e.ruleId)));
+      await afterDecision(ctx, d, considered, record, winner, offer, exposed.filter((e) => result.opened.includes(e.ruleId)), result.presence);
       offerMetrics.latency.observe(Number(process.hrtime.bigint() - started) / 1e9);
       return { status: 'decided', record, offer };
     }
@@ -188,6 +188,7 @@ async function afterDecision(
   winner: Considered | null,
   offer: Offer | null,
   opened: readonly Exposure[],
+  presence: readonly string[],
 ): Promise<void> {
   for (const r of record.rules) offerMetrics.decisions.inc({ outcome: r.outcome, mode: r.mode });
   const stats = considered
@@ -206,7 +207,7 @@ async function afterDecision(
     await Promise.all(stats);
     return;
   }
-  const route = publishTraced(ctx, d.playerId, offer, d.trace).catch((err: unknown) => {
+  const route = publishTraced(ctx, d.playerId, offer, d.trace, presence).catch((err: unknown) => {
     ctx.log.warn({ err, player: d.playerId, offer: offer.id }, 'offer routing failed; it stays in the inbox for the next connect');
     return 0;
   });

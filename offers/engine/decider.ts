@@ -97,7 +97,7 @@ export function createDecider(deps: DeciderDeps): ClosableDecider {
   const context: EngineContext = {
     redis,
     keyPrefix: deps.config.keyPrefix,
-    publish: deps.publish ?? ((playerId, offer, traceparent) => routeOffer(deps.redis, deps.config.keyPrefix, playerId, offer, traceparent)),
+    publish: deps.publish ?? ((playerId, offer, traceparent, presence) => routeOffer(deps.redis, deps.config.keyPrefix, playerId, offer, traceparent, presence)),
     tracing: deps.tracing ?? null,
     bandits: new BanditAllocations(deps.banditRefreshMs),
     queues,

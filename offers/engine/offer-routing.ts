@@ -5,8 +5,8 @@ import type { Offer } from '../../protocol/offer.ts';
 import type { EngineContext } from './context.ts';
 
 /** Routes an offer (already in the inbox) to the edge instances holding the player's sockets; resolves to how many. */
-export function routeOffer(redis: RedisClient, keyPrefix: string, playerId: string, offer: Offer, traceparent?: string): Promise<number> {
-  return publishOffer(redis, keyPrefix, playerId, offer, traceparent);
+export function routeOffer(redis: RedisClient, keyPrefix: string, playerId: string, offer: Offer, traceparent?: string, presence?: readonly string[]): Promise<number> {
+  return publishOffer(redis, keyPrefix, playerId, offer, traceparent, presence);
 }
 
 /**
@@ -14,12 +14,12 @@ export function routeOffer(redis: RedisClient, keyPrefix: string, playerId: stri
  * decide span): the span's traceparent travels with the offer, so the edge's push continues
  * the trace (lib/tracing.ts). Untraced: the plain call.
  */
-export async function publishTraced(ctx: EngineContext, playerId: string, offer: Offer, trace: Context | undefined): Promise<number> {
+export async function publishTraced(ctx: EngineContext, playerId: string, offer: Offer, trace: Context | undefined, presence?: readonly string[]): Promise<number> {
   const tracing = ctx.tracing;
-  if (!tracing || !trace) return ctx.publish(playerId, offer);
+  if (!tracing || !trace) return ctx.publish(playerId, offer, undefined, presence);
   const span = tracing.start('offers.route', trace, { 'playpulse.player': playerId, 'playpulse.offer': offer.id, 'playpulse.rule': offer.ruleId });
   try {
-    const edges = await ctx.publish(playerId, offer, tracing.traceparent(span));
+    const edges = await ctx.publish(playerId, offer, tracing.traceparent(span), presence);
     span.setAttribute('playpulse.edges', edges);
     return edges;
   } catch (err) {

@@ -233,7 +233,7 @@ export interface OfferWrite {
 }
 
 export type DecideResult =
-  | { status: 'ok'; opened: readonly string[] }
+  | { status: 'ok'; opened: readonly string[]; presence: readonly string[] }
   | { status: 'dup'; offerExists: boolean }
   | { status: 'refused'; outcome: string; value: number };
 
@@ -258,11 +258,13 @@ export interface DecisionWrite {
 
 /**
  * `opened`: per decision (0-based), the rule ids whose attribution window it opened (not
- * merely extended). `index`: the decision (0-based) whose check stopped the call; nothing
+ * merely extended). `presence`: when an offer was made, the player's presence hash as a flat
+ * list `[edge instance id, expiry, …]`, read after the offer went into the inbox (routing
+ * publishes with it, protocol/offer-channel.ts); otherwise empty. `index`: the decision (0-based) whose check stopped the call; nothing
  * was written.
  */
 export type PlayerDecideResult =
-  | { status: 'ok'; opened: ReadonlyMap<number, readonly string[]> }
+  | { status: 'ok'; opened: ReadonlyMap<number, readonly string[]>; presence: readonly string[] }
   | { status: 'dup'; index: number; offerExists: boolean }
   | { status: 'refused'; index: number; outcome: string; value: number };
 
@@ -347,7 +349,7 @@ export async function runDecidePlayers(
       const args: (string | Buffer | number)[] = [DECISIONS_KEPT, LEDGER_KEPT, LEDGER_KEEP_MS, retentionMs, explanationsKeepMs, group.length, '', attributionMs];
       const values: DecisionValue[] = [];
       for (const { p, keys: k } of group) {
-        keys.push(k.limits, k.state, k.inbox, k.offers, k.ledger, k.decisions, k.attribution);
+        keys.push(k.limits, k.state, k.inbox, k.offers, k.ledger, k.decisions, k.attribution, k.presence);
         values.push(String(p.decisions.length));
         for (const d of p.decisions) decisionValues(d, values, args);
       }
@@ -372,7 +374,7 @@ function decideResultOf(res: readonly unknown[]): PlayerDecideResult {
       ids.push(String(flat[j + 1]));
       opened.set(i, ids);
     }
-    return { status: 'ok', opened };
+    return { status: 'ok', opened, presence: ((res[2] ?? []) as unknown[]).map(String) };
   }
   const index = Number(res[1]) - 1;
   if (status === 'dup') return { status: 'dup', index, offerExists: Number(res[2]) === 1 };
@@ -406,7 +408,7 @@ export async function runDecide(
   attributionMs = 0,
 ): Promise<DecideResult> {
   const r = await runDecidePlayer(redis, prefix, playerId, [{ mark, now, record, write, exposures }], retentionMs, attributionMs);
-  if (r.status === 'ok') return { status: 'ok', opened: r.opened.get(0) ?? [] };
+  if (r.status === 'ok') return { status: 'ok', opened: r.opened.get(0) ?? [], presence: r.presence };
   if (r.status === 'dup') return { status: 'dup', offerExists: r.offerExists };
   return { status: 'refused', outcome: r.outcome, value: r.value };
 }

@@ -17,6 +17,8 @@ import type { PublishOffer } from '../../offers/engine/context.ts';
 import { budgetWindowStart } from '../../offers/engine/limits.ts';
 import { offerMetrics } from '../../offers/engine/metrics.ts';
 import { budgetUsed, PLAYERS_PER_CALL } from '../../offers/engine/redis-ops.ts';
+import { decideEvent } from '../../offers/engine/decide.ts';
+import { conditionInput } from '../../offers/engine/input.ts';
 import { offerIdFor } from '../../offers/engine/hashing.ts';
 import type { AppliedEvent } from '../../processors/decider-seam.ts';
 import { cleanupRedisPrefix, testConfig } from '../helpers/stack.ts';
@@ -159,6 +161,41 @@ describe('batched decisions', () => {
     expect(r.decided).toHaveLength(3);
     expect([...routed].sort()).toEqual(made.filter((id) => id !== answered));
     expect(((await offerMetrics.rerouted.get()).values[0]?.value ?? 0) - reroutedBefore).toBe(2);
+  });
+
+  it('routes with the presence the write read after the inbox, on both paths; an offline player is not looked up again', async () => {
+    const bundle = bundleOf(baseFiles({ 'comeback.yaml': comebackYaml({ when: 'event.data.result == "loss"' }) }, { maxOffersPerDay: 5 }));
+    const at = Date.now();
+    const calls: { player: string; offer: string; presence: readonly string[] | undefined }[] = [];
+    const r = rig(bundle, { publish: async (player, offer, _traceparent, presence) => (calls.push({ player, offer: offer.id, presence }), 1) });
+    const live = String(at + 600_000);
+    const gone = String(at - 1_000);
+    await r.redis.hset(playerKeys(r.config.keyPrefix, 'p-online').presence, 'edge-a', live, 'edge-gone', gone);
+
+    // Batched: one offer each; the decision path makes no presence read of its own.
+    await r.decider.decideBatch([loss('p-online', at, 3, 'presence-1'), loss('p-offline', at, 3, 'presence-2'), { ...applied('p-none', 'match.end', { result: 'win' }, at, { loss_streak: 0, purchases: 0 }, 'presence-3') }]);
+    const byPlayer = new Map(calls.map((c) => [c.player, c]));
+    expect([...byPlayer.keys()].sort()).toEqual(['p-offline', 'p-online']);
+    expect(byPlayer.get('p-online')?.offer).toBe((await inbox(r, 'p-online'))[0]);
+    expect(byPlayer.get('p-online')?.presence).toEqual(['edge-a', live, 'edge-gone', gone]);
+    // Read and found empty: routing knows the player is offline without asking again.
+    expect(byPlayer.get('p-offline')?.presence).toEqual([]);
+
+    // The per-event path (follow-ups, refused batched writes) hands the same on.
+    calls.length = 0;
+    const e = loss('p-online', at + 1_000, 3, 'presence-4');
+    const outcome = await decideEvent(r.decider.context, {
+      playerId: 'p-online',
+      eventId: 'presence-4',
+      eventType: 'match.end',
+      at: at + 1_000,
+      input: conditionInput(e.record, e.state, bundle),
+      rules: bundle.rulesByEvent.get('match.end') ?? [],
+      bundle,
+      position: { partition: 0, offset: e.offset },
+    });
+    expect(outcome.status).toBe('decided');
+    expect(calls).toEqual([{ player: 'p-online', offer: (outcome as { offer: { id: string } }).offer.id, presence: ['edge-a', live, 'edge-gone', gone] }]);
   });
 
   it('hands out the last units of a budget inside one chunk in chunk order, then the next rule', async () => {

@@ -61,7 +61,7 @@ const CASES: Readonly<Record<string, SlotCase>> = {
     site: 'offers/engine/redis-ops.ts',
     keys: ({ prefix, player }) => {
       const k = playerKeys(prefix, player);
-      return [k.limits, k.state, k.inbox, k.offers, k.ledger, k.decisions, k.attribution];
+      return [k.limits, k.state, k.inbox, k.offers, k.ledger, k.decisions, k.attribution, k.presence];
     },
   },
   'offers/engine/lua/readPlayers-n.lua': {

@@ -1,7 +1,7 @@
 /** protocol/server-frames.ts: the wire offer and the client-side frame parser. */
 import { describe, expect, it } from 'vitest';
 import { parseServerFrame, toWireOffer } from '../../protocol/server-frames.ts';
-import { orderInbox, parseOfferMessage } from '../../protocol/offer-channel.ts';
+import { liveInstances, orderInbox, parseOfferMessage } from '../../protocol/offer-channel.ts';
 
 const offer = { id: 'o1', ruleId: 'r', sku: 's', price: { amount: 199, currency: 'USD' }, expiresAt: 10 };
 
@@ -53,5 +53,12 @@ describe('edge routing messages and inbox order', () => {
     ]);
     expect(offers.map((o) => o.id)).toEqual(['early', 'mid', 'late']);
     expect(invalid).toBe(2);
+  });
+
+  it('keeps the instances of a flat presence hash whose expiry is still ahead', () => {
+    expect(liveInstances(['edge-a', '2000', 'edge-b', '1000', 'edge-c', '1001'], 1000)).toEqual(['edge-a', 'edge-c']);
+    expect(liveInstances([], 1000)).toEqual([]);
+    // A field without its value (never written so) is not an instance.
+    expect(liveInstances(['edge-a', '2000', 'edge-odd'], 1000)).toEqual(['edge-a']);
   });
 });

@@ -1,13 +1,14 @@
 --[[
   Records the decisions of P players' triggering events, each player's in their order, and
   makes their live offers, and opens the attribution windows of the live rules each event
-  triggered: for each player, all of them or none, each at most once. The number of keys is
-  passed first (7 per player). One call per group of players per chunk
-  step (offers/engine/decide-batch.ts: a group shares one Redis Cluster slot, or any
-  players on a single Redis); the per-event slow path calls it with one player and one
-  decision. Time is each event's recvAt (or a follow-up's due time).
+  triggered: for each player, all of them or none, each at most once; for a player it made
+  an offer for, it returns where the player is connected, read after the inbox write, so
+  routing needs no read of its own. The number of keys is passed first (8 per player). One
+  call per group of players per chunk step (offers/engine/decide-batch.ts: a group shares
+  one Redis Cluster slot, or any players on a single Redis); the per-event slow path calls
+  it with one player and one decision. Time is each event's recvAt (or a follow-up's due time).
 
-  Per player p, seven keys with the player's hash tag, at KEYS[7 * (p - 1) + 1 .. + 7]:
+  Per player p, eight keys with the player's hash tag, at KEYS[8 * (p - 1) + 1 .. + 8]:
   KEYS[1] limits     HASH  cd:<ruleId> = cooldown until (ms), n:<ruleId> = lifetime offers,
                            a:<ruleId> = the bandit arm pinned to the player,
                            d:<partition> = offset of the latest event of that partition
@@ -20,6 +21,8 @@
                              newest first, each as a 4-byte big-endian length and its bytes
   KEYS[7] attribution HASH   rule id -> "<group>|<until ms>"; "<rule id>|<currency>" -> what
                              the player spent in that rule's current window (spend-2.lua)
+  KEYS[8] presence   HASH  edge instance id -> presence expiry (ms), written by the edges
+                           (protocol/offer-channel.ts); only read
 
   ARGV[1] max explanations kept
   ARGV[2] max ledger records kept
@@ -80,10 +83,11 @@
   without its windows.
 
   Returns one reply per player, in order, each one of
-    {"ok", opened}               recorded (and the offers made, the windows opened);
+    {"ok", opened, presence}     recorded (and the offers made, the windows opened);
                                  opened = {i, rule id, i, rule id, …}: the windows opened
                                  now, each by decision i (one more exposed player of that
-                                 rule and group)
+                                 rule and group); presence = the player's presence hash
+                                 {instance id, expiry, …} when an offer was made, else {}
     {"dup", i, 0|1}              decision i was decided before; nothing written. 1 when its
                                  offer exists (it was made then)
     {"refused", i, outcome, n}   a limit re-check of decision i failed; nothing written.
@@ -132,7 +136,7 @@ local function expose(K, o, i, opened)
   redis.call('PEXPIRE', K[7], attributionMs)
 end
 
--- One player's decisions: K, their seven keys; b, the index in V of their N (the values of
+-- One player's decisions: K, their eight keys; b, the index in V of their N (the values of
 -- decision i start at V[b + W * (i - 1) + 1]).
 local function decidePlayer(K, b)
   local n = tonumber(V[b])
@@ -306,7 +310,10 @@ local function decidePlayer(K, b)
 
   local opened = {}
   for i = 1, n do expose(K, b + W * (i - 1), i, opened) end
-  return {'ok', opened}
+  -- Where to route the offers: read after the inbox write, in the same script, so an edge
+  -- that writes the player's presence after this finds the offers by its inbox read, and
+  -- one that wrote it before is here (docs/delivery.md).
+  return {'ok', opened, #offers > 0 and redis.call('HGETALL', K[8]) or {}}
 end
 
 -- Every player of the call, in order; one player's refusal or duplicate stops only them.
@@ -314,8 +321,8 @@ local players = tonumber(ARGV[6])
 local results = {}
 local b = 1
 for p = 1, players do
-  local k = 7 * (p - 1)
-  results[p] = decidePlayer({ KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5], KEYS[k + 6], KEYS[k + 7] }, b)
+  local k = 8 * (p - 1)
+  results[p] = decidePlayer({ KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5], KEYS[k + 6], KEYS[k + 7], KEYS[k + 8] }, b)
   b = b + 1 + W * tonumber(V[b])
 end
 return results

@@ -6,9 +6,9 @@
  * (5 properties declared: a count, a streak, a windowed count, a windowed sum, a last), then
  * drains that topic twice in this process, each time in a fresh consumer group and key
  * prefix: once with the real processors (startProcessors), once with the naive peer
- * (load/peers/naive-processor.ts, the comparison baseline). Rates are events applied per second from
- * the first applied event to the last (group join excluded). Checks that both reached the
- * expected counts.
+ * (load/peers/naive-processor.ts, the comparison baseline). Rates are events applied per
+ * second from the consumer's group join (its first fetch included) to the last applied
+ * event. Checks that both reached the expected counts.
  *
  * Then, with rules live (BENCH_RULE_FILES: the same taxonomy and properties, five rules), the
  * same topic is drained twice more, each in a fresh group and key prefix: by our processors
@@ -154,30 +154,35 @@ async function produce(kafka: Kafka, topic: string, events: readonly EventRecord
   return (Date.now() - t0) / 1000;
 }
 
-/** Counts applied events and resolves when `expected` were applied (duplicates excluded). */
+/**
+ * Counts applied events and resolves when `expected` were applied (duplicates excluded). The
+ * clock runs from `start()`, called once the consumer has joined its group (kafkajs `run`
+ * resolves after the join and only then schedules the first fetch, so the fetch is timed and
+ * the start-up is not), to the last event counted. Timing from the first event counted
+ * instead (and leaving that call's events out) favoured whoever counts a whole chunk at once
+ * while other partitions' chunks run beside it: their work was done before the clock started.
+ */
 function meter(name: string, expected: number) {
   let n = 0;
-  let first = 0;
-  let firstCount = 0;
+  let startedAt = 0;
   let last = 0;
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
+  const start = () => {
+    // programmer error: a count before the join would be timed from the wrong moment
+    if (n > 0) throw new Error(`${name}: ${n} events counted before the consumer had joined`);
+    startedAt = performance.now();
+  };
   const add = (k: number) => {
-    const now = performance.now();
-    if (n === 0) {
-      first = now;
-      firstCount = k;
-    }
     n += k;
-    last = now;
+    last = performance.now();
     if (n >= expected) done();
   };
   const result = (): BenchRun => {
-    const seconds = (last - first) / 1000;
-    const measured = n - firstCount;
-    return { name, events: n, seconds: Math.round(seconds * 1000) / 1000, eventsPerSec: Math.round(measured / Math.max(seconds, 0.001)) };
+    const seconds = (last - startedAt) / 1000;
+    return { name, events: n, seconds: Math.round(seconds * 1000) / 1000, eventsPerSec: Math.round(n / Math.max(seconds, 0.001)) };
   };
-  return { add, finished, result };
+  return { start, add, finished, result };
 }
 
 async function runOurs(config: Config, bundle: Bundle, expected: number): Promise<BenchRun> {
@@ -195,6 +200,7 @@ async function runOurs(config: Config, bundle: Bundle, expected: number): Promis
     },
     groupId: `${config.keyPrefix}-ours`,
   });
+  m.start();
   await m.finished;
   await processors.stop();
   return m.result();
@@ -204,6 +210,7 @@ async function runNaive(kafka: Kafka, redisUrl: string, config: Config, bundle: 
   const m = meter('naive', expected);
   const redis = createRedis(redisUrl, 'bench-naive');
   const naive = await startNaive({ kafka, redis, topic: config.topics.events, groupId: `${config.keyPrefix}-naive`, keyPrefix: config.keyPrefix, bundle, onEvent: () => m.add(1) });
+  m.start();
   await m.finished;
   await naive.stop();
   redis.disconnect();
@@ -228,6 +235,7 @@ async function runOursDeciding(config: Config, redisUrl: string, bundle: Bundle,
     },
     groupId: `${config.keyPrefix}-ours`,
   });
+  m.start();
   await m.finished;
   await processors.stop();
   await decider.close();
@@ -240,6 +248,7 @@ async function runNaiveDeciding(kafka: Kafka, redisUrl: string, config: Config, 
   const m = meter('naive', expected);
   const redis = createRedis(redisUrl, 'bench-naive-decider');
   const naive = await startNaiveDecider({ kafka, redis, topic: config.topics.events, groupId: `${config.keyPrefix}-naive`, keyPrefix: config.keyPrefix, bundle, onEvent: () => m.add(1) });
+  m.start();
   await m.finished;
   await naive.stop();
   redis.disconnect();

@@ -209,19 +209,21 @@ export async function runBench(o: RunOptions): Promise<{ markdown: string; files
           await settle();
         }
       }
-      // Saturation last: it leaves the processors a backlog of a million events or more, which
-      // they work off for minutes, longer than a settle waits; a fixed-rate phase after it
-      // would measure the edges beside that catch-up instead of beside live traffic.
-      for (const target of [ours, peer]) {
-        saturation.push(await timed({ phase: 'saturation', target: target.name, offeredPerSec: 'saturation' }, () => ingestPhase(target, o.plan.ingestSaturation, ctx, `st${target === ours ? 'o' : 'p'}`, warmupMs)));
-        progress(`ingest at saturation, ${target.name}`);
-        await settle();
-      }
     }
     if (sink && tracedP) {
       const traced: Target = { ...ours, name: 'ours, tracing 1%', url: `ws://127.0.0.1:${tracedPort}`, edgePid: tracedP.pid, metricsUrl: `http://127.0.0.1:${tracedPort}/metrics`, pids: { ...ours.pids, edge: tracedP.pid } };
       tracing = await tracingPhase(ours, traced, o.plan.ingestFixed, ctx, { sampleRate: TRACE_SAMPLE_RATE, rounds: quick ? 1 : 3, warmupMs, sink, settle });
       progress('tracing cost: off and at 1%');
+    }
+    // Saturation last of all: it leaves the processors a backlog of a million events or more,
+    // which they work off for minutes, longer than a settle waits; a fixed-rate phase after
+    // it would measure the edges beside that catch-up instead of beside live traffic.
+    if (o.phases.has('ingest')) {
+      for (const target of [ours, peer]) {
+        saturation.push(await timed({ phase: 'saturation', target: target.name, offeredPerSec: 'saturation' }, () => ingestPhase(target, o.plan.ingestSaturation, ctx, `st${target === ours ? 'o' : 'p'}`, warmupMs)));
+        progress(`ingest at saturation, ${target.name}`);
+        await settle();
+      }
     }
     trafficTo = Date.now();
     // The stopped roles go on before anything below asks them (their /metrics).

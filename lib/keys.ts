@@ -45,9 +45,25 @@ export const playerKeys = (prefix: string, playerId: string) => {
 
 /**
  * Offer keys outside any player's slot. Each rule's budget windows share the tag
- * `{b:<ruleId>}`, each rule's stats the tag `{s:<ruleId>}`.
+ * `{b:<ruleId>}`, each rule's stats the tag `{s:<ruleId>}`. Made once per prefix: the
+ * decision path asks for them in every chunk step, and each making allocates the object
+ * and its functions (and, under the TypeScript loader, names each function).
  */
-export const offerKeys = (prefix: string) => ({
+export const offerKeys = (prefix: string): OfferKeys => {
+  let keys = offerKeysByPrefix.get(prefix);
+  if (!keys) {
+    // A process uses one prefix, tests and benches a few each: the bound is a safety net.
+    if (offerKeysByPrefix.size >= 256) offerKeysByPrefix.clear();
+    keys = makeOfferKeys(prefix);
+    offerKeysByPrefix.set(prefix, keys);
+  }
+  return keys;
+};
+
+export type OfferKeys = ReturnType<typeof makeOfferKeys>;
+const offerKeysByPrefix = new Map<string, OfferKeys>();
+
+const makeOfferKeys = (prefix: string) => ({
   /** SET: offer ids holding a claim on the rule's budget in the window starting at `windowStart` (ms). */
   budget: (ruleId: string, windowStart: number) => `${prefix}:{b:${ruleId}}:budget:${windowStart}`,
   /**

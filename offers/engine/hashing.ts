@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Rule, Variant } from '../../designer/types.ts';
 
 /**
@@ -9,8 +9,7 @@ import type { Rule, Variant } from '../../designer/types.ts';
 
 /** A uniform number in [0, 1) from sha256 of `seed` (first 48 bits). */
 export function unitInterval(seed: string): number {
-  const digest = createHash('sha256').update(seed, 'utf8').digest();
-  return digest.readUIntBE(0, 6) / 2 ** 48;
+  return hash('sha256', seed, 'buffer').readUIntBE(0, 6) / 2 ** 48;
 }
 
 /** Recent `unitInterval` results: a pure function of the seed, so caching changes nothing but cost. */
@@ -100,6 +99,7 @@ export function base32(bytes: Uint8Array): string {
  * Contains no `:` so it can be part of a BullMQ job id.
  */
 export function offerIdFor(ruleId: string, playerId: string, eventId: string): string {
-  const digest = createHash('sha256').update(`${ruleId}\u0000${playerId}\u0000${eventId}`, 'utf8').digest();
+  // One-shot `hash`: about half the cost of a `createHash` object for a short input.
+  const digest = hash('sha256', `${ruleId}\u0000${playerId}\u0000${eventId}`, 'buffer');
   return `o${base32(digest.subarray(0, 17)).slice(0, 26)}`;
 }

@@ -22,7 +22,7 @@ export interface EngineContext {
   /** Without queues: where follow-ups go instead (a backtest runs them at their due time in the replay). */
   readonly followUps?: (job: FollowUpJob) => void;
   /** Where each recorded decision is appended in full (the decision stream); absent in backtests and benchmarks. */
-  readonly decisionLog?: { add(player: string, decision: DecisionRecord): void };
+  readonly decisionLog?: { add(player: string, decision: DecisionRecord, compact?: Buffer): void };
   /** The published policy's retention: how long a player's keys live after a write. */
   readonly retentionMs: () => number;
   readonly log: Logger;

@@ -9,6 +9,7 @@ import { decideEvent, followUpJobOf, purchaseAsOfEvent, type DecisionInput } fro
 import { dailyCapFor } from '../../designer/segments.ts';
 import { considerRules, limitCandidates, limitVerdicts, liveCandidates, pinArms, type Considered } from './evaluate.ts';
 import type { DecisionRecord } from './explain.ts';
+import { encodeDecision } from './explain-codec.ts';
 import { offerIdFor } from './hashing.ts';
 import { budgetWindowStart, cooldownAfter, dayIndex, offersOnDay, type PlayerCounters } from './limits.ts';
 import { offerMetrics } from './metrics.ts';
@@ -415,6 +416,8 @@ function plan(
     mark: { position: d.position },
     now: d.at,
     record,
+    // Encoded once: the Redis write and the decision stream (after) send these bytes.
+    compact: encodeDecision(record),
     exposures: policy.revenue ? exposures(considered) : [],
     write:
       winner && offer
@@ -461,7 +464,7 @@ async function after(
       }
     }
     for (const x of p.planned) {
-      ctx.decisionLog?.add(p.playerId, x.record);
+      ctx.decisionLog?.add(p.playerId, x.record, x.write.compact);
       onDecision?.(p.playerId, x.record);
       sizes.add(p.playerId, x.d.at, bundle.segments.evaluate(x.d.input));
       offerMetrics.latency.observe(seconds);

@@ -1,31 +1,40 @@
 import { randomBytes } from 'node:crypto';
-import { Partitioners, type Kafka, type PartitionMetadata } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
+import { Packr, Unpackr } from 'msgpackr';
 import type { Config } from '../../lib/config.ts';
-import { createDurableProducer, createKafka, ensureTopics, type DurableProducer } from '../../lib/kafka.ts';
+import { createDurableProducer, createKafka, ensureTopics, keyPartition, type DurableProducer } from '../../lib/kafka.ts';
 import type { Logger } from '../../lib/log.ts';
 import { offerMetrics } from './metrics.ts';
 import type { DecisionRecord } from './explain.ts';
+import { decodeDecision, encodeDecision } from './explain-codec.ts';
 import { PlayPulseError, errorMessage } from '../../lib/errors.ts';
 
 /**
- * The decision stream: every decision the engine records, as full JSON, on the Kafka topic
+ * The decision stream: every decision the engine records, in full, on the Kafka topic
  * `player-decisions` (one player's decisions share a partition, the key-hash partition of
  * the player id, and keep their order; retention is the topic's,
- * PLAYPULSE_DECISIONS_RETENTION). Redis keeps only each player's latest few, compact
- * (explain-codec.ts); the admin API reads older ones here.
+ * PLAYPULSE_DECISIONS_RETENTION). Redis keeps only each player's latest few; the admin API
+ * reads older ones here. `decodeDecisionRecord` reads every version, for any consumer.
  *
- * Record layout, version 2 (written): one Kafka record per partition per request, holding
+ * Record layout, version 3 (written): one Kafka record per partition per request, holding
  * the decisions of every player of that partition buffered since the last flush.
  *   key        null
  *   partition  the default partitioner's partition (murmur2) of each player id in it
- *   value      JSON `{"v":2,"decisions":[{"player":"<id>","decision":{DecisionRecord}},…]}`,
- *              in the order they were decided
+ *   value      MessagePack array [3, player, decision, player, decision, …], in the order
+ *              they were decided; each decision is a bin, the compact form Redis keeps
+ *              (explain-codec.ts: positional arrays, the outcome as an index, a fixed
+ *              reason left out), which decodes to the full DecisionRecord
  *   timestamp  the latest `at` among its decisions, so a read from time T that starts at
  *              the first record stamped T or later misses none
- * Version 1 (one record per decision, key = player id, value = the DecisionRecord's JSON)
- * is still read: `decodeDecisionRecord` reads both. A record per decision cost the
- * processors about a tenth of their CPU with rules live (a Kafka record encode, its
- * buffers and CRC per decision); one record per partition and request costs a few per flush.
+ * Read, not written:
+ *   version 2  the same record with the JSON value
+ *              `{"v":2,"decisions":[{"player":"<id>","decision":{DecisionRecord}},…]}`;
+ *   version 1  one record per decision, key = player id, value = the DecisionRecord's JSON.
+ * A record per decision cost the processors about a tenth of their CPU with rules live (a
+ * Kafka record encode, its buffers and CRC per decision). Version 2's JSON, a
+ * `JSON.stringify` per decision and about 3 times the bytes to encode, checksum and
+ * send, cost another tenth; version 3 reuses the compact bytes the decision's Redis write
+ * already encoded (the `compact` argument of `add`).
  *
  * Appending is off the decision path: `add` buffers, and a flush every `lingerMs` (or at
  * `maxBuffered` records) sends the buffer (in requests of at most 256 KiB). It is an audit
@@ -37,6 +46,18 @@ export interface LoggedDecision {
   readonly player: string;
   readonly decision: DecisionRecord;
 }
+
+/** A decision waiting in the buffer: its compact bytes (explain-codec.ts) and time. */
+interface Buffered {
+  readonly player: string;
+  readonly compact: Buffer;
+  readonly at: number;
+}
+
+/** The version 3 value's first element. */
+const FORMAT = 3;
+const packr = new Packr({ useRecords: false, variableMapSize: true, moreTypes: false });
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
 
 const dropped = offerMetrics.decisionLogDropped;
 const written = offerMetrics.decisionLogWritten;
@@ -56,13 +77,13 @@ const REQUEST_BYTES = 256 * 1024;
 
 export class DecisionLog {
   private readonly producer: DurableProducer;
-  private buffer: LoggedDecision[] = [];
+  private buffer: Buffered[] = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   private readonly lingerMs: number;
   private readonly maxBuffered: number;
-  private readonly partitioner = Partitioners.DefaultPartitioner();
-  private partitionMetadata: PartitionMetadata[] = [];
+  /** The topic's partition count as the brokers have it; 0 until read. */
+  private partitions = 0;
 
   constructor(private readonly opts: DecisionLogOptions) {
     this.producer = createDurableProducer(opts.kafka);
@@ -85,14 +106,18 @@ export class DecisionLog {
     await admin.connect();
     try {
       const meta = await admin.fetchTopicMetadata({ topics: [this.opts.topic] });
-      this.partitionMetadata = meta.topics[0]?.partitions ?? [];
+      this.partitions = meta.topics[0]?.partitions.length ?? 0;
     } finally {
       await admin.disconnect();
     }
   }
 
-  add(player: string, decision: DecisionRecord): void {
-    this.buffer.push({ player, decision });
+  /**
+   * Buffers one decision. `compact` is its compact form when the caller has it already (the
+   * batched path encodes it for the Redis write): passing it saves encoding it again.
+   */
+  add(player: string, decision: DecisionRecord, compact?: Buffer): void {
+    this.buffer.push({ player, compact: compact ?? encodeDecision(decision), at: decision.at });
     if (this.buffer.length > this.maxBuffered) {
       const over = this.buffer.length - this.maxBuffered;
       this.buffer.splice(0, over);
@@ -120,23 +145,27 @@ export class DecisionLog {
    * Stops at the first failed send; that slice goes back to the front for the next flush.
    */
   private async drain(): Promise<void> {
-    if (this.partitionMetadata.length === 0) await this.readPartitions();
+    if (this.partitions === 0) await this.readPartitions();
     while (this.buffer.length > 0) {
-      const byPartition = new Map<number, { parts: string[]; latest: number }>();
+      // Per partition: [3, player, bytes, player, bytes, …] and the latest time.
+      const byPartition = new Map<number, { items: (number | string | Buffer)[]; latest: number }>();
       let bytes = 0;
       let taken = 0;
       for (const d of this.buffer) {
-        const part = JSON.stringify({ player: d.player, decision: d.decision });
-        if (taken > 0 && bytes + part.length > REQUEST_BYTES) break;
-        const partition = this.partitionOf(d.player);
-        const record = byPartition.get(partition) ?? { parts: [], latest: d.decision.at };
-        record.parts.push(part);
-        record.latest = Math.max(record.latest, d.decision.at);
-        byPartition.set(partition, record);
-        bytes += part.length;
+        const size = d.compact.length + d.player.length + 8;
+        if (taken > 0 && bytes + size > REQUEST_BYTES) break;
+        const partition = keyPartition(d.player, this.partitions);
+        let record = byPartition.get(partition);
+        if (!record) {
+          record = { items: [FORMAT], latest: d.at };
+          byPartition.set(partition, record);
+        }
+        record.items.push(d.player, d.compact);
+        if (d.at > record.latest) record.latest = d.at;
+        bytes += size;
         taken += 1;
       }
-      const messages = [...byPartition].map(([partition, r]) => ({ partition, key: null, value: `{"v":2,"decisions":[${r.parts.join(',')}]}`, timestamp: String(r.latest) }));
+      const messages = [...byPartition].map(([partition, r]) => ({ partition, key: null, value: packr.pack(r.items), timestamp: String(r.latest) }));
       const batch = this.buffer.splice(0, taken);
       try {
         await this.producer.send({ topic: this.opts.topic, acks: -1, messages });
@@ -148,11 +177,6 @@ export class DecisionLog {
         return;
       }
     }
-  }
-
-  /** The partition a version 1 record of `player` would have had: the producer's default partitioner over the key. */
-  private partitionOf(player: string): number {
-    return this.partitioner({ topic: this.opts.topic, partitionMetadata: this.partitionMetadata, message: { key: player, value: null } });
   }
 
   async close(): Promise<void> {
@@ -178,9 +202,9 @@ export async function readDecisionStream(kafka: Kafka, topic: string, player: st
   let end: bigint;
   try {
     const meta = await admin.fetchTopicMetadata({ topics: [topic] });
-    const partitionMetadata = meta.topics[0]?.partitions ?? [];
-    if (partitionMetadata.length === 0) return [];
-    partition = Partitioners.DefaultPartitioner()({ topic, partitionMetadata, message: { key: player, value: null } });
+    const partitions = meta.topics[0]?.partitions.length ?? 0;
+    if (partitions === 0) return [];
+    partition = keyPartition(player, partitions);
     const bounds = (await admin.fetchTopicOffsets(topic)).find((p) => p.partition === partition);
     const at = (await admin.fetchTopicOffsetsByTimestamp(topic, opts.sinceMs)).find((p) => p.partition === partition);
     if (!bounds) return [];
@@ -238,11 +262,14 @@ export async function readDecisionStream(kafka: Kafka, topic: string, player: st
 }
 
 /**
- * The decisions of one record of the stream, either version (see the header), in order;
- * none for a record that is not one of ours (not JSON, or another shape).
+ * The decisions of one record of the stream, any version (see the header), in order; none
+ * for a record that is not one of ours (neither JSON nor a version 3 array, or another
+ * shape). A version 3 entry whose bytes do not decode is left out, the rest of the record
+ * kept.
  */
 export function decodeDecisionRecord(key: Buffer | string | null, value: Buffer | string | null): LoggedDecision[] {
   if (value === null || value.length === 0) return [];
+  if (typeof value !== 'string' && value[0] !== 0x7b) return decodeVersion3(value);
   let parsed: unknown;
   try {
     parsed = JSON.parse(value.toString());
@@ -256,6 +283,28 @@ export function decodeDecisionRecord(key: Buffer | string | null, value: Buffer 
   }
   const player = key?.toString();
   return player && typeof (parsed as DecisionRecord).eventId === 'string' ? [{ player, decision: parsed as DecisionRecord }] : [];
+}
+
+function decodeVersion3(value: Buffer): LoggedDecision[] {
+  let items: unknown;
+  try {
+    items = unpackr.unpack(value);
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(items) || items[0] !== FORMAT) return [];
+  const out: LoggedDecision[] = [];
+  for (let i = 1; i + 1 < items.length; i += 2) {
+    const player = items[i] as unknown;
+    const bytes = items[i + 1] as unknown;
+    if (typeof player !== 'string' || !(bytes instanceof Uint8Array)) continue;
+    try {
+      out.push({ player, decision: decodeDecision(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)) });
+    } catch {
+      // One entry that does not decode; the others of the record stand.
+    }
+  }
+  return out;
 }
 
 /** The decision stream of a running system: its own Kafka client, topic created when missing, connected. */

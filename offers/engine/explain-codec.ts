@@ -8,7 +8,7 @@ import { errorMessage } from '../../lib/errors.ts';
  * positional arrays, no field names, the outcome as its index in OUTCOMES and a fixed reason
  * left out (it follows from the outcome). The full record, as the admin API serves it, is
  * what `decodeDecision` gives back: the two are equal for every record (explain-codec.test.ts).
- * The Kafka decision stream carries the full JSON record (decision-log.ts).
+ * The Kafka decision stream (decision-log.ts, version 3) carries these same bytes.
  *
  *   [1, eventId, eventType, at, bundleVersion, offerId | nil, followUpOf | nil, rules]
  *   rule = [ruleId, 0 live | 1 shadow, priority, variant | nil, outcome index,

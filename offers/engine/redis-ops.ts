@@ -251,6 +251,8 @@ export interface DecisionWrite {
   readonly mark: DecisionMark;
   readonly now: number;
   readonly record: DecisionRecord;
+  /** `record` in its compact form (explain-codec.ts), when already encoded: the decision stream sends the same bytes. */
+  readonly compact?: Buffer;
   readonly write: OfferWrite | null;
   /** Empty without a revenue event in the policy. */
   readonly exposures: readonly Exposure[];
@@ -283,7 +285,7 @@ const str = (v: number | null) => (v === null ? '' : String(v));
  */
 function decisionValues(d: DecisionWrite, values: DecisionValue[], args: (string | Buffer | number)[]): void {
   const position = 'position' in d.mark ? d.mark.position : null;
-  args.push(encodeDecision(d.record));
+  args.push(d.compact ?? encodeDecision(d.record));
   values.push(decidedMarker(position) ?? '', position ? position.offset : '', 'followUpOf' in d.mark ? d.mark.followUpOf : '', String(d.now), String(args.length));
   const w = d.write;
   if (!w) {

@@ -7,7 +7,7 @@
  */
 import { Cluster } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createKafka } from '../../lib/kafka.ts';
+import { createKafka, keyPartition } from '../../lib/kafka.ts';
 import { offerKeys, playerKeys, playerTag } from '../../lib/keys.ts';
 import { createLogger } from '../../lib/log.ts';
 import { createRedis, type RedisClient } from '../../lib/redis.ts';
@@ -259,7 +259,7 @@ describe('the decision stream under a burst', () => {
     expect(new Set(ids).size).toBe(n);
   });
 
-  it('reads the records of both versions: one decision per record (version 1) and one per partition (version 2)', async () => {
+  it('reads the records of every version: one decision per record (1), JSON per partition (2), compact per partition (3, written)', async () => {
     const config = testConfig();
     const kafka = createKafka(config.kafkaBrokers ?? [], 'test-decision-versions');
     const topic = `${config.topics.decisions}-versions-${Date.now()}`;
@@ -276,19 +276,36 @@ describe('the decision stream under a burst', () => {
       await admin.disconnect();
     });
     const decision = (id: string, atMs: number): DecisionRecord => ({ eventId: id, eventType: 'match.end', at: atMs, bundleVersion: 1, offerId: null, rules: [] });
-    // Version 1, as the previous release wrote it: key = player, the decision's JSON, the default partitioner.
+    // Version 1, as an older release wrote it: key = player, the decision's JSON, the default partitioner.
     await producer.send({ topic, messages: [{ key: 'veteran', value: JSON.stringify(decision('v1-a', T0)), timestamp: String(T0) }, { key: 'other', value: JSON.stringify(decision('v1-b', T0)), timestamp: String(T0) }] });
-    decisionLog.add('veteran', decision('v2-a', T0 + 1_000));
-    decisionLog.add('other', decision('v2-b', T0 + 1_000));
-    decisionLog.add('veteran', decision('v2-c', T0 + 2_000));
+    // Version 2, as the previous release wrote it: one JSON record on the player's partition.
+    const v2 = (player: string, ...ds: DecisionRecord[]) => ({
+      partition: keyPartition(player, 3),
+      key: null,
+      value: JSON.stringify({ v: 2, decisions: ds.map((d) => ({ player, decision: d })) }),
+      timestamp: String(Math.max(...ds.map((d) => d.at))),
+    });
+    await producer.send({ topic, messages: [v2('veteran', decision('v2-a', T0 + 500), decision('v2-b', T0 + 600)), v2('other', decision('v2-c', T0 + 500))] });
+    // Version 3, written now; one with a rule, so its compact bytes are more than the header.
+    const full: DecisionRecord = {
+      ...decision('v3-a', T0 + 1_000),
+      offerId: 'o-1',
+      rules: [{ ruleId: 'comeback', mode: 'live', priority: 1, variant: 'a', outcome: 'offered', reason: 'offered', offerId: 'o-1', values: { 'player.losses': 3, 'event.data.result': 'loss' } }],
+    };
+    decisionLog.add('veteran', full);
+    decisionLog.add('other', decision('v3-b', T0 + 1_000));
+    decisionLog.add('veteran', decision('v3-c', T0 + 2_000));
     await decisionLog.flush();
 
     const read = await readDecisionStream(kafka, topic, 'veteran', { sinceMs: T0 - HOUR_MS, beforeMs: T0 + HOUR_MS, limit: 10 });
-    expect(read.map((d) => d.eventId)).toEqual(['v2-c', 'v2-a', 'v1-a']);
+    expect(read.map((d) => d.eventId)).toEqual(['v3-c', 'v3-a', 'v2-b', 'v2-a', 'v1-a']);
+    expect(read[1]).toEqual(full);
     const all = (await readTopic(config.kafkaBrokers ?? [], topic, (m) => decodeDecisionRecord(m.key, m.value))).flat();
-    expect(all.map((d) => `${d.player}:${d.decision.eventId}`).sort()).toEqual(['other:v1-b', 'other:v2-b', 'veteran:v1-a', 'veteran:v2-a', 'veteran:v2-c']);
+    expect(all.map((d) => `${d.player}:${d.decision.eventId}`).sort()).toEqual(['other:v1-b', 'other:v2-c', 'other:v3-b', 'veteran:v1-a', 'veteran:v2-a', 'veteran:v2-b', 'veteran:v3-a', 'veteran:v3-c']);
+    // Not ours: nothing, whatever the bytes.
     expect(decodeDecisionRecord(null, Buffer.from('not json'))).toEqual([]);
     expect(decodeDecisionRecord('someone', Buffer.from('{"v":3}'))).toEqual([]);
+    expect(decodeDecisionRecord(null, Buffer.from([0x93, 0x04, 0xa1, 0x61]))).toEqual([]);
   });
 });
 
